@@ -1,0 +1,12 @@
+"""heron: self-hosted monitoring for live experiments and the Python services behind them.
+
+The public API is what this module exports; everything else is internal.
+"""
+
+from __future__ import annotations
+
+from heron.api import emit, flush, init, shutdown
+
+__version__ = "0.1.0"
+
+__all__ = ["__version__", "emit", "flush", "init", "shutdown"]

@@ -1,0 +1,20 @@
+"""``/api/v1``: the ingest and export APIs of a heron server (JSON in, JSON out)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, jsonify
+from werkzeug.exceptions import HTTPException
+
+
+def create_blueprint() -> Blueprint:
+    from heron.api_v1 import export, ingest
+
+    bp = Blueprint("api_v1", __name__, url_prefix="/api/v1")
+    bp.add_url_rule("/events", "events", ingest.post_events, methods=["POST"])
+    bp.add_url_rule("/export/<kind>", "export", export.get_export, methods=["GET"])
+    bp.register_error_handler(HTTPException, _json_error)
+    return bp
+
+
+def _json_error(error: HTTPException):  # type: ignore[no-untyped-def]
+    return jsonify(error=error.description or error.name), error.code or 500

@@ -1,0 +1,469 @@
+"""The ``heron`` command: serve, demo, export, db, user.
+
+Errors are one readable line on stderr and a non-zero exit; ``--help`` works on every
+command. Options override the config file and ``HERON_*`` variables.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import secrets
+import socket
+import sys
+import webbrowser
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, Any
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn
+from rich.table import Table
+
+from heron import __version__
+from heron import config as heron_config
+from heron.errors import HeronError
+
+console = Console(stderr=True, highlight=False)
+
+
+class HeronGroup(click.Group):
+    """Turns heron's own errors into one line and exit status 1."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except HeronError as exc:
+            raise click.ClickException(str(exc)) from None
+
+
+@click.group(cls=HeronGroup)
+@click.version_option(__version__, prog_name="heron")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False),
+              envvar="HERON_CONFIG", help="heron.toml to read (default: ./heron.toml).")
+@click.pass_context
+def cli(ctx: click.Context, config_file: str | None) -> None:
+    """heron: monitoring for live experiments and the Python services behind them."""
+    if config_file is not None:
+        if not Path(config_file).is_file():
+            raise click.BadParameter(f"config file {config_file} does not exist",
+                                     param_hint="--config")
+        os.environ["HERON_CONFIG"] = config_file  # one source for every layer below
+
+
+def _config(ctx: click.Context, **overrides: Any) -> heron_config.Config:
+    """The configuration with command-line options (those given) on top."""
+    given = {k.upper(): v for k, v in overrides.items() if v is not None}
+    return heron_config.configure(**given)
+
+
+def _open(cfg: heron_config.Config):  # type: ignore[no-untyped-def]
+    from heron.store import open_store
+
+    return open_store(cfg.DATABASE, cfg.TABLE_PREFIX)
+
+
+def _check_port_free(host: str, port: int) -> None:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            raise HeronError(f"cannot listen on {host}:{port}: {exc.strerror}; "
+                             "pass another --port") from None
+
+
+# --------------------------------------------------------------------------------- serve
+@cli.command()
+@click.option("--host", help="Address to listen on (config HOST, default 127.0.0.1).")
+@click.option("--port", type=int, help="Port to listen on (config PORT, default 8000).")
+@click.option("--database", help="SQLAlchemy URL of the store (config DATABASE).")
+@click.option("--workers", type=int, help="Worker processes (config WORKERS, default 1).")
+@click.pass_context
+def serve(ctx: click.Context, host: str | None, port: int | None, database: str | None,
+          workers: int | None) -> None:
+    """Run the heron server: dashboard and ingest/export API."""
+    from heron.server import dashboard_url, prepare
+    from heron.server import serve as run
+
+    cfg = _config(ctx, host=host, port=port, database=database, workers=workers)
+    store = _open(cfg)
+    first = prepare(store, cfg)
+    store.dispose()
+    _check_port_free(cfg.HOST, cfg.PORT)
+    url = dashboard_url(cfg, cfg.HOST, cfg.PORT)
+    base = url.rsplit("/", 1)[0]
+    if first.admin_password:
+        click.echo(f"Dashboard: {url}  user: {cfg.USERNAME}  password: {first.admin_password}")
+        click.echo("  (shown once; change it with: heron user passwd "
+                   f"{cfg.USERNAME})")
+    else:
+        click.echo(f"Dashboard: {url}  user: {cfg.USERNAME}")
+    if first.ingest_token:
+        click.echo(f"Ingest:    POST {base}/api/v1/events  token: {first.ingest_token}")
+        click.echo("  (shown once; set INGEST_TOKEN to choose your own)")
+    else:
+        click.echo(f"Ingest:    POST {base}/api/v1/events")
+    sys.stdout.flush()
+    run(cfg, host=cfg.HOST, port=cfg.PORT)
+
+
+# ---------------------------------------------------------------------------------- demo
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", type=int, default=8000, show_default=True, help="Port to listen on.")
+@click.option("--database", default="sqlite:///heron-demo.db", show_default=True,
+              help="Store for the demo (kept apart from your own heron.db).")
+@click.option("--open", "open_browser", is_flag=True,
+              help="Open the dashboard in a browser, already logged in.")
+@click.option("--interval", type=float, default=0.5, show_default=True,
+              help="Seconds between rounds of simulated events.")
+@click.pass_context
+def demo(ctx: click.Context, host: str, port: int, database: str, open_browser: bool,
+         interval: float) -> None:
+    """Run heron with a simulated lab sending live events."""
+    from heron.auth.tokens import create_login_token
+    from heron.auth.users import get_user, set_password
+    from heron.server import dashboard_url, prepare
+    from heron.server import serve as run
+
+    cfg = _config(ctx, host=host, port=port, database=database)
+    store = _open(cfg)
+    prepare(store, cfg)
+    # The demo's store is the demo's own: give the admin a fresh password every start so
+    # the login printed below always works.
+    password = cfg.PASSWORD or secrets.token_urlsafe(9)
+    if get_user(store, cfg.USERNAME) is not None and not cfg.PASSWORD:
+        set_password(store, cfg.USERNAME, password)
+    token = create_login_token(store, cfg.USERNAME)
+    store.dispose()
+    _check_port_free(host, port)
+    url = dashboard_url(cfg, host, port)
+    link = f"{url}/login/token/{token}"
+    click.echo("heron demo: a simulated lab is sending events (stop with Ctrl+C).")
+    click.echo(f"Dashboard: {url}  user: {cfg.USERNAME}  password: {password}")
+    click.echo(f"One-time login link (valid 5 minutes, once): {link}")
+    sys.stdout.flush()
+
+    def post_worker_init(worker: Any) -> None:
+        from heron.demo import start_in_worker
+
+        start_in_worker(cfg.DATABASE, cfg.TABLE_PREFIX, interval)
+        if open_browser:
+            webbrowser.open(link)
+
+    run(cfg, host=host, port=port, workers=1, post_worker_init=post_worker_init)
+
+
+# -------------------------------------------------------------------------------- export
+@cli.command("export")
+@click.option("--app", help="Only this app (default: all apps).")
+@click.option("--kind", help="Kind to export (default: every kind; see the list below).")
+@click.option("--since", help="From this time: 10m, 2h, 7d, ISO 8601 or epoch seconds.")
+@click.option("--until", help="Before this time (same forms as --since).")
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl",
+              show_default=True, help="Output format.")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True),
+              help="File to write (default: standard output).")
+@click.option("--url", envvar="HERON_URL", help="Read from this heron server instead of "
+              "the local store (or HERON_URL).")
+@click.option("--token", envvar="HERON_SECURITY_TOKEN",
+              help="The server's SECURITY_TOKEN (or HERON_SECURITY_TOKEN).")
+@click.option("--database", help="SQLAlchemy URL of the local store (config DATABASE).")
+@click.pass_context
+def export_cmd(ctx: click.Context, app: str | None, kind: str | None, since: str | None,
+               until: str | None, fmt: str, output: str | None, url: str | None,
+               token: str | None, database: str | None) -> None:
+    """Export stored data as JSON lines or CSV.
+
+    Kinds: request, outlier, profile, run, export, session, session_step, resource, log,
+    participant, network, node, info, transmission, vector, test_result.
+    """
+    from heron.store.queries.export import EXPORT_KINDS
+    from heron.timeparse import parse_time
+
+    if kind is not None and kind not in EXPORT_KINDS:
+        raise click.BadParameter(f"unknown kind {kind!r}; known kinds: "
+                                 f"{', '.join(sorted(EXPORT_KINDS))}", param_hint="--kind")
+    if fmt == "csv" and kind is None:
+        raise click.UsageError("--format csv needs one --kind (kinds have different columns)")
+    try:
+        since_ts = parse_time(since) if since else None
+        until_ts = parse_time(until) if until else None
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+    kinds = [kind] if kind else sorted(EXPORT_KINDS)
+    if url:
+        source: _Source = _RemoteSource(url, token)
+    else:
+        cfg = _config(ctx, database=database)
+        source = _LocalSource(_open(cfg))
+    out: IO[str]
+    out = open(output, "w", newline="", encoding="utf-8") if output else sys.stdout
+    written = 0
+    try:
+        with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
+                      MofNCompleteColumn(), console=console, transient=output is None,
+                      disable=not console.is_terminal and output is None) as progress:
+            for k in kinds:
+                total = source.count(k, app, since_ts, until_ts)
+                task = progress.add_task(f"export {k}", total=total)
+                writer: Any = None
+                for items in source.pages(k, app, since_ts, until_ts):
+                    for item in items:
+                        if fmt == "jsonl":
+                            line = item if kind else {"kind": k, **item}
+                            out.write(json.dumps(line, default=str, ensure_ascii=False) + "\n")
+                        else:
+                            if writer is None:
+                                writer = csv.DictWriter(out, fieldnames=list(item))
+                                writer.writeheader()
+                            writer.writerow({key: json.dumps(v) if isinstance(v, dict | list)
+                                             else v for key, v in item.items()})
+                    written += len(items)
+                    progress.advance(task, len(items))
+    finally:
+        if output:
+            out.close()
+        source.close()
+    if output:
+        console.print(f"Exported {written:,} rows to {output}")
+
+
+class _Source:
+    def count(self, kind: str, app: str | None, since: float | None,
+              until: float | None) -> int | None:
+        return None
+
+    def pages(self, kind: str, app: str | None, since: float | None,
+              until: float | None) -> Iterator[list[dict[str, Any]]]:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        pass
+
+
+class _LocalSource(_Source):
+    def __init__(self, store: Any):
+        self.store = store
+
+    def count(self, kind: str, app: str | None, since: float | None,
+              until: float | None) -> int | None:
+        from sqlalchemy import func, select
+
+        table = self.store.table(kind)
+        query = select(func.count()).select_from(table)
+        if app:
+            query = query.where(table.c.app == app)
+        if since is not None:
+            query = query.where(table.c.ts >= since)
+        if until is not None:
+            query = query.where(table.c.ts < until)
+        with self.store.read() as conn:
+            return int(conn.execute(query).scalar_one())
+
+    def pages(self, kind: str, app: str | None, since: float | None,
+              until: float | None) -> Iterator[list[dict[str, Any]]]:
+        from heron.store.queries.export import MAX_LIMIT, export_page
+
+        cursor = None
+        while True:
+            page = export_page(self.store, kind, app=app, since=since, until=until,
+                               limit=MAX_LIMIT, cursor=cursor)
+            yield page.items
+            if page.next_cursor is None:
+                return
+            cursor = page.next_cursor
+
+    def close(self) -> None:
+        self.store.dispose()
+
+
+class _RemoteSource(_Source):
+    def __init__(self, url: str, token: str | None):
+        import urllib3
+
+        self.base = url.rstrip("/")
+        self.headers = {"Accept": "application/json"}
+        if token:
+            self.headers["Authorization"] = f"Bearer {token}"
+        self.http = urllib3.PoolManager(retries=urllib3.Retry(3, backoff_factor=0.5))
+
+    def pages(self, kind: str, app: str | None, since: float | None,
+              until: float | None) -> Iterator[list[dict[str, Any]]]:
+        import urllib3
+
+        fields: dict[str, str] = {"limit": "10000"}
+        if app:
+            fields["app"] = app
+        if since is not None:
+            fields["since"] = repr(since)
+        if until is not None:
+            fields["until"] = repr(until)
+        while True:
+            try:
+                response = self.http.request("GET", f"{self.base}/api/v1/export/{kind}",
+                                             fields=fields, headers=self.headers)
+            except urllib3.exceptions.HTTPError as exc:
+                raise HeronError(f"cannot reach {self.base}: {exc}") from None
+            try:
+                body = json.loads(response.data or b"{}")
+            except json.JSONDecodeError:
+                body = {}
+            if response.status != 200:
+                reason = body.get("error") if isinstance(body, dict) else None
+                raise HeronError(f"{self.base} answered {response.status}: "
+                                 f"{reason or response.reason}")
+            yield body["items"]
+            if not body.get("next_cursor"):
+                return
+            fields["cursor"] = body["next_cursor"]
+
+    def close(self) -> None:
+        self.http.clear()
+
+
+# ------------------------------------------------------------------------------------ db
+@cli.group()
+def db() -> None:
+    """Manage the store's schema."""
+
+
+@db.command()
+@click.option("--database", help="SQLAlchemy URL of the store (config DATABASE).")
+@click.pass_context
+def upgrade(ctx: click.Context, database: str | None) -> None:
+    """Apply pending migrations (also done automatically at start)."""
+    from heron.store import Store
+    from heron.store.engine import make_engine
+
+    cfg = _config(ctx, database=database)
+    store = Store(make_engine(cfg.DATABASE), cfg.TABLE_PREFIX)
+    before = store.revision()
+    try:
+        after = _open(cfg).revision()
+    finally:
+        store.dispose()
+    if before == after:
+        click.echo(f"Store is up to date (revision {after}).")
+    else:
+        click.echo(f"Store upgraded from {before or 'empty'} to revision {after}.")
+
+
+# ---------------------------------------------------------------------------------- user
+@cli.group()
+def user() -> None:
+    """Manage dashboard users."""
+
+
+def _read_password(password_stdin: bool) -> str:
+    if password_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    return click.prompt("Password", hide_input=True, confirmation_prompt=True)
+
+
+@user.command("add")
+@click.argument("name")
+@click.option("--role", type=click.Choice(["admin", "guest"]), default="guest",
+              show_default=True, help="admin: everything; guest: read only.")
+@click.option("--password-stdin", is_flag=True, help="Read the password from stdin.")
+@click.option("--database", help="SQLAlchemy URL of the store (config DATABASE).")
+@click.pass_context
+def user_add(ctx: click.Context, name: str, role: str, password_stdin: bool,
+             database: str | None) -> None:
+    """Add a user NAME."""
+    from heron.auth.users import add_user
+
+    store = _open(_config(ctx, database=database))
+    try:
+        add_user(store, name, _read_password(password_stdin), role)
+    finally:
+        store.dispose()
+    click.echo(f"Added {role} user {name}.")
+
+
+@user.command("passwd")
+@click.argument("name")
+@click.option("--password-stdin", is_flag=True, help="Read the password from stdin.")
+@click.option("--database", help="SQLAlchemy URL of the store (config DATABASE).")
+@click.pass_context
+def user_passwd(ctx: click.Context, name: str, password_stdin: bool,
+                database: str | None) -> None:
+    """Set the password of user NAME."""
+    from heron.auth.users import get_user, set_password
+
+    store = _open(_config(ctx, database=database))
+    try:
+        if get_user(store, name) is None:
+            raise HeronError(f"no user named {name!r} (see: heron user list)")
+        set_password(store, name, _read_password(password_stdin))
+    finally:
+        store.dispose()
+    click.echo(f"Password of {name} changed.")
+
+
+@user.command("list")
+@click.option("--database", help="SQLAlchemy URL of the store (config DATABASE).")
+@click.pass_context
+def user_list(ctx: click.Context, database: str | None) -> None:
+    """List users and their roles."""
+    from heron.auth.users import list_users
+
+    store = _open(_config(ctx, database=database))
+    try:
+        users = list_users(store)
+    finally:
+        store.dispose()
+    table = Table("user", "role")
+    for u in users:
+        table.add_row(u.username, u.role)
+    Console().print(table)
+
+
+@user.command("remove")
+@click.argument("name")
+@click.option("--database", help="SQLAlchemy URL of the store (config DATABASE).")
+@click.pass_context
+def user_remove(ctx: click.Context, name: str, database: str | None) -> None:
+    """Remove user NAME."""
+    from heron.auth.users import delete_user
+
+    store = _open(_config(ctx, database=database))
+    try:
+        delete_user(store, name)
+    finally:
+        store.dispose()
+    click.echo(f"Removed user {name}.")
+
+
+@user.command("login-link")
+@click.argument("name")
+@click.option("--url", default="http://127.0.0.1:8000", show_default=True,
+              help="Address of the heron server.")
+@click.option("--database", help="SQLAlchemy URL of the store (config DATABASE).")
+@click.pass_context
+def user_login_link(ctx: click.Context, name: str, url: str, database: str | None) -> None:
+    """Print a one-time login link for NAME (valid 5 minutes, once)."""
+    from heron.auth.tokens import create_login_token
+    from heron.auth.users import get_user
+
+    cfg = _config(ctx, database=database)
+    store = _open(cfg)
+    try:
+        if get_user(store, name) is None:
+            raise HeronError(f"no user named {name!r} (see: heron user list)")
+        token = create_login_token(store, name)
+    finally:
+        store.dispose()
+    click.echo(f"{url.rstrip('/')}/{cfg.CUSTOM_LINK}/login/token/{token}")
+
+
+def main() -> None:
+    cli(prog_name="heron")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,138 @@
+"""Dashboard routes: one registry for heron's pages and an experiment's custom tabs.
+
+Routes are collected here and added to a fresh blueprint when an app is set up
+(:func:`init_app`), so a later registration under the same endpoint overrides an
+earlier one, and every app (a test's, ``heron serve``'s, a user's bound app) gets the
+same pages.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from flask import Blueprint, Flask, jsonify, render_template
+from werkzeug.exceptions import HTTPException
+
+from heron.config import Config
+from heron.dashboard.security import check_csrf, csrf_token, current_user, login_required
+from heron.dashboard.state import attach
+from heron.dashboard.tabs import DashboardTab, dashboard_tabs
+from heron.store import Store
+
+HERE = Path(__file__).parent
+
+
+@dataclass
+class Route:
+    rules: list[str]
+    endpoint: str
+    view: Callable[..., Any]
+    options: dict[str, Any]
+
+
+_routes: dict[str, Route] = {}
+_lock = threading.Lock()
+
+
+def register_route(rule: str, endpoint: str, view: Callable[..., Any], **options: Any) -> None:
+    """Add the dashboard route ``endpoint`` at ``rule`` under the prefix.
+
+    The same view registered again adds another URL for it; a different view under the
+    same endpoint replaces the earlier one (so an experiment can override a page).
+    """
+    with _lock:
+        existing = _routes.get(endpoint)
+        if existing is not None and existing.view is view:
+            if rule not in existing.rules:
+                existing.rules.append(rule)
+            return
+        _routes[endpoint] = Route([rule], endpoint, view, options)
+
+
+def route(rule: str, **options: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Decorator form of :func:`register_route`; the endpoint is the function's name."""
+    def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
+        register_route(rule, view.__name__, view, **options)
+        return view
+
+    return decorate
+
+
+def dashboard_tab(title: str, after_route: str | None = None, before_route: str | None = None,
+                  tab: DashboardTab | None = None, **route_kwargs: Any
+                  ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Register a function as a login-protected dashboard page with a tab of its own.
+
+    The page is at ``/dashboard/<name>``, ``name`` being the function's name without a
+    leading ``dashboard_``; its endpoint is the function's name. The tab goes before
+    ``before_route`` (which wins) or after ``after_route``, else at the end.
+
+    :param tab: a ready-made tab to insert instead of one titled ``title``.
+    :param route_kwargs: passed to Flask's ``add_url_rule`` (e.g. ``methods``).
+    """
+    def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
+        name = func.__name__
+        path = name.removeprefix("dashboard_")
+        new_tab = tab if tab is not None else DashboardTab(title, f"dashboard.{name}")
+        if before_route is not None:
+            dashboard_tabs.insert_tab_before_route(new_tab, before_route)
+        elif after_route is not None:
+            dashboard_tabs.insert_tab_after_route(new_tab, after_route)
+        else:
+            dashboard_tabs.insert_tab(new_tab)
+        register_route(f"/{path}", name, login_required(func), **route_kwargs)
+        return func
+
+    return decorate
+
+
+def create_blueprint(config: Config) -> Blueprint:
+    """A blueprint at ``/<CUSTOM_LINK>`` with every registered route."""
+    from heron.dashboard import views  # noqa: F401  (registers heron's own pages)
+
+    bp = Blueprint("dashboard", __name__, url_prefix="/" + config.CUSTOM_LINK,
+                   template_folder=str(HERE / "templates"),
+                   static_folder=str(HERE / "static"), static_url_path="/static")
+    bp.before_request(check_csrf)
+    with _lock:
+        routes = list(_routes.values())
+    for r in routes:
+        for rule in r.rules:
+            bp.add_url_rule(rule, r.endpoint, r.view, **r.options)
+    bp.app_context_processor(_template_globals)
+    for code in (400, 401, 403, 404, 405, 429, 500):
+        bp.register_error_handler(code, _error_page)
+    return bp
+
+
+def _error_page(error: HTTPException) -> tuple[Any, int]:
+    from heron.dashboard.security import wants_json
+
+    code = error.code or 500
+    message = error.description or error.name
+    if wants_json():
+        return jsonify(error=message), code
+    return render_template("error.html", title=error.name, code=code, message=message), code
+
+
+def _template_globals() -> dict[str, Any]:
+    from heron.dashboard.views.frame import frame_context
+
+    return {"csrf_token": csrf_token, "current_user": current_user, **frame_context()}
+
+
+def init_app(app: Flask, store: Store, config: Config) -> None:
+    """Mount the dashboard on ``app`` (``heron serve`` and bound apps alike)."""
+    from heron.auth.tokens import ensure_secret_key
+
+    attach(app, store, config)
+    if not app.secret_key:
+        app.secret_key = ensure_secret_key(store, config)
+    app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
+    if not app.config.get("SESSION_COOKIE_SAMESITE"):
+        app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
+    app.register_blueprint(create_blueprint(config))

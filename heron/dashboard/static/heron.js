@@ -1,0 +1,79 @@
+/* heron's shared page behaviour: the live indicator, pause, and polling with reconnect. */
+(function () {
+  "use strict";
+  const live = document.getElementById("heron-live");
+  const pause = document.getElementById("heron-pause");
+  let paused = false;
+  const listeners = [];
+
+  function setState(state, text) {
+    if (!live) return;
+    live.dataset.state = state;
+    live.querySelector(".heron-live-text").textContent = text;
+  }
+
+  if (pause) {
+    pause.addEventListener("click", function () {
+      paused = !paused;
+      pause.setAttribute("aria-pressed", String(paused));
+      pause.querySelector("span").textContent = paused ? "Resume" : "Pause";
+      pause.querySelector("i").className = paused ? "bi bi-play-fill" : "bi bi-pause-fill";
+      setState(paused ? "paused" : "live", paused ? "Paused" : "Live");
+      if (!paused) listeners.forEach(function (fn) { fn(); });
+    });
+  }
+
+  /* Poll url every interval ms while not paused; onData gets the parsed JSON.
+     A failed call says so in the indicator (and to onError) and is retried with backoff. */
+  function poll(url, interval, onData, onError) {
+    let delay = interval;
+    let timer = null;
+    function schedule(ms) { clearTimeout(timer); timer = setTimeout(tick, ms); }
+    function tick() {
+      if (paused) return;
+      fetch(url(), { headers: { "Accept": "application/json" }, credentials: "same-origin" })
+        .then(function (r) {
+          if (r.status === 401) { window.location.reload(); throw new Error("logged out"); }
+          if (!r.ok) throw new Error("server answered " + r.status);
+          return r.json();
+        })
+        .then(function (data) {
+          delay = interval;
+          setState("live", "Live");
+          onData(data);
+          schedule(delay);
+        })
+        .catch(function (err) {
+          delay = Math.min(delay * 2, 30000);
+          setState("error", "Connection lost — retrying");
+          if (onError) onError(err);
+          schedule(delay);
+        });
+    }
+    listeners.push(function () { schedule(0); });
+    setState("live", "Live");
+    schedule(interval);
+  }
+
+  function ago(ts, now) {
+    if (ts === null || ts === undefined) return "never";
+    const d = Math.max(0, now - ts);
+    if (d < 60) return Math.floor(d) + " s ago";
+    if (d < 3600) return Math.floor(d / 60) + " min ago";
+    if (d < 86400) return Math.floor(d / 3600) + " h ago";
+    return Math.floor(d / 86400) + " d ago";
+  }
+
+  /* Build an element with text content only: nothing from data is parsed as HTML. */
+  function el(tag, attrs, children) {
+    const node = document.createElement(tag);
+    Object.entries(attrs || {}).forEach(function ([k, v]) {
+      if (k === "text") node.textContent = v;
+      else node.setAttribute(k, v);
+    });
+    (children || []).forEach(function (c) { node.appendChild(c); });
+    return node;
+  }
+
+  window.heron = { poll: poll, ago: ago, el: el, isPaused: function () { return paused; } };
+})();

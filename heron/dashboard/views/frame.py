@@ -1,0 +1,72 @@
+"""What every page's frame shows: navigation, app selector, time window, live state."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import request, url_for
+from sqlalchemy import select
+from werkzeug.routing import BuildError
+
+from heron.dashboard.state import state
+from heron.dashboard.tabs import DashboardTab, dashboard_tabs
+
+logger = logging.getLogger("heron")
+
+#: Time windows offered in the top bar: URL value → (label, seconds).
+WINDOWS: dict[str, tuple[str, int]] = {
+    "15m": ("Last 15 minutes", 15 * 60),
+    "1h": ("Last hour", 3600),
+    "24h": ("Last 24 hours", 86400),
+    "7d": ("Last 7 days", 7 * 86400),
+}
+DEFAULT_WINDOW = "1h"
+
+
+def selected_window() -> str:
+    window = request.args.get("window", DEFAULT_WINDOW)
+    return window if window in WINDOWS else DEFAULT_WINDOW
+
+
+def selected_app() -> str | None:
+    return request.args.get("app") or None
+
+
+def known_apps() -> list[str]:
+    s = state()
+    table = s.store.table("app_kind")
+    with s.store.read() as conn:
+        return list(conn.execute(select(table.c.app).distinct().order_by(table.c.app))
+                    .scalars())
+
+
+def _nav_item(tab: DashboardTab, hidden: set[str]) -> dict[str, Any] | None:
+    if any(tab.matches(h) for h in hidden):
+        return None
+    try:
+        url = url_for(tab.route_name, **(tab.params or {}))
+    except BuildError:
+        logger.warning("dashboard tab %r names route %r, which does not exist",
+                       tab.title, tab.route_name)
+        return None
+    children = [c for c in (_nav_item(t, hidden) for t in tab.children) if c]
+    active = request.endpoint == tab.route_name and (
+        not tab.params or all(request.args.get(k) == str(v) for k, v in tab.params.items()))
+    return {"title": tab.title, "url": url, "children": children, "active": active,
+            "route": tab.route_name}
+
+
+def frame_context() -> dict[str, Any]:
+    if request.blueprint != "dashboard" or request.endpoint in ("dashboard.login", None):
+        return {}
+    hidden = set(state().config.HIDDEN_TABS)
+    nav = [item for item in (_nav_item(t, hidden) for t in dashboard_tabs) if item]
+    return {
+        "nav": nav,
+        "windows": WINDOWS,
+        "window": selected_window(),
+        "app_filter": selected_app(),
+        "apps": known_apps(),
+        "timezone": state().config.TIMEZONE,
+    }

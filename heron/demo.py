@@ -1,0 +1,222 @@
+"""``heron demo``: a simulated lab sending a steady stream of events of every kind.
+
+Three apps, as a lab running heron would have:
+
+* ``stroop-online``: an online experiment; participants arrive, work and finish, in
+  networks of nodes passing infos along transmissions and vectors;
+* ``recommender-api``: a web service with requests (some slow: outliers and profiles),
+  an algorithm in runs and sub-runs exporting metrics, logs and test results;
+* ``rig-2``: a lab rig running sessions with pipeline steps and resource samples.
+
+Everything goes through the same recorder as real instrumentation would.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import socket
+import threading
+import time
+from collections.abc import Callable
+
+from heron import events as ev
+from heron.events import new_id
+
+logger = logging.getLogger("heron.demo")
+
+ENDPOINTS = [("index", "GET"), ("recommend", "GET"), ("items", "GET"), ("rate", "POST"),
+             ("login", "POST")]
+STATUSES = ["submitted", "approved", "approved", "approved", "returned", "abandoned"]
+
+
+class DemoLab:
+    """Generates events; call :meth:`tick` repeatedly, or :meth:`start` a thread."""
+
+    def __init__(self, emit: Callable[[ev.Event], None], *, seed: int | None = None):
+        self.emit = emit
+        self.rng = random.Random(seed)
+        self._stop = threading.Event()
+        self._n = 0
+        self._participants: dict[str, float] = {}
+        self._networks = [f"net-{i}" for i in range(1, 4)]
+        self._nodes: list[str] = []
+        self._session: dict | None = None
+
+    # -- sources -----------------------------------------------------------------------
+    def web(self) -> None:
+        endpoint, method = self.rng.choice(ENDPOINTS)
+        slow = self.rng.random() < 0.03
+        duration = self.rng.lognormvariate(3.0, 0.5) * (8 if slow else 1)
+        status = 500 if self.rng.random() < 0.02 else 200
+        request = ev.Request(app="recommender-api", endpoint=endpoint, method=method,
+                             status=status, duration_ms=duration,
+                             version=self.rng.choice(["1.4.0", "1.5.0"]),
+                             group_by=f"user{self.rng.randint(1, 12)}",
+                             ip=f"10.0.0.{self.rng.randint(2, 40)}")
+        self.emit(request)
+        if slow:
+            self.emit(ev.Outlier(app="recommender-api", request_id=request.id,
+                                 endpoint=endpoint, duration_ms=duration,
+                                 stack='File "app.py", line 42, in recommend\n  rank(items)',
+                                 cpu_percent=self.rng.uniform(20, 95),
+                                 memory_bytes=self.rng.randint(80, 200) * 2**20,
+                                 headers={"User-Agent": "demo", "Authorization": "[redacted]"}))
+            self.emit(ev.Profile(app="recommender-api", request_id=request.id,
+                                 endpoint=endpoint, duration_ms=duration,
+                                 tree={"name": endpoint, "ms": duration, "children": [
+                                     {"name": "rank", "ms": duration * 0.8, "children": []}]}))
+        if status == 500:
+            self.emit(ev.Log(app="recommender-api", level=40, logger="recommender.views",
+                             message=f"error while serving {endpoint}",
+                             exc_text="Traceback (most recent call last):\n  ...\n"
+                                      "KeyError: 'item'",
+                             request_id=request.id))
+
+    def algorithm(self) -> None:
+        run_id = new_id()
+        start = time.time()
+        self.emit(ev.RunStart(app="recommender-api", run_id=run_id, run_class="ranker",
+                              dimensions={"source": self.rng.choice(["web", "mobile"])}))
+        sub_id = f"{run_id}.{new_id()[:8]}"
+        self.emit(ev.RunStart(app="recommender-api", run_id=sub_id, run_class="embedding",
+                              parent_id=run_id))
+        self.emit(ev.Export(app="recommender-api", run_id=sub_id,
+                            metrics={"latency_ms": self.rng.uniform(2, 30)}))
+        self.emit(ev.RunEnd(app="recommender-api", run_id=sub_id, ts=start + 0.01))
+        failed = self.rng.random() < 0.05
+        self.emit(ev.Export(app="recommender-api", run_id=run_id,
+                            metrics={"confidence": self.rng.uniform(0.4, 0.99),
+                                     "items": self.rng.randint(5, 50)},
+                            dimensions={"model": self.rng.choice(["v1", "v2"])}))
+        self.emit(ev.RunEnd(app="recommender-api", run_id=run_id, ts=start + 0.02,
+                            outcome="error" if failed else "ok",
+                            error_type="ValueError" if failed else None,
+                            error_message="empty candidate list" if failed else None))
+
+    def experiment(self) -> None:
+        now = time.time()
+        if self.rng.random() < 0.5 or not self._participants:
+            pid = f"p{len(self._participants) + 1}"
+            self._participants[pid] = now
+            self.emit(ev.Participant(app="stroop-online", participant_id=pid,
+                                     worker_id=f"W{self.rng.randint(10000, 99999)}",
+                                     assignment_id=new_id()[:12], mode="live",
+                                     base_pay=2.5, status="working"))
+            network = self.rng.choice(self._networks)
+            self.emit(ev.Network(app="stroop-online", network_id=network,
+                                 role=self.rng.choice(["practice", "experiment"]),
+                                 max_size=50))
+            node = f"n{len(self._nodes) + 1}"
+            self._nodes.append(node)
+            self.emit(ev.Node(app="stroop-online", node_id=node, network_id=network,
+                              participant_id=pid, type="agent"))
+            info = f"i{len(self._nodes)}"
+            self.emit(ev.Info(app="stroop-online", info_id=info, origin_id=node,
+                              type="response", contents=self.rng.choice(["red", "blue"])))
+            if len(self._nodes) > 1:
+                other = self.rng.choice(self._nodes[:-1])
+                self.emit(ev.Vector(app="stroop-online", vector_id=f"v{node}",
+                                    origin_id=other, destination_id=node,
+                                    network_id=network))
+                self.emit(ev.Transmission(app="stroop-online", transmission_id=f"t{node}",
+                                          origin_id=other, destination_id=node,
+                                          info_id=info,
+                                          status=self.rng.choice(["pending", "received"])))
+        working = [p for p, t in self._participants.items() if now - t > 20]
+        if working:
+            pid = self.rng.choice(working)
+            del self._participants[pid]
+            self.emit(ev.Participant(app="stroop-online", participant_id=pid,
+                                     status=self.rng.choice(STATUSES), end_ts=now,
+                                     bonus=round(self.rng.uniform(0, 1), 2)))
+
+    def rig(self) -> None:
+        now = time.time()
+        if self._session is None:
+            self._session = {"id": new_id(), "start": now, "stage": 0}
+            self.emit(ev.SessionStart(app="rig-2", session_id=self._session["id"],
+                                      name="grating", subject_id="mouse-42", user_id="ana",
+                                      host=socket.gethostname(), params={"trials": 40}))
+        session = self._session
+        stages = ["setup", "pre_acquisition", "acquisition", "post_acquisition", "cleanup"]
+        stage = stages[session["stage"]]
+        self.emit(ev.SessionStep(app="rig-2", session_id=session["id"], stage=stage,
+                                 module=f"{stage}_check", start_ts=now - 1, end_ts=now))
+        self.emit(ev.Resource(app="rig-2", session_id=session["id"],
+                              cpu_percent=self.rng.uniform(5, 60),
+                              rss_bytes=self.rng.randint(100, 400) * 2**20,
+                              sys_cpu_percent=self.rng.uniform(5, 80),
+                              sys_memory_percent=self.rng.uniform(20, 70),
+                              disk_free_bytes=self.rng.randint(50, 60) * 2**30))
+        self.emit(ev.Log(app="rig-2", level=20, logger="rig.launcher",
+                         message=f"stage {stage} finished", session_id=session["id"]))
+        session["stage"] += 1
+        if session["stage"] == len(stages):
+            self.emit(ev.SessionEnd(app="rig-2", session_id=session["id"], outcome="ok",
+                                    stage="cleanup"))
+            self._session = None
+
+    def tests(self) -> None:
+        self.emit(ev.TestResult(app="recommender-api", test_name="test_recommend_latency",
+                                suite="tests/perf", duration_ms=self.rng.uniform(40, 60),
+                                version="1.5.0"))
+
+    # -- loop ------------------------------------------------------------------------------
+    def tick(self) -> None:
+        """One round: a few requests, and now and then every other source."""
+        self._n += 1
+        for _ in range(self.rng.randint(2, 6)):
+            self.web()
+        if self._n % 2 == 0:
+            self.algorithm()
+            self.emit(ev.Log(app="recommender-api", level=20, logger="recommender",
+                             message=f"ranked candidates for user{self.rng.randint(1, 12)}"))
+        if self._n % 3 == 0:
+            self.experiment()
+        if self._n % 5 == 0:
+            self.rig()
+        if self._n % 20 == 0:
+            self.tests()
+
+    def start(self, interval: float = 0.5) -> threading.Thread:
+        def loop() -> None:
+            while not self._stop.wait(interval):
+                try:
+                    self.tick()
+                except Exception:  # the demo keeps going; say what broke
+                    logger.exception("demo tick failed")
+
+        thread = threading.Thread(target=loop, name="heron-demo", daemon=True)
+        thread.start()
+        return thread
+
+    def stop(self) -> None:
+        self._stop.set()
+
+
+def start_in_worker(database: str, prefix: str, interval: float = 0.5) -> DemoLab:
+    """Start the simulated lab in this (gunicorn worker) process, recording locally."""
+    from heron.recorder import Recorder
+    from heron.sinks.local import LocalSink
+    from heron.store import open_store
+
+    recorder = Recorder(LocalSink(open_store(database, prefix, upgrade=False), owns_store=True))
+    backfill_ts: list[float] = []
+
+    def emit(event: ev.Event) -> None:
+        if backfill_ts:
+            event.ts = backfill_ts[0]
+        recorder.emit(event)
+
+    lab = DemoLab(emit)
+    # Half an hour of history first, so charts have shape from the first second.
+    now = time.time()
+    for i in range(60):
+        backfill_ts[:] = [now - (60 - i) * 30]
+        lab.tick()
+    backfill_ts.clear()
+    lab.start(interval)
+    logger.info("demo lab started in process %d", os.getpid())
+    return lab

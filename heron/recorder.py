@@ -1,0 +1,216 @@
+"""The recorder: a bounded buffer between sources and a sink, drained by one thread.
+
+``emit()`` is what every source calls on the hot path (the request thread, ``export()``):
+it appends to a ``deque`` and returns. It never blocks on the sink, never raises, and
+counts what it could not keep. A background flusher takes batches by size or every
+``interval`` seconds and hands them to the sink; a batch the sink refuses is retried with
+backoff, never dropped while it fits in memory.
+
+``flush()`` puts a marker in the buffer and waits until the flusher has written everything
+before it, so "flushed" means "what I emitted before this call is in the sink".
+
+After ``fork()`` the child starts with an empty buffer and its own flusher (gunicorn and
+multiprocessing fork after heron may already be running).
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import threading
+import time
+import weakref
+from collections import deque
+from dataclasses import dataclass
+
+from heron._internal import RateLimitedWarning, capture_internal_exceptions, inside_heron, logger
+from heron.events import Event
+from heron.sinks import Sink
+
+
+class _FlushMarker:
+    __slots__ = ("done",)
+
+    def __init__(self) -> None:
+        self.done = threading.Event()
+
+
+@dataclass
+class RecorderStats:
+    """Counts since the recorder started."""
+
+    emitted: int = 0
+    written: int = 0
+    dropped: int = 0
+    failed_writes: int = 0
+    buffered: int = 0
+
+
+_recorders: weakref.WeakSet[Recorder] = weakref.WeakSet()
+
+
+class Recorder:
+    """Buffer events for ``sink`` and write them from a background thread.
+
+    :param sink: where batches go.
+    :param max_buffer: events held in memory at most; past it new events are dropped and
+        counted (a sink with a disk spool takes them instead, see the HTTP sink).
+    :param batch_size: events per write.
+    :param interval: seconds between writes when batches do not fill up.
+    """
+
+    def __init__(self, sink: Sink, *, max_buffer: int = 200_000, batch_size: int = 2_000,
+                 interval: float = 0.2):
+        self.sink = sink
+        self.max_buffer = max_buffer
+        self.batch_size = batch_size
+        self.interval = interval
+        self._buffer: deque[Event | _FlushMarker] = deque()
+        self._wake = threading.Event()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._closed = False
+        self._markers = 0
+        self._pid = os.getpid()
+        self.stats = RecorderStats()
+        self._drop_warning = RateLimitedWarning()
+        _recorders.add(self)
+
+    # -- hot path ------------------------------------------------------------------------
+    def emit(self, event: Event) -> None:
+        """Queue ``event`` for the sink. Never blocks, never raises."""
+        try:
+            if self._closed:
+                self._drop("recorder is closed")
+                return
+            if len(self._buffer) >= self.max_buffer:
+                self._drop("buffer is full")
+                return
+            self._buffer.append(event)
+            self.stats.emitted += 1
+            if self._thread is None or self._pid != os.getpid():
+                self._start()
+            if len(self._buffer) >= self.batch_size:
+                self._wake.set()
+        except Exception:  # pragma: no cover - the contract: never raise into user code
+            with capture_internal_exceptions("emit"):
+                raise
+
+    def _drop(self, why: str) -> None:
+        self.stats.dropped += 1
+        self._drop_warning.warn("heron dropped events: %s (%d dropped so far)", why,
+                                self.stats.dropped)
+
+    # -- flushing ------------------------------------------------------------------------
+    def flush(self, timeout: float | None = 5.0) -> bool:
+        """Wait until everything emitted before this call is written; False on timeout."""
+        if self._thread is None and not self._buffer:
+            return True
+        marker = _FlushMarker()
+        with self._lock:
+            self._markers += 1
+        self._buffer.append(marker)
+        if self._thread is None or self._pid != os.getpid():
+            self._start()
+        self._wake.set()
+        return marker.done.wait(timeout)
+
+    def close(self, timeout: float | None = 5.0) -> bool:
+        """Flush, stop the flusher and close the sink. Events emitted later are dropped."""
+        flushed = self.flush(timeout)
+        self._closed = True
+        self._wake.set()
+        thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout)
+        with capture_internal_exceptions("closing the sink"):
+            self.sink.close()
+        return flushed
+
+    # -- flusher thread ------------------------------------------------------------------
+    def _start(self) -> None:
+        with self._lock:
+            if self._pid != os.getpid():
+                self._after_fork()
+            if self._thread is not None:
+                return
+            self._thread = threading.Thread(target=self._run, name="heron-recorder",
+                                            daemon=True)
+            self._thread.start()
+
+    def _after_fork(self) -> None:
+        # The parent's buffer is the parent's to write; the child starts clean.
+        self._buffer = deque()
+        self._wake = threading.Event()
+        self._lock = threading.Lock()
+        self._thread = None
+        self._markers = 0
+        self._pid = os.getpid()
+        self.stats = RecorderStats()
+
+    def _run(self) -> None:
+        backoff = 0.0
+        pending: list[Event] = []
+        markers: list[_FlushMarker] = []
+        while True:
+            if not pending:
+                # Batch by time: wait unless a full batch or a flush is waiting.
+                if (len(self._buffer) < self.batch_size and not self._markers
+                        and not self._closed):
+                    self._wake.wait(self.interval)
+                    self._wake.clear()
+                if not self._buffer and self._closed:
+                    return
+                pending, markers = self._take()
+            if not pending:
+                for marker in markers:
+                    marker.done.set()
+                markers = []
+                continue
+            if self._write(pending):
+                self.stats.written += len(pending)
+                pending = []
+                backoff = 0.0
+                for marker in markers:
+                    marker.done.set()
+                markers = []
+            else:
+                self.stats.failed_writes += 1
+                backoff = min(5.0, backoff * 2 or 0.1)
+                if self._closed:
+                    return
+                time.sleep(backoff)
+            self.stats.buffered = len(self._buffer)
+
+    def _take(self) -> tuple[list[Event], list[_FlushMarker]]:
+        batch: list[Event] = []
+        markers: list[_FlushMarker] = []
+        buffer = self._buffer
+        while buffer and len(batch) < self.batch_size:
+            item = buffer.popleft()
+            if isinstance(item, _FlushMarker):
+                with self._lock:
+                    self._markers -= 1
+                markers.append(item)
+                break  # write what came before the marker, then release it
+            batch.append(item)
+        return batch, markers
+
+    def _write(self, batch: list[Event]) -> bool:
+        with inside_heron():
+            try:
+                self.sink.write(batch)
+                return True
+            except Exception as exc:
+                logger.warning("heron could not write %d events (will retry): %s",
+                               len(batch), exc)
+                return False
+
+
+def _close_all() -> None:
+    for recorder in list(_recorders):
+        with capture_internal_exceptions("flushing at exit"):
+            recorder.close(timeout=5.0)
+
+
+atexit.register(_close_all)

@@ -1,0 +1,102 @@
+"""The heron server: the dashboard and ``/api/v1`` in one Flask app, run under gunicorn.
+
+``create_app()`` is the app factory (tests use it in-process). ``serve()`` is what
+``heron serve`` and ``heron demo`` run: it migrates the store and prepares first-start
+credentials once, in the parent process, then starts gunicorn's workers, each building
+its own app (and database connections) after the fork. gunicorn finishes in-flight
+requests when it receives SIGTERM.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Flask, jsonify, redirect, url_for
+from gunicorn.app.base import BaseApplication
+
+from heron import config as heron_config
+from heron.api_v1 import create_blueprint as api_blueprint
+from heron.auth.tokens import ensure_ingest_token
+from heron.auth.users import ensure_default_users
+from heron.config import Config
+from heron.dashboard import init_app as init_dashboard
+from heron.store import Store, open_store
+
+
+def create_app(config: Config | None = None, *, store: Store | None = None) -> Flask:
+    """The server app: dashboard at ``/<CUSTOM_LINK>``, APIs at ``/api/v1``."""
+    cfg = config or heron_config.get()
+    store = store or open_store(cfg.DATABASE, cfg.TABLE_PREFIX)
+    app = Flask("heron.server")
+    app.config["MAX_CONTENT_LENGTH"] = cfg.MAX_BODY_BYTES
+    init_dashboard(app, store, cfg)
+    app.register_blueprint(api_blueprint())
+
+    @app.get("/")
+    def root():  # type: ignore[no-untyped-def]
+        return redirect(url_for("dashboard.dashboard_index"))
+
+    @app.get("/healthz")
+    def healthz():  # type: ignore[no-untyped-def]
+        return jsonify(status="ok")
+
+    return app
+
+
+@dataclass(frozen=True)
+class FirstStart:
+    """Credentials made at first start; each is shown once and then only stored hashed."""
+
+    admin_password: str | None
+    ingest_token: str | None
+
+
+def prepare(store: Store, config: Config) -> FirstStart:
+    """Create the default users and the ingest token when they do not exist yet."""
+    return FirstStart(ensure_default_users(store, config), ensure_ingest_token(store, config))
+
+
+def dashboard_url(config: Config, host: str, port: int) -> str:
+    shown = "127.0.0.1" if host in ("0.0.0.0", "") else f"[{host}]" if ":" in host else host
+    return f"http://{shown}:{port}/{config.CUSTOM_LINK}"
+
+
+class _Gunicorn(BaseApplication):  # type: ignore[misc]
+    """gunicorn, configured in code rather than from a gunicorn config file."""
+
+    def __init__(self, factory: Callable[[], Flask], options: dict[str, Any]):
+        self._factory = factory
+        self._options = options
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self._options.items():
+            self.cfg.set(key, value)
+
+    def load(self) -> Flask:
+        return self._factory()
+
+
+def serve(config: Config, *, host: str, port: int, workers: int | None = None,
+          threads: int | None = None,
+          post_worker_init: Callable[[Any], None] | None = None) -> None:
+    """Run the server in the foreground until SIGTERM or SIGINT."""
+    options: dict[str, Any] = {
+        "bind": f"[{host}]:{port}" if ":" in host else f"{host}:{port}",
+        "workers": workers or config.WORKERS,
+        "worker_class": "gthread",
+        "threads": threads or config.THREADS,
+        "graceful_timeout": 30,
+        "timeout": 120,
+        "keepalive": 5,
+        "accesslog": None,
+        "errorlog": "-",
+        "loglevel": "warning",
+        "proc_name": "heron",
+        "preload_app": False,
+    }
+    if post_worker_init is not None:
+        options["post_worker_init"] = post_worker_init
+    _Gunicorn(lambda: create_app(config), options).run()

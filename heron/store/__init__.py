@@ -1,0 +1,133 @@
+"""heron's store: one interface (writer + queries) over SQLite or PostgreSQL.
+
+Sources never touch the store directly; they emit events and a sink calls
+:meth:`Store.ingest`. Pages and the CLI read through the query modules in
+``heron.store.queries``, which take a :class:`Store`.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import threading
+import zlib
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlalchemy import Table, text
+from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
+
+from heron.errors import StoreError
+from heron.events import Event
+from heron.store import migrate
+from heron.store.engine import make_engine
+from heron.store.schema import build_metadata
+from heron.store.writer import IngestResult, ingest
+
+__all__ = ["Store", "IngestResult", "open_store"]
+
+
+class Store:
+    """A migrated database with heron's tables under one prefix."""
+
+    def __init__(self, engine: Engine, prefix: str = "heron_"):
+        self.engine = engine
+        self.prefix = prefix
+        self.metadata = build_metadata(prefix)
+        self.dialect = engine.dialect.name
+        # One writer at a time per SQLite file in this process: SQLite has a single write
+        # lock anyway, and queueing here is cheaper than retrying on SQLITE_BUSY.
+        self._write_lock = threading.Lock() if self.dialect == "sqlite" else None
+
+    # -- tables ------------------------------------------------------------------------
+    def table(self, name: str) -> Table:
+        """The table called ``name`` without the prefix (``store.table("request")``)."""
+        return self.metadata.tables[self.prefix + name]
+
+    # -- transactions --------------------------------------------------------------------
+    @contextmanager
+    def write(self) -> Iterator[Connection]:
+        """A write transaction, committed when the block ends without error."""
+        if self._write_lock is None:
+            with self.engine.begin() as conn:
+                yield conn
+            return
+        with self._write_lock, self.engine.begin() as conn:
+            yield conn
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        """A connection for queries."""
+        with self.engine.connect() as conn:
+            yield conn
+
+    # -- ingest --------------------------------------------------------------------------
+    def ingest(self, events: Sequence[Event]) -> IngestResult:
+        """Store events exactly once (see :mod:`heron.store.writer`)."""
+        return ingest(self, events)
+
+    # -- schema --------------------------------------------------------------------------
+    def upgrade(self) -> str:
+        """Apply pending migrations; return the revision reached."""
+        with _migration_lock(self.engine, self.prefix):
+            if migrate.current_revision(self.engine, self.prefix) == migrate.head_revision():
+                return migrate.head_revision()
+            return migrate.upgrade(self.engine, self.prefix)
+
+    def revision(self) -> str | None:
+        return migrate.current_revision(self.engine, self.prefix)
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+    def __repr__(self) -> str:
+        return f"Store({self.engine.url.render_as_string(hide_password=True)!r}, " \
+               f"prefix={self.prefix!r})"
+
+
+@contextmanager
+def _migration_lock(engine: Engine, prefix: str) -> Iterator[None]:
+    """Let one process migrate at a time: an advisory lock on PostgreSQL, a file lock on
+    SQLite (two servers starting together must not both create the tables)."""
+    if engine.dialect.name == "postgresql":
+        key = zlib.crc32(f"heron-migrate-{prefix}".encode())
+        with engine.connect() as conn:
+            conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": key})
+            try:
+                yield
+            finally:
+                conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+                conn.commit()
+        return
+    database = engine.url.database
+    if not database or database == ":memory:":
+        yield
+        return
+    lock_path = Path(database).expanduser().with_suffix(".migrate-lock")
+    with open(lock_path, "w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def open_store(url: str, prefix: str = "heron_", *, upgrade: bool = True) -> Store:
+    """Open the store at ``url``, applying migrations unless ``upgrade`` is false.
+
+    Raises StoreError with the reason when the database cannot be reached.
+    """
+    store = Store(make_engine(url), prefix)
+    if upgrade:
+        try:
+            store.upgrade()
+        except OperationalError as exc:
+            shown = make_url(url).render_as_string(hide_password=True)
+            reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+            store.dispose()
+            raise StoreError(f"cannot open the store at {shown}: {reason}") from None
+        except SQLAlchemyError as exc:
+            store.dispose()
+            raise StoreError(f"cannot migrate the store: {exc}") from None
+    return store

@@ -1,0 +1,28 @@
+"""${message}
+
+Revision ID: ${up_revision}
+Revises: ${down_revision | comma,n}
+Create Date: ${create_date}
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+from heron.store.migrations import prefix
+
+revision = ${repr(up_revision)}
+down_revision = ${repr(down_revision)}
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    p = prefix()
+    ${upgrades if upgrades else "pass"}
+
+
+def downgrade() -> None:
+    p = prefix()
+    ${downgrades if downgrades else "pass"}

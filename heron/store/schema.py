@@ -1,0 +1,386 @@
+"""The store's tables, built for one TABLE_PREFIX.
+
+This is the *current* shape of the schema, used by queries and the writer. Migrations in
+``migrations/versions`` are the history that brings a database to this shape; a test checks
+that a migrated database matches these definitions.
+
+Conventions:
+
+* every table has an integer ``seq`` primary key: stable export order and keyset paging;
+* append-only kinds keep the event ``id``; entity kinds (participant, node, ...) keep one row
+  per ``(app, <entity>_id)``, updated in place;
+* ``event`` is the ledger of every event id ever ingested: it is what makes ingest
+  idempotent for every kind, entity kinds included;
+* ``ts`` is UTC epoch seconds (float: microsecond precision survives on both databases).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    Float,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+
+#: BIGINT on PostgreSQL; on SQLite an INTEGER PRIMARY KEY is the fast rowid alias.
+SeqType = BigInteger().with_variant(Integer(), "sqlite")
+JSONType = JSON().with_variant(JSONB(), "postgresql")
+
+ID = 64
+NAME = 500
+
+
+def _seq() -> Column:
+    return Column("seq", SeqType, primary_key=True, autoincrement=True)
+
+
+def _common() -> list[Column]:
+    return [
+        _seq(),
+        Column("id", String(ID), nullable=False, unique=True),
+        Column("app", String(200), nullable=False),
+        Column("ts", Float, nullable=False),
+    ]
+
+
+def _entity(prefix: str, md: MetaData, name: str, key: str, *columns: Column) -> Table:
+    table = Table(
+        f"{prefix}{name}", md,
+        _seq(),
+        Column("app", String(200), nullable=False),
+        Column(key, String(ID), nullable=False),
+        Column("ts", Float, nullable=False),          # first seen
+        Column("updated_ts", Float, nullable=False),  # event time of the last applied update
+        Column("last_event_id", String(ID), nullable=False),
+        *columns,
+        Column("failed", Boolean, nullable=False, default=False),
+        Column("details", JSONType, nullable=False, default=dict),
+        UniqueConstraint("app", key, name=f"{prefix}{name}_app_key"),
+    )
+    Index(f"{prefix}{name}_ts", table.c.ts)
+    return table
+
+
+def build_metadata(prefix: str = "heron_") -> MetaData:
+    """All of heron's tables, each name starting with ``prefix``."""
+    md = MetaData()
+    p = prefix
+
+    event = Table(
+        f"{p}event", md,
+        Column("id", String(ID), primary_key=True),
+        Column("kind", String(32), nullable=False),
+        Column("app", String(200), nullable=False),
+        Column("ts", Float, nullable=False),
+        Column("received_at", Float, nullable=False),
+    )
+    Index(f"{p}event_received", event.c.received_at)
+    Index(f"{p}event_ts", event.c.ts)
+
+    Table(
+        f"{p}app_kind", md,
+        Column("app", String(200), primary_key=True),
+        Column("kind", String(32), primary_key=True),
+        Column("count", BigInteger, nullable=False),
+        Column("first_ts", Float, nullable=False),
+        Column("last_ts", Float, nullable=False),
+        Column("last_received_at", Float, nullable=False),
+    )
+
+    # Events per app, kind and minute: the home page's chart, without scanning the ledger.
+    Table(
+        f"{p}event_minute", md,
+        Column("app", String(200), primary_key=True),
+        Column("kind", String(32), primary_key=True),
+        Column("bucket", BigInteger, primary_key=True),  # start of the minute, epoch seconds
+        Column("count", BigInteger, nullable=False),
+    )
+
+    request = Table(
+        f"{p}request", md, *_common(),
+        Column("endpoint", String(NAME), nullable=False),
+        Column("method", String(16), nullable=False),
+        Column("status", Integer, nullable=False),
+        Column("duration_ms", Float, nullable=False),
+        Column("version", String(NAME)),
+        Column("group_by", String(NAME)),
+        Column("ip", String(64)),
+        Column("sql_count", Integer, nullable=False, default=0),
+        Column("sql_ms", Float, nullable=False, default=0.0),
+    )
+    Index(f"{p}request_app_endpoint_ts", request.c.app, request.c.endpoint, request.c.ts)
+    Index(f"{p}request_ts", request.c.ts)
+
+    outlier = Table(
+        f"{p}outlier", md, *_common(),
+        Column("request_id", String(ID), nullable=False),
+        Column("endpoint", String(NAME), nullable=False),
+        Column("duration_ms", Float, nullable=False),
+        Column("stack", Text, nullable=False, default=""),
+        Column("cpu_percent", Float),
+        Column("memory_bytes", BigInteger),
+        Column("request_values", JSONType, nullable=False, default=dict),
+        Column("headers", JSONType, nullable=False, default=dict),
+        Column("environ", JSONType, nullable=False, default=dict),
+    )
+    Index(f"{p}outlier_app_endpoint_ts", outlier.c.app, outlier.c.endpoint, outlier.c.ts)
+
+    profile = Table(
+        f"{p}profile", md, *_common(),
+        Column("request_id", String(ID), nullable=False),
+        Column("endpoint", String(NAME), nullable=False),
+        Column("duration_ms", Float, nullable=False),
+        Column("tree", JSONType, nullable=False, default=dict),
+    )
+    Index(f"{p}profile_app_endpoint_ts", profile.c.app, profile.c.endpoint, profile.c.ts)
+
+    Table(
+        f"{p}rollup_request", md,
+        Column("app", String(200), primary_key=True),
+        Column("endpoint", String(NAME), primary_key=True),
+        Column("version", String(NAME), primary_key=True),
+        Column("bucket", BigInteger, primary_key=True),  # start of the minute, epoch seconds
+        Column("count", BigInteger, nullable=False),
+        Column("errors", BigInteger, nullable=False),
+        Column("sum_ms", Float, nullable=False),
+        Column("sketch", LargeBinary),
+    )
+
+    Table(
+        f"{p}endpoint", md,
+        Column("app", String(200), primary_key=True),
+        Column("endpoint", String(NAME), primary_key=True),
+        Column("monitor_level", Integer, nullable=False),
+        Column("first_ts", Float, nullable=False),
+        Column("last_ts", Float, nullable=False),
+    )
+
+    run = Table(
+        f"{p}run", md,
+        _seq(),
+        Column("run_id", String(1000), nullable=False, unique=True),
+        Column("app", String(200), nullable=False),
+        Column("ts", Float),  # start
+        Column("end_ts", Float),
+        Column("run_class", String(NAME)),
+        Column("parent_id", String(1000)),
+        Column("outcome", String(16)),
+        Column("error_type", String(NAME)),
+        Column("error_message", Text),
+        Column("dimensions", JSONType, nullable=False, default=dict),
+    )
+    Index(f"{p}run_app_class_ts", run.c.app, run.c.run_class, run.c.ts)
+    Index(f"{p}run_parent", run.c.parent_id)
+
+    export = Table(
+        f"{p}export", md, *_common(),
+        Column("run_id", String(1000)),
+        Column("metrics", JSONType, nullable=False, default=dict),
+        Column("dimensions", JSONType, nullable=False, default=dict),
+    )
+    Index(f"{p}export_run", export.c.run_id)
+    Index(f"{p}export_app_ts", export.c.app, export.c.ts)
+
+    session = Table(
+        f"{p}session", md,
+        _seq(),
+        Column("session_id", String(ID), nullable=False, unique=True),
+        Column("app", String(200), nullable=False),
+        Column("ts", Float),
+        Column("end_ts", Float),
+        Column("name", String(NAME)),
+        Column("subject_id", String(NAME)),
+        Column("user_id", String(NAME)),
+        Column("host", String(NAME)),
+        Column("output_dir", Text),
+        Column("stage", String(NAME)),
+        Column("outcome", String(NAME)),
+        Column("error", Text),
+        Column("params", JSONType, nullable=False, default=dict),
+    )
+    Index(f"{p}session_app_ts", session.c.app, session.c.ts)
+
+    step = Table(
+        f"{p}session_step", md, *_common(),
+        Column("session_id", String(ID), nullable=False),
+        Column("stage", String(NAME), nullable=False),
+        Column("module", String(NAME)),
+        Column("outcome", String(NAME), nullable=False),
+        Column("start_ts", Float),
+        Column("end_ts", Float),
+        Column("result", JSONType),
+        Column("error", Text),
+    )
+    Index(f"{p}session_step_session", step.c.session_id)
+
+    resource = Table(
+        f"{p}resource", md, *_common(),
+        Column("session_id", String(ID)),
+        Column("cpu_percent", Float),
+        Column("rss_bytes", BigInteger),
+        Column("sys_cpu_percent", Float),
+        Column("sys_memory_percent", Float),
+        Column("disk_free_bytes", BigInteger),
+    )
+    Index(f"{p}resource_app_ts", resource.c.app, resource.c.ts)
+    Index(f"{p}resource_session", resource.c.session_id)
+
+    log = Table(
+        f"{p}log", md, *_common(),
+        Column("level", Integer, nullable=False),
+        Column("logger", String(NAME), nullable=False),
+        Column("message", Text, nullable=False),
+        Column("pathname", Text),
+        Column("lineno", Integer),
+        Column("thread", String(NAME)),
+        Column("process", Integer),
+        Column("exc_text", Text),
+        Column("extra", JSONType, nullable=False, default=dict),
+        Column("run_id", String(1000)),
+        Column("session_id", String(ID)),
+        Column("request_id", String(ID)),
+    )
+    Index(f"{p}log_app_ts", log.c.app, log.c.ts)
+    Index(f"{p}log_ts", log.c.ts)
+
+    _entity(
+        p, md, "participant", "participant_id",
+        Column("status", String(64), nullable=False),
+        Column("worker_id", String(NAME)),
+        Column("assignment_id", String(NAME)),
+        Column("mode", String(NAME)),
+        Column("base_pay", Float),
+        Column("bonus", Float),
+        Column("end_ts", Float),
+    )
+    _entity(
+        p, md, "network", "network_id",
+        Column("role", String(NAME), nullable=False),
+        Column("max_size", Integer),
+        Column("full", Boolean, nullable=False, default=False),
+    )
+    _entity(
+        p, md, "node", "node_id",
+        Column("network_id", String(ID)),
+        Column("participant_id", String(ID)),
+        Column("type", String(NAME), nullable=False),
+    )
+    _entity(
+        p, md, "info", "info_id",
+        Column("origin_id", String(ID)),
+        Column("type", String(NAME), nullable=False),
+        Column("contents", Text),
+    )
+    _entity(
+        p, md, "transmission", "transmission_id",
+        Column("origin_id", String(ID)),
+        Column("destination_id", String(ID)),
+        Column("info_id", String(ID)),
+        Column("status", String(16), nullable=False),
+    )
+    _entity(
+        p, md, "vector", "vector_id",
+        Column("origin_id", String(ID)),
+        Column("destination_id", String(ID)),
+        Column("network_id", String(ID)),
+    )
+
+    test_result = Table(
+        f"{p}test_result", md, *_common(),
+        Column("test_name", String(NAME), nullable=False),
+        Column("suite", String(NAME)),
+        Column("outcome", String(NAME), nullable=False),
+        Column("duration_ms", Float, nullable=False),
+        Column("version", String(NAME)),
+        Column("run_id", String(1000)),
+    )
+    Index(f"{p}test_result_app_name_ts", test_result.c.app, test_result.c.test_name,
+          test_result.c.ts)
+
+    # --- dashboard, auth and alerting state ----------------------------------------
+    Table(
+        f"{p}user", md,
+        _seq(),
+        Column("username", String(200), nullable=False, unique=True),
+        Column("password_hash", String(500), nullable=False),
+        Column("role", String(16), nullable=False),
+        Column("created_ts", Float, nullable=False),
+    )
+    Table(
+        f"{p}login_token", md,
+        Column("token_hash", String(128), primary_key=True),
+        Column("username", String(200), nullable=False),
+        Column("expires_ts", Float, nullable=False),
+        Column("used_ts", Float),
+    )
+    failure = Table(
+        f"{p}login_failure", md,
+        _seq(),
+        Column("key", String(500), nullable=False),
+        Column("ts", Float, nullable=False),
+    )
+    Index(f"{p}login_failure_key_ts", failure.c.key, failure.c.ts)
+    Table(
+        f"{p}setting", md,
+        Column("key", String(200), primary_key=True),
+        Column("value", Text, nullable=False),
+    )
+    Table(
+        f"{p}saved_search", md,
+        _seq(),
+        Column("name", String(200), nullable=False, unique=True),
+        Column("query", Text, nullable=False),
+        Column("filters", JSONType, nullable=False, default=dict),
+        Column("created_by", String(200)),
+        Column("created_ts", Float, nullable=False),
+    )
+    Table(
+        f"{p}alert_rule", md,
+        _seq(),
+        Column("name", String(200), nullable=False, unique=True),
+        Column("saved_search_seq", BigInteger),
+        Column("query", Text),
+        Column("metric", String(64)),
+        Column("app", String(200)),
+        Column("endpoint", String(NAME)),
+        Column("above", Float),
+        Column("below", Float),
+        Column("webhook_url", Text, nullable=False),
+        Column("frequency_s", Integer, nullable=False),
+        Column("threshold", Integer, nullable=False),
+        Column("quiet_s", Integer, nullable=False),
+        Column("source", String(32), nullable=False),
+        Column("enabled", Boolean, nullable=False, default=True),
+        Column("last_checked_ts", Float),
+        Column("last_fired_ts", Float),
+    )
+    delivery = Table(
+        f"{p}alert_delivery", md,
+        _seq(),
+        Column("rule_seq", BigInteger, nullable=False),
+        Column("ts", Float, nullable=False),
+        Column("attempt", Integer, nullable=False),
+        Column("status_code", Integer),
+        Column("ok", Boolean, nullable=False),
+        Column("error", Text),
+        Column("payload", JSONType, nullable=False, default=dict),
+    )
+    Index(f"{p}alert_delivery_rule_ts", delivery.c.rule_seq, delivery.c.ts)
+    Table(
+        f"{p}lease", md,
+        Column("name", String(200), primary_key=True),
+        Column("holder", String(200), nullable=False),
+        Column("expires_ts", Float, nullable=False),
+    )
+    return md

@@ -1,0 +1,282 @@
+"""Ingest: turn a batch of events into rows, exactly once.
+
+One transaction per batch:
+
+1. the event ids go into the ``event`` ledger with ``ON CONFLICT DO NOTHING RETURNING id``;
+   only ids that come back are new, so a retried batch changes nothing;
+2. new events of append kinds (request, log, ...) are inserted into their tables;
+3. new events of upsert kinds (participants, nodes, runs, sessions, ...) are merged per
+   record, in event-time order, and applied with ``ON CONFLICT DO UPDATE`` of only the
+   fields the events set; an entity update older than the stored state is not applied;
+4. per-app, per-kind counters and per-minute counts (the home page's numbers and chart)
+   are incremented.
+
+With several servers on one PostgreSQL, a second delivery of the same id waits on the
+ledger's unique key until the first commits, then finds it and does nothing.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+from sqlalchemy import Table, func
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+
+from heron import events as ev
+
+if TYPE_CHECKING:
+    from heron.store import Store
+
+#: Rows per statement; keeps every dialect under its bound-parameter limits.
+CHUNK = 2_000
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    """What one ingest did: events newly stored, and those already stored before."""
+
+    stored: int
+    duplicates: int
+
+
+@dataclass(frozen=True)
+class _Upsert:
+    """How one kind maps onto a record updated in place."""
+
+    table: str
+    key: tuple[str, ...]              # conflict target
+    fields: Callable[[ev.Event], dict[str, Any]]  # columns this event sets
+    insert_defaults: dict[str, Any]   # values for columns no event has set yet
+    keep_first: tuple[str, ...] = ()  # columns never overwritten once set (first seen)
+    newer_only: bool = False  # apply an update only if its event time is not older
+
+
+def _set_fields(event: ev.Event) -> dict[str, Any]:
+    data = msgspec.to_builtins(event)  # UNSET fields are left out
+    data.pop("kind", None)
+    return data
+
+
+def _entity(kind: str, defaults: dict[str, Any]) -> _Upsert:
+    def fields(event: ev.Event) -> dict[str, Any]:
+        data = _set_fields(event)
+        event_id = data.pop("id")
+        data["updated_ts"] = data["ts"]
+        data["last_event_id"] = event_id
+        if "status" in data and isinstance(data["status"], int):
+            data["status"] = str(data["status"])
+        return data
+
+    key = ev.KINDS[kind].ENTITY_KEY
+    assert key is not None
+    return _Upsert(kind, ("app", key), fields,
+                   {"failed": False, "details": {}, **defaults}, keep_first=("ts",),
+                   newer_only=True)
+
+
+def _run_start(event: ev.Event) -> dict[str, Any]:
+    assert isinstance(event, ev.RunStart)
+    return {"app": event.app, "run_id": event.run_id, "ts": event.ts,
+            "run_class": event.run_class, "parent_id": event.parent_id,
+            "dimensions": event.dimensions}
+
+
+def _run_end(event: ev.Event) -> dict[str, Any]:
+    assert isinstance(event, ev.RunEnd)
+    return {"app": event.app, "run_id": event.run_id, "end_ts": event.ts,
+            "outcome": event.outcome, "error_type": event.error_type,
+            "error_message": event.error_message}
+
+
+def _session_start(event: ev.Event) -> dict[str, Any]:
+    assert isinstance(event, ev.SessionStart)
+    data = _set_fields(event)
+    data.pop("id")
+    return data
+
+
+def _session_end(event: ev.Event) -> dict[str, Any]:
+    assert isinstance(event, ev.SessionEnd)
+    return {"app": event.app, "session_id": event.session_id, "end_ts": event.ts,
+            "outcome": event.outcome, "stage": event.stage, "error": event.error}
+
+
+UPSERTS: dict[str, _Upsert] = {
+    "participant": _entity("participant", {"status": "working"}),
+    "network": _entity("network", {"role": "default", "full": False}),
+    "node": _entity("node", {"type": "node"}),
+    "info": _entity("info", {"type": "info"}),
+    "transmission": _entity("transmission", {"status": "pending"}),
+    "vector": _entity("vector", {}),
+    "run_start": _Upsert("run", ("run_id",), _run_start, {"dimensions": {}}),
+    "run_end": _Upsert("run", ("run_id",), _run_end, {"dimensions": {}}),
+    "session_start": _Upsert("session", ("session_id",), _session_start, {"params": {}}),
+    "session_end": _Upsert("session", ("session_id",), _session_end, {"params": {}}),
+}
+
+#: Append-only kinds and the table each is stored in.
+APPENDS: dict[str, str] = {
+    kind: kind for kind in ev.KINDS if kind not in UPSERTS
+}
+
+
+def insert_for(conn: Connection, table: Table) -> Any:
+    """An INSERT with the dialect's ON CONFLICT clauses (SQLite or PostgreSQL)."""
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    return dialect.insert(table)
+
+
+def _chunks(items: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+def ingest(store: Store, events: Sequence[ev.Event]) -> IngestResult:
+    """Store ``events``; return how many were new and how many already stored."""
+    if not events:
+        return IngestResult(0, 0)
+    unique: dict[str, ev.Event] = {}
+    for event in events:
+        unique.setdefault(event.id, event)
+    received = time.time()
+    with store.write() as conn:
+        new_ids = _claim_ids(conn, store.table("event"), unique.values(), received)
+        fresh = [e for e in unique.values() if e.id in new_ids]
+        by_kind: dict[str, list[ev.Event]] = defaultdict(list)
+        for event in fresh:
+            by_kind[event.kind].append(event)
+        for kind, batch in by_kind.items():
+            if kind in UPSERTS:
+                continue
+            _append(conn, store.table(APPENDS[kind]), batch)
+        _apply_upserts(conn, store, by_kind)
+        _count(conn, store.table("app_kind"), fresh, received)
+        _count_minutes(conn, store.table("event_minute"), fresh)
+    return IngestResult(stored=len(fresh), duplicates=len(events) - len(fresh))
+
+
+def _claim_ids(conn: Connection, ledger: Table, events: Iterable[ev.Event],
+               received: float) -> set[str]:
+    rows = [{"id": e.id, "kind": e.kind, "app": e.app, "ts": e.ts, "received_at": received}
+            for e in events]
+    stmt = insert_for(conn, ledger).on_conflict_do_nothing(index_elements=["id"]) \
+        .returning(ledger.c.id)
+    new: set[str] = set()
+    for chunk in _chunks(rows):
+        new.update(conn.execute(stmt, list(chunk)).scalars().all())
+    return new
+
+
+def _append(conn: Connection, table: Table, batch: list[ev.Event]) -> None:
+    names = [n for n in batch[0].__struct_fields__ if n in table.c]
+    rows = [{n: getattr(event, n) for n in names} for event in batch]
+    for chunk in _chunks(rows):
+        conn.execute(table.insert(), list(chunk))
+
+
+def _apply_upserts(conn: Connection, store: Store, by_kind: dict[str, list[ev.Event]]) -> None:
+    # Merge every event for one record into one row of the fields they set, in event-time
+    # order, so a batch touches each record once (PostgreSQL refuses a statement that
+    # updates one row twice) and the latest value of each field wins.
+    merged: dict[tuple[str, tuple[Any, ...]], dict[str, Any]] = {}
+    specs: dict[str, _Upsert] = {}
+    pending = [e for kind in UPSERTS for e in by_kind.get(kind, ())]
+    pending.sort(key=lambda e: (e.ts, e.id))
+    for event in pending:
+        spec = UPSERTS[event.kind]
+        fields = spec.fields(event)
+        record_key = (spec.table, tuple(fields[k] for k in spec.key))
+        specs.setdefault(spec.table, spec)
+        row = merged.get(record_key)
+        if row is None:
+            merged[record_key] = fields
+        else:
+            for name, value in fields.items():
+                if name in spec.keep_first and row.get(name) is not None:
+                    continue
+                row[name] = value
+    groups: dict[tuple[str, frozenset[str]], list[dict[str, Any]]] = defaultdict(list)
+    for (table_name, _), row in merged.items():
+        groups[(table_name, frozenset(row))].append(row)
+    for (table_name, names), rows in groups.items():
+        spec = specs[table_name]
+        table = store.table(table_name)
+        defaults = {k: v for k, v in _all_defaults(table_name).items() if k not in names}
+        stmt = insert_for(conn, table)
+        update = {
+            name: stmt.excluded[name]
+            for name in names
+            if name not in spec.key and name not in spec.keep_first
+        }
+        for name in spec.keep_first:
+            if name in names:  # keep the first value once one is set
+                update[name] = func.coalesce(table.c[name], stmt.excluded[name])
+        # An update older than what is stored (a batch replayed from a client's spool after
+        # newer ones arrived) must not undo the newer state.
+        where = (stmt.excluded.updated_ts >= table.c.updated_ts) if spec.newer_only else None
+        stmt = stmt.on_conflict_do_update(index_elements=list(spec.key), set_=update,
+                                          where=where)
+        full_rows = [{**defaults, **row} for row in rows]
+        for chunk in _chunks(full_rows):
+            conn.execute(stmt, list(chunk))
+
+
+def _all_defaults(table_name: str) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for spec in UPSERTS.values():
+        if spec.table == table_name:
+            out.update(spec.insert_defaults)
+    return out
+
+
+def _count(conn: Connection, table: Table, fresh: list[ev.Event], received: float) -> None:
+    counts: dict[tuple[str, str], list[float]] = {}
+    for event in fresh:
+        entry = counts.get((event.app, event.kind))
+        if entry is None:
+            counts[(event.app, event.kind)] = [1, event.ts, event.ts]
+        else:
+            entry[0] += 1
+            entry[1] = min(entry[1], event.ts)
+            entry[2] = max(entry[2], event.ts)
+    if not counts:
+        return
+    rows = [{"app": app, "kind": kind, "count": int(c), "first_ts": lo, "last_ts": hi,
+             "last_received_at": received}
+            for (app, kind), (c, lo, hi) in sorted(counts.items())]
+    stmt = insert_for(conn, table)
+    least, greatest = (func.least, func.greatest) if conn.dialect.name == "postgresql" \
+        else (func.min, func.max)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["app", "kind"],
+        set_={
+            "count": table.c.count + stmt.excluded.count,
+            "first_ts": least(table.c.first_ts, stmt.excluded.first_ts),
+            "last_ts": greatest(table.c.last_ts, stmt.excluded.last_ts),
+            "last_received_at": stmt.excluded.last_received_at,
+        },
+    )
+    conn.execute(stmt, rows)
+
+
+def _count_minutes(conn: Connection, table: Table, fresh: list[ev.Event]) -> None:
+    counts: dict[tuple[str, str, int], int] = defaultdict(int)
+    for event in fresh:
+        counts[(event.app, event.kind, int(event.ts // 60) * 60)] += 1
+    if not counts:
+        return
+    rows = [{"app": a, "kind": k, "bucket": b, "count": n}
+            for (a, k, b), n in sorted(counts.items())]
+    stmt = insert_for(conn, table)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["app", "kind", "bucket"],
+        set_={"count": table.c.count + stmt.excluded.count},
+    )
+    for chunk in _chunks(rows):
+        conn.execute(stmt, list(chunk))

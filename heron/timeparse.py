@@ -1,0 +1,38 @@
+"""Times typed by people: ``10m`` ago, ``2026-11-23T10:00``, or epoch seconds."""
+
+from __future__ import annotations
+
+import re
+import time
+from datetime import UTC, datetime
+
+_RELATIVE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|sec|m|min|h|d|w)\s*$", re.I)
+_UNIT = {"s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def parse_time(value: str | float | int, *, now: float | None = None) -> float:
+    """Epoch seconds for a time given as a duration ago, an ISO 8601 time or epoch seconds.
+
+    ``10m`` is ten minutes before ``now``; an ISO time without a zone is read as UTC.
+    Raises ValueError saying which forms are accepted.
+    """
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    text = str(value).strip()
+    match = _RELATIVE.match(text)
+    if match:
+        amount, unit = float(match.group(1)), match.group(2).lower()
+        return (time.time() if now is None else now) - amount * _UNIT[unit]
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError(
+            f"{text!r} is not a time: use a duration ago (30s, 10m, 2h, 7d), an ISO 8601 "
+            "time (2026-11-23T10:00:00Z) or epoch seconds") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.timestamp()
