@@ -3,8 +3,6 @@
 The public API is what this module exports; everything else is internal.
 """
 
-from __future__ import annotations
-
 from heron.api import emit, flush, init, shutdown
 
 __version__ = "0.1.0"

@@ -487,3 +487,29 @@ def setting(name: str) -> Setting:
     """The declaration of setting ``name``."""
     return _BY_NAME[name.upper()]
 
+
+
+def format_default(setting: Setting) -> str:
+    """The default as ``docs/configuration.md`` shows it."""
+    value = setting.default
+    if value is None:
+        return "unset"
+    if isinstance(value, bool):
+        return "`true`" if value else "`false`"
+    if isinstance(value, str):
+        return f"`{value}`"
+    if isinstance(value, list | dict):
+        return f"`{value!r}`".replace("'", '"')
+    return f"`{value:g}`" if isinstance(value, float) else f"`{value}`"
+
+
+def markdown_table() -> str:
+    """The settings table of ``docs/configuration.md`` (``python scripts/config_docs.py``)."""
+    lines = ["| Key | Type | Default | FMD section | What it does |",
+             "| --- | --- | --- | --- | --- |"]
+    for s in SETTINGS:
+        kind = {"url": "database URL", "path_segment": "URL path", "prefix": "identifier",
+                "colors": "mapping"}.get(s.kind, s.kind)
+        section = f"`[{s.section}]`" if s.section else ""
+        lines.append(f"| `{s.name}` | {kind} | {format_default(s)} | {section} | {s.help} |")
+    return "\n".join(lines) + "\n"

@@ -71,7 +71,6 @@ class Recorder:
         self._thread: threading.Thread | None = None
         self._closed = False
         self._markers = 0
-        self._pid = os.getpid()
         self.stats = RecorderStats()
         self._drop_warning = RateLimitedWarning()
         _recorders.add(self)
@@ -88,7 +87,7 @@ class Recorder:
                 return
             self._buffer.append(event)
             self.stats.emitted += 1
-            if self._thread is None or self._pid != os.getpid():
+            if self._thread is None:
                 self._start()
             if len(self._buffer) >= self.batch_size:
                 self._wake.set()
@@ -110,7 +109,7 @@ class Recorder:
         with self._lock:
             self._markers += 1
         self._buffer.append(marker)
-        if self._thread is None or self._pid != os.getpid():
+        if self._thread is None:
             self._start()
         self._wake.set()
         return marker.done.wait(timeout)
@@ -130,8 +129,6 @@ class Recorder:
     # -- flusher thread ------------------------------------------------------------------
     def _start(self) -> None:
         with self._lock:
-            if self._pid != os.getpid():
-                self._after_fork()
             if self._thread is not None:
                 return
             self._thread = threading.Thread(target=self._run, name="heron-recorder",
@@ -145,7 +142,6 @@ class Recorder:
         self._lock = threading.Lock()
         self._thread = None
         self._markers = 0
-        self._pid = os.getpid()
         self.stats = RecorderStats()
 
     def _run(self) -> None:
@@ -213,4 +209,10 @@ def _close_all() -> None:
             recorder.close(timeout=5.0)
 
 
+def _reset_after_fork() -> None:
+    for recorder in list(_recorders):
+        recorder._after_fork()
+
+
 atexit.register(_close_all)
+os.register_at_fork(after_in_child=_reset_after_fork)

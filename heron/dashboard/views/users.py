@@ -1,0 +1,66 @@
+"""Users: who can log in, and with which role. Admins add, remove and re-role users."""
+
+from __future__ import annotations
+
+from flask import flash, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response
+
+from heron.auth.users import add_user, delete_user, list_users, set_role
+from heron.dashboard.routes import route
+from heron.dashboard.security import admin_required, current_user, login_required
+from heron.dashboard.state import state
+from heron.dashboard.tabs import DashboardTab, dashboard_tabs
+from heron.errors import AuthError
+
+
+@route("/users")
+@login_required
+def dashboard_users() -> str:
+    return render_template("users.html", title="Users", users=list_users(state().store))
+
+
+@route("/users/add", methods=["POST"])
+@admin_required
+def users_add() -> Response:
+    form = request.form
+    try:
+        add_user(state().store, form.get("username", "").strip(), form.get("password", ""),
+                 form.get("role", "guest"))
+        flash(f"Added user {form.get('username', '').strip()}.", "success")
+    except AuthError as exc:
+        flash(f"Could not add the user: {exc}.", "danger")
+    return redirect(url_for("dashboard.dashboard_users"))
+
+
+@route("/users/<username>/role", methods=["POST"])
+@admin_required
+def users_role(username: str) -> Response:
+    me = current_user()
+    role = request.form.get("role", "")
+    if me is not None and username == me.username and role != "admin":
+        flash("You cannot take the admin role from yourself.", "danger")
+        return redirect(url_for("dashboard.dashboard_users"))
+    try:
+        set_role(state().store, username, role)
+        flash(f"{username} is now {role}.", "success")
+    except AuthError as exc:
+        flash(f"Could not change the role: {exc}.", "danger")
+    return redirect(url_for("dashboard.dashboard_users"))
+
+
+@route("/users/<username>/delete", methods=["POST"])
+@admin_required
+def users_delete(username: str) -> Response:
+    me = current_user()
+    if me is not None and username == me.username:
+        flash("You cannot remove yourself.", "danger")
+        return redirect(url_for("dashboard.dashboard_users"))
+    try:
+        delete_user(state().store, username)
+        flash(f"Removed user {username}.", "success")
+    except AuthError as exc:
+        flash(f"Could not remove the user: {exc}.", "danger")
+    return redirect(url_for("dashboard.dashboard_users"))
+
+
+dashboard_tabs.insert_tab(DashboardTab("Users", "dashboard.dashboard_users"))

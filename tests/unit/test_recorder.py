@@ -1,0 +1,160 @@
+from __future__ import annotations
+
+import os
+import threading
+import time
+
+import pytest
+
+import heron
+from heron.errors import ConfigError
+from heron.events import Log
+from heron.recorder import Recorder
+from heron.sinks.memory import MemorySink
+
+
+class FlakySink(MemorySink):
+    """Refuses the first ``failures`` writes, like a database that is briefly away."""
+
+    def __init__(self, failures: int):
+        super().__init__()
+        self.failures = failures
+        self.attempts = 0
+
+    def write(self, events):  # type: ignore[no-untyped-def]
+        self.attempts += 1
+        if self.attempts <= self.failures:
+            raise ConnectionError("store unavailable")
+        super().write(events)
+
+
+class SlowSink(MemorySink):
+    def write(self, events):  # type: ignore[no-untyped-def]
+        time.sleep(0.5)
+        super().write(events)
+
+
+def test_flush_means_everything_emitted_before_is_written() -> None:
+    sink = MemorySink()
+    recorder = Recorder(sink, batch_size=100, interval=5.0)
+    sent = [Log(message=str(i)) for i in range(1_234)]
+    for event in sent:
+        recorder.emit(event)
+    assert recorder.flush(5)
+    assert sink.events == sent
+    recorder.close()
+
+
+def test_batches_by_time_when_batches_do_not_fill() -> None:
+    sink = MemorySink()
+    recorder = Recorder(sink, batch_size=1_000, interval=0.05)
+    recorder.emit(Log(message="one"))
+    deadline = time.time() + 3
+    while not sink.events and time.time() < deadline:
+        time.sleep(0.01)
+    assert [e.message for e in sink.events] == ["one"]
+    recorder.close()
+
+
+def test_emit_does_not_block_on_a_slow_sink() -> None:
+    recorder = Recorder(SlowSink(), batch_size=10)
+    start = time.perf_counter()
+    for i in range(5_000):
+        recorder.emit(Log(message=str(i)))
+    elapsed = time.perf_counter() - start
+    assert elapsed < 0.5  # the sink takes 0.5 s per batch; emit must not wait for it
+    recorder.close(timeout=0.1)
+
+
+def test_failed_writes_are_retried_not_lost(caplog: pytest.LogCaptureFixture) -> None:
+    sink = FlakySink(failures=3)
+    recorder = Recorder(sink, batch_size=50)
+    sent = [Log(message=str(i)) for i in range(200)]
+    for event in sent:
+        recorder.emit(event)
+    assert recorder.flush(10)
+    assert sink.events == sent
+    assert recorder.stats.failed_writes == 3
+    assert "could not write" in caplog.text
+    recorder.close()
+
+
+def test_full_buffer_drops_and_counts(caplog: pytest.LogCaptureFixture) -> None:
+    release = threading.Event()
+
+    class BlockedSink(MemorySink):
+        def write(self, events):  # type: ignore[no-untyped-def]
+            release.wait(5)
+            super().write(events)
+
+    sink = BlockedSink()
+    recorder = Recorder(sink, max_buffer=100, batch_size=10)
+    for i in range(500):
+        recorder.emit(Log(message=str(i)))
+    assert recorder.stats.dropped > 0
+    assert "heron dropped events: buffer is full" in caplog.text
+    release.set()
+    recorder.flush(5)
+    assert len(sink.events) + recorder.stats.dropped == 500
+    recorder.close()
+
+
+def test_emit_after_close_is_counted_as_dropped() -> None:
+    recorder = Recorder(MemorySink())
+    recorder.close()
+    recorder.emit(Log(message="late"))
+    assert recorder.stats.dropped == 1
+
+
+def test_child_after_fork_has_its_own_buffer_and_flusher() -> None:
+    sink = MemorySink()
+    recorder = Recorder(sink, interval=10)
+    recorder.emit(Log(message="parent"))
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # child: write one event and report what the sink saw
+        try:
+            recorder.emit(Log(message="child"))
+            recorder.flush(5)
+            os.write(write, ",".join(e.message for e in sink.events).encode())
+        finally:
+            os._exit(0)
+    os.close(write)
+    os.waitpid(pid, 0)
+    seen = os.read(read, 1000).decode()
+    os.close(read)
+    assert seen == "child"  # the parent's buffered event is not written twice
+    recorder.flush(5)
+    assert [e.message for e in sink.events] == ["parent"]
+    recorder.close()
+
+
+def test_public_emit_and_flush_with_init(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    sink = MemorySink()
+    heron.init(app="lab", sink=sink)
+    heron.emit(Log(message="hello"))
+    assert heron.flush(5)
+    (event,) = sink.events
+    assert event.app == "lab" and event.message == "hello"
+
+
+def test_init_twice() -> None:
+    sink = MemorySink()
+    first = heron.init(app="lab", sink=sink)
+    assert heron.init(app="lab", sink=sink) is first
+    with pytest.raises(ConfigError, match="already called with other settings"):
+        heron.init(app="other", sink=sink)
+
+
+def test_init_records_into_the_local_store(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from heron.store import open_store
+    from heron.store.queries.export import export_page
+
+    url = f"sqlite:///{tmp_path / 'local.db'}"
+    heron.init(app="local-app", database=url)
+    heron.emit(Log(message="stored locally"))
+    assert heron.flush(5)
+    store = open_store(url)
+    (row,) = export_page(store, "log").items
+    assert row["message"] == "stored locally" and row["app"] == "local-app"
+    store.dispose()
