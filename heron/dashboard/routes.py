@@ -48,7 +48,7 @@ def register_route(rule: str, endpoint: str, view: Callable[..., Any], **options
         existing = _routes.get(endpoint)
         if existing is not None and existing.view is view:
             if rule not in existing.rules:
-                existing.rules.append(rule)
+                existing.rules.insert(0, rule)  # the outermost decorator is the main URL
             return
         _routes[endpoint] = Route([rule], endpoint, view, options)
 

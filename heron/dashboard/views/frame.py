@@ -58,15 +58,16 @@ def _nav_item(tab: DashboardTab, hidden: set[str]) -> dict[str, Any] | None:
 
 
 def frame_context() -> dict[str, Any]:
-    if request.blueprint != "dashboard" or request.endpoint in ("dashboard.login", None):
-        return {}
-    hidden = set(state().config.HIDDEN_TABS)
-    nav = [item for item in (_nav_item(t, hidden) for t in dashboard_tabs) if item]
-    return {
-        "nav": nav,
-        "windows": WINDOWS,
-        "window": selected_window(),
-        "app_filter": selected_app(),
-        "apps": known_apps(),
-        "timezone": state().config.TIMEZONE,
+    from heron.dashboard.security import current_user
+
+    context: dict[str, Any] = {
+        "nav": [], "apps": [], "windows": WINDOWS, "window": DEFAULT_WINDOW,
+        "app_filter": None, "timezone": state().config.TIMEZONE,
     }
+    if request.blueprint != "dashboard" or current_user() is None:
+        return context  # the login page, or an error shown to someone not logged in
+    hidden = set(state().config.HIDDEN_TABS)
+    context.update(
+        nav=[item for item in (_nav_item(t, hidden) for t in dashboard_tabs) if item],
+        apps=known_apps(), window=selected_window(), app_filter=selected_app())
+    return context

@@ -1,0 +1,132 @@
+"""The store on SQLite and PostgreSQL: migrations, exactly-once ingest, upserts, export."""
+
+from __future__ import annotations
+
+import time
+
+from sqlalchemy import inspect, select
+
+from heron import events as ev
+from heron.store import Store, open_store
+from heron.store.migrate import head_revision
+from heron.store.queries.apps import app_summaries, events_per_bucket, recent_events
+from heron.store.queries.export import export_page
+
+
+def test_migrations_create_every_table_under_the_prefix(store: Store) -> None:
+    names = set(inspect(store.engine).get_table_names())
+    expected = {t.name for t in store.metadata.sorted_tables}
+    assert expected <= names
+    assert all(name.startswith(store.prefix) for name in expected)
+    assert f"{store.prefix}alembic_version" in names
+    assert store.revision() == head_revision()
+
+
+def test_migrated_schema_matches_the_models(store: Store) -> None:
+    inspector = inspect(store.engine)
+    for table in store.metadata.sorted_tables:
+        columns = {c["name"] for c in inspector.get_columns(table.name)}
+        assert columns == set(table.c.keys()), table.name
+
+
+def test_upgrade_again_is_harmless(store: Store, db_url) -> None:  # type: ignore[no-untyped-def]
+    url, prefix = db_url
+    again = open_store(url, prefix)
+    assert again.revision() == head_revision()
+    again.dispose()
+
+
+def test_sqlite_runs_in_wal_mode(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    s = open_store(f"sqlite:///{tmp_path / 'wal.db'}")
+    with s.read() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+    s.dispose()
+
+
+def test_ten_thousand_events_twice_are_stored_once(store: Store) -> None:
+    batch = [ev.Request(app="svc", endpoint=f"e{i % 7}", duration_ms=i / 10)
+             for i in range(10_000)]
+    first = store.ingest(batch)
+    second = store.ingest(batch)
+    assert (first.stored, first.duplicates) == (10_000, 0)
+    assert (second.stored, second.duplicates) == (0, 10_000)
+    table = store.table("request")
+    with store.read() as conn:
+        assert conn.execute(select(table.c.id)).all().__len__() == 10_000
+    (summary,) = app_summaries(store)
+    assert summary.kinds == {"request": 10_000}
+
+
+def test_duplicates_within_one_batch(store: Store) -> None:
+    event = ev.Log(message="once")
+    result = store.ingest([event, event, event])
+    assert (result.stored, result.duplicates) == (1, 2)
+
+
+def test_entity_upserts_change_only_given_fields(store: Store) -> None:
+    t0 = time.time()
+    store.ingest([ev.Participant(app="exp", participant_id="p1", worker_id="W1", ts=t0)])
+    store.ingest([ev.Participant(app="exp", participant_id="p1", status="approved",
+                                 ts=t0 + 1)])
+    store.ingest([ev.Participant(app="other", participant_id="p1", status=104, ts=t0)])
+    rows = {(r["app"], r["participant_id"]): r for r in export_page(store, "participant").items}
+    assert rows[("exp", "p1")]["worker_id"] == "W1"
+    assert rows[("exp", "p1")]["status"] == "approved"
+    assert rows[("exp", "p1")]["ts"] == t0  # first seen is kept
+    assert rows[("other", "p1")]["status"] == "104"  # ids are unique per app only
+
+
+def test_an_older_update_does_not_undo_a_newer_one(store: Store) -> None:
+    t0 = time.time()
+    store.ingest([ev.Participant(app="exp", participant_id="p1", status="approved",
+                                 ts=t0 + 10)])
+    # a batch that waited in a client's spool arrives late
+    store.ingest([ev.Participant(app="exp", participant_id="p1", status="working", ts=t0)])
+    (row,) = export_page(store, "participant").items
+    assert row["status"] == "approved"
+
+
+def test_run_end_before_run_start_still_makes_one_run(store: Store) -> None:
+    t0 = time.time()
+    store.ingest([ev.RunEnd(run_id="r1", outcome="error", error_type="KeyError", ts=t0 + 2)])
+    store.ingest([ev.RunStart(run_id="r1", run_class="ranker", ts=t0,
+                              dimensions={"source": "web"})])
+    (run,) = export_page(store, "run").items
+    assert (run["run_class"], run["outcome"], run["error_type"]) == ("ranker", "error",
+                                                                      "KeyError")
+    assert (run["ts"], run["end_ts"], run["dimensions"]) == (t0, t0 + 2, {"source": "web"})
+
+
+def test_export_pages_are_stable_and_complete(store: Store) -> None:
+    base = 1_700_000_000.0
+    store.ingest([ev.Log(app="a" if i % 2 else "b", message=f"m{i}", ts=base + i)
+                  for i in range(2_500)])
+    seen: list[str] = []
+    cursor = None
+    pages = 0
+    while True:
+        page = export_page(store, "log", limit=1_000, cursor=cursor)
+        seen.extend(item["message"] for item in page.items)
+        pages += 1
+        if page.next_cursor is None:
+            break
+        cursor = page.next_cursor
+    assert pages == 3
+    assert sorted(seen) == sorted(f"m{i}" for i in range(2_500))
+    assert len(seen) == len(set(seen))
+    only_a = export_page(store, "log", app="a", since=base + 100, until=base + 200,
+                         limit=10_000).items
+    assert len(only_a) == 50 and all(item["app"] == "a" for item in only_a)
+
+
+def test_home_queries(store: Store) -> None:
+    now = time.time()
+    store.ingest([ev.Log(app="lab", message="x", ts=now - 30),
+                  ev.Request(app="lab", endpoint="e", duration_ms=1, ts=now - 90),
+                  ev.Log(app="svc", message="y", ts=now)])
+    apps = {s.app: s for s in app_summaries(store)}
+    assert apps["lab"].kinds == {"log": 1, "request": 1} and apps["lab"].total == 2
+    assert [e["app"] for e in recent_events(store, "svc")] == ["svc"]
+    chart = events_per_bucket(store, 900, now=now)
+    assert sum(sum(v) for v in chart["series"].values()) == 3
+    assert set(chart["series"]) == {"log", "request"}
