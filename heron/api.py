@@ -11,10 +11,13 @@ from heron.errors import ConfigError
 from heron.events import Event
 from heron.recorder import Recorder
 from heron.sinks import Sink
+from heron.store import Store, open_store
 
 _lock = threading.Lock()
 _recorder: Recorder | None = None
 _settings: dict[str, Any] | None = None
+_store: Store | None = None
+_store_key: tuple[str, str] | None = None
 
 
 def init(app: str | None = None, *, sink: Sink | None = None, **config: Any) -> Recorder:
@@ -44,13 +47,27 @@ def init(app: str | None = None, *, sink: Sink | None = None, **config: Any) -> 
         cfg = _config.configure(**settings)
         if sink is None:
             from heron.sinks.local import LocalSink
-            from heron.store import open_store
 
-            sink = LocalSink(open_store(cfg.DATABASE, cfg.TABLE_PREFIX), owns_store=True)
+            sink = LocalSink(_local_store(cfg))
         _recorder = Recorder(sink)
         _settings = identity
         logger.info("heron recording for app %r", cfg.APP or "default")
         return _recorder
+
+
+def _local_store(cfg: _config.Config) -> Store:
+    """The process's store on DATABASE, opened once and shared (recorder, dashboard)."""
+    global _store, _store_key
+    key = (cfg.DATABASE, cfg.TABLE_PREFIX)
+    if _store is None or _store_key != key:
+        _store, _store_key = open_store(*key), key
+    return _store
+
+
+def local_store() -> Store:
+    """The store on the configured DATABASE that this process records into and reads."""
+    with _lock:
+        return _local_store(_config.get())
 
 
 def emit(event: Event) -> None:
@@ -81,10 +98,15 @@ def flush(timeout: float | None = 5.0) -> bool:
 
 def shutdown(timeout: float | None = 5.0) -> bool:
     """Flush, stop recording and release the sink. :func:`init` may be called again."""
-    global _recorder, _settings
+    global _recorder, _settings, _store
     with _lock:
         recorder, _recorder, _settings = _recorder, None, None
-    return True if recorder is None else recorder.close(timeout)
+    flushed = True if recorder is None else recorder.close(timeout)
+    with _lock:
+        store, _store = _store, None
+    if store is not None:
+        store.dispose()
+    return flushed
 
 
 def recorder() -> Recorder | None:

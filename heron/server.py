@@ -38,6 +38,10 @@ def create_app(config: Config | None = None, *, store: Store | None = None) -> F
     def root():  # type: ignore[no-untyped-def]
         return redirect(url_for("dashboard.dashboard_index"))
 
+    @app.get("/favicon.ico")
+    def favicon():  # type: ignore[no-untyped-def]
+        return redirect(url_for("dashboard.static", filename="heron.svg"))
+
     @app.get("/healthz")
     def healthz():  # type: ignore[no-untyped-def]
         return jsonify(status="ok")

@@ -116,7 +116,7 @@ def _error_page(error: HTTPException) -> tuple[Any, int]:
     message = error.description or error.name
     if wants_json():
         return jsonify(error=message), code
-    return render_template("error.html", title=error.name, code=code, message=message), code
+    return render_template("heron/error.html", title=error.name, code=code, message=message), code
 
 
 def _template_globals() -> dict[str, Any]:

@@ -32,7 +32,7 @@ def login() -> Response | str | tuple[str, int]:
     if current_user() is not None:
         return redirect(next_url)
     if request.method == "GET":
-        return render_template("login.html", next=next_url)
+        return render_template("heron/login.html", next=next_url)
     s = state()
     username = request.form.get("username", "").strip()
     password = request.form.get("password", "")
@@ -40,12 +40,12 @@ def login() -> Response | str | tuple[str, int]:
     wait = throttle.retry_after(s.store, username, ip, s.config.LOGIN_ATTEMPTS_PER_MINUTE)
     if wait:
         flash(f"Too many failed logins. Try again in {wait} seconds.", "danger")
-        return render_template("login.html", next=next_url, username=username), 429
+        return render_template("heron/login.html", next=next_url, username=username), 429
     user = authenticate(s.store, username, password)
     if user is None:
         throttle.record_failure(s.store, username, ip)
         flash("Wrong user name or password.", "danger")
-        return render_template("login.html", next=next_url, username=username), 401
+        return render_template("heron/login.html", next=next_url, username=username), 401
     throttle.clear_failures(s.store, username, ip)
     log_in(user)
     return redirect(next_url)

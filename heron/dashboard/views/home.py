@@ -60,7 +60,7 @@ def home_data() -> dict[str, Any]:
 @route("/index")
 @login_required
 def dashboard_index() -> str:
-    return render_template("home.html", title="Apps", data=home_data())
+    return render_template("heron/home.html", title="Apps", data=home_data())
 
 
 @route("/api/home")

@@ -16,7 +16,7 @@ from heron.errors import AuthError
 @route("/users")
 @login_required
 def dashboard_users() -> str:
-    return render_template("users.html", title="Users", users=list_users(state().store))
+    return render_template("heron/users.html", title="Users", users=list_users(state().store))
 
 
 @route("/users/add", methods=["POST"])

@@ -1,0 +1,133 @@
+"""The dashboard in a real browser: login, navigation, custom tabs, live home, roles."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import pytest
+from flask import render_template_string
+from playwright.sync_api import Page, expect
+
+from heron import events as ev
+from heron.dashboard import dashboard_tab, dashboard_tabs
+from heron.dashboard.routes import _routes
+from tests.conftest import ADMIN_PASSWORD, GUEST_PASSWORD, LiveServer
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def custom_tab() -> Iterator[None]:
+    """An experiment's own tab, registered the way a user would, after the home tab."""
+    before = list(dashboard_tabs.tabs)
+
+    @dashboard_tab("Lab notes", after_route="index")
+    def dashboard_lab_notes() -> str:
+        return render_template_string(
+            '{% extends "heron/base.html" %}{% block content %}'
+            '<p id="notes">Notes from the lab</p>{% endblock %}', title="Lab notes")
+
+    yield
+    dashboard_tabs.tabs = before
+    _routes.pop("dashboard_lab_notes", None)
+
+
+@pytest.fixture
+def server(custom_tab, app) -> Iterator[LiveServer]:  # type: ignore[no-untyped-def]
+    live = LiveServer(app)
+    yield live
+    live.stop()
+
+
+def log_in(page: Page, base: str, user: str, password: str) -> None:
+    page.goto(f"{base}/dashboard/")
+    expect(page).to_have_url(f"{base}/dashboard/login?next=/dashboard/")
+    page.fill("#username", user)
+    page.fill("#password", password)
+    page.click("button[type=submit]")
+    expect(page).to_have_url(f"{base}/dashboard/")
+
+
+def test_login_navigation_and_custom_tab(page: Page, server: LiveServer) -> None:
+    log_in(page, server.url, "admin", ADMIN_PASSWORD)
+    nav = page.locator("#heron-nav a.nav-link")
+    expect(nav).to_have_text(["Apps", "Lab notes", "Users"])
+    expect(page.locator(".heron-user")).to_contain_text("admin")
+    page.click("text=Lab notes")
+    expect(page).to_have_url(f"{server.url}/dashboard/lab_notes")
+    expect(page.locator("#notes")).to_have_text("Notes from the lab")
+    expect(page.locator("#heron-nav a.nav-link.active")).to_have_text("Lab notes")
+    assert page.console_errors == []  # type: ignore[attr-defined]
+
+
+def test_home_updates_live_without_reload(page: Page, server: LiveServer, store) -> None:  # type: ignore[no-untyped-def]
+    log_in(page, server.url, "admin", ADMIN_PASSWORD)
+    expect(page.locator("#home-empty")).to_be_visible()
+    page.evaluate("window.__heronMarker = 'same page'")
+    store.ingest([ev.Log(app="stroop-online", message="hello"),
+                  ev.Participant(app="stroop-online", participant_id="p1")])
+    row = page.locator('#apps-table tr[data-app="stroop-online"]')
+    expect(row).to_be_visible(timeout=10_000)
+    expect(row).to_contain_text("participant 1")
+    expect(page.locator("#recent-table tbody tr")).to_have_count(2)
+    assert page.evaluate("window.__heronMarker") == "same page"
+    expect(page.locator("#events-chart canvas")).to_have_count(1)
+    expect(page.locator("#heron-live")).to_have_attribute("data-state", "live")
+    page.click("#heron-pause")
+    expect(page.locator("#heron-live")).to_contain_text("Paused")
+    assert page.console_errors == []  # type: ignore[attr-defined]
+
+
+def test_hostile_app_names_render_as_text(page: Page, server: LiveServer, store) -> None:  # type: ignore[no-untyped-def]
+    hostile = '"><img src=x onerror="window.__pwned=1">'
+    store.ingest([ev.Log(app=hostile, message="x")])
+    log_in(page, server.url, "admin", ADMIN_PASSWORD)
+    expect(page.locator("#apps-table")).to_contain_text(hostile)
+    time.sleep(2.5)  # one live refresh re-renders the rows from JSON
+    expect(page.locator("#apps-table")).to_contain_text(hostile)
+    assert page.evaluate("window.__pwned") is None
+    assert page.locator("#apps-table img").count() == 0
+
+
+def test_guest_cannot_reach_admin_actions(page: Page, server: LiveServer, store) -> None:  # type: ignore[no-untyped-def]
+    from heron.auth.users import get_user
+
+    log_in(page, server.url, "guest", GUEST_PASSWORD)
+    expect(page.locator(".heron-user")).to_contain_text("guest")
+    page.click("text=Users")
+    expect(page.locator("#users-table")).to_contain_text("admin")
+    expect(page.locator("#add-user")).to_have_count(0)
+    expect(page.locator("#users-table button")).to_have_count(0)
+    status = page.evaluate("""async () => {
+        const token = document.querySelector('input[name=csrf_token]').value;
+        const body = new URLSearchParams({username: 'eve', password: 'eve-password',
+                                          role: 'admin', csrf_token: token});
+        const r = await fetch('/dashboard/users/add', {method: 'POST', body});
+        return r.status;
+    }""")
+    assert status == 403
+    assert get_user(store, "eve") is None
+
+
+def test_admin_adds_a_user_in_the_browser(page: Page, server: LiveServer, store) -> None:  # type: ignore[no-untyped-def]
+    from heron.auth.users import get_user
+
+    log_in(page, server.url, "admin", ADMIN_PASSWORD)
+    page.click("text=Users")
+    page.fill("#new-username", "ana")
+    page.fill("#new-password", "ana-password")
+    page.select_option("#new-role", "admin")
+    page.click("#add-user button[type=submit]")
+    expect(page.locator(".alert-success")).to_contain_text("Added user ana")
+    assert get_user(store, "ana").role == "admin"
+
+
+def test_narrow_screen_keeps_navigation(browser, server: LiveServer) -> None:  # type: ignore[no-untyped-def]
+    context = browser.new_context(viewport={"width": 768, "height": 1024})
+    page = context.new_page()
+    log_in(page, server.url, "admin", ADMIN_PASSWORD)
+    expect(page.locator("#heron-nav a.nav-link").first).to_be_visible()
+    page.click("text=Users")
+    expect(page).to_have_url(f"{server.url}/dashboard/users")
+    context.close()

@@ -1,0 +1,216 @@
+"""``heron serve`` and ``heron demo`` as real processes under gunicorn."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from heron import events as ev
+from tests.conftest import free_port
+
+HERON = [sys.executable, "-m", "heron.cli"]
+
+
+class Proc:
+    def __init__(self, args: list[str], env: dict[str, str] | None = None):
+        self.lines: list[str] = []
+        self.proc = subprocess.Popen(HERON + args, stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT, text=True,
+                                     env={**os.environ, **(env or {})})
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.lines.append(line.rstrip("\n"))
+
+    def wait_for_line(self, pattern: str, timeout: float = 30) -> re.Match[str]:
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            for line in self.lines:
+                match = re.search(pattern, line)
+                if match:
+                    return match
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.05)
+        raise AssertionError(f"no line matching {pattern!r}; output:\n" + "\n".join(self.lines))
+
+    def stop(self) -> int:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(30)
+        finally:
+            if self.proc.poll() is None:
+                self.proc.kill()
+                self.proc.wait(10)
+            self._reader.join(5)
+            if self.proc.stdout is not None:
+                self.proc.stdout.close()
+
+
+def wait_http(url: str, timeout: float = 30) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            urllib.request.urlopen(url, timeout=2)
+            return
+        except (urllib.error.URLError, ConnectionError):
+            time.sleep(0.1)
+    raise AssertionError(f"{url} did not answer")
+
+
+def post_events(base: str, token: str, events: list[ev.Event]) -> tuple[int, dict]:
+    request = urllib.request.Request(f"{base}/api/v1/events", data=ev.encode(events),
+                                     method="POST", headers={
+                                         "Authorization": f"Bearer {token}",
+                                         "Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read())
+
+
+@pytest.fixture
+def serve(db_url):  # type: ignore[no-untyped-def]
+    url, prefix = db_url
+    started: list[Proc] = []
+
+    def start(*extra: str) -> tuple[Proc, str]:
+        port = free_port()
+        proc = Proc(["serve", "--port", str(port), "--database", url, *extra],
+                    env={"HERON_TABLE_PREFIX": prefix})
+        started.append(proc)
+        base = f"http://127.0.0.1:{port}"
+        wait_http(f"{base}/healthz")
+        return proc, base
+
+    yield start
+    for proc in started:
+        proc.stop()
+
+
+def test_first_start_prints_login_and_token_then_stores(serve) -> None:  # type: ignore[no-untyped-def]
+    proc, base = serve()
+    login = proc.wait_for_line(
+        r"^Dashboard: (http://127\.0\.0\.1:\d+/dashboard)  user: admin  password: (\S+)$")
+    assert login.group(1) == f"{base}/dashboard"
+    token = proc.wait_for_line(r"^Ingest:    POST \S+/api/v1/events  token: (\S+)$").group(1)
+    status, body = post_events(base, token, [ev.Log(app="cli", message="hello")])
+    assert (status, body["stored"]) == (200, 1)
+    assert post_events(base, "wrong", [ev.Log(message="x")])[0] == 401
+    assert proc.stop() == 0
+    # second start: the credentials are not printed again
+    proc2, _ = serve()
+    line = proc2.wait_for_line(r"^Dashboard: ")
+    assert "password" not in line.group(0)
+    assert not any("token:" in line for line in proc2.lines)
+
+
+def test_sigterm_finishes_requests_in_flight(serve, store) -> None:  # type: ignore[no-untyped-def]
+    proc, base = serve()
+    token = proc.wait_for_line(r"token: (\S+)$").group(1)
+    batch = [ev.Request(app="burst", endpoint="e", duration_ms=1.0) for _ in range(20_000)]
+    result: dict = {}
+
+    def send() -> None:
+        result["answer"] = post_events(base, token, batch)
+
+    sender = threading.Thread(target=send)
+    sender.start()
+    time.sleep(0.3)  # the batch is being received and stored
+    proc.proc.send_signal(signal.SIGTERM)
+    sender.join(60)
+    assert proc.proc.wait(60) == 0
+    status, body = result["answer"]
+    assert status == 200 and body["stored"] == 20_000
+    from heron.store.queries.apps import app_summaries
+    (summary,) = app_summaries(store, "burst")
+    assert summary.kinds == {"request": 20_000}
+
+
+def test_two_workers_store_each_event_once(serve, store) -> None:  # type: ignore[no-untyped-def]
+    proc, base = serve("--workers", "2")
+    token = proc.wait_for_line(r"token: (\S+)$").group(1)
+    batches = [[ev.Log(app="multi", message=f"{b}-{i}") for i in range(500)] for b in range(8)]
+    answers: list[tuple[int, dict]] = []
+    threads = [threading.Thread(target=lambda b=b: answers.append(post_events(base, token, b)))
+               for b in batches + batches]  # every batch sent twice, concurrently
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert all(status == 200 for status, _ in answers)
+    assert sum(body["stored"] for _, body in answers) == 4_000
+    assert sum(body["duplicates"] for _, body in answers) == 4_000
+    from heron.store.queries.apps import app_summaries
+    (summary,) = app_summaries(store, "multi")
+    assert summary.total == 4_000
+
+
+def test_port_in_use_is_a_clear_error(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        port = sock.getsockname()[1]
+        done = subprocess.run(HERON + ["serve", "--port", str(port), "--database",
+                                       f"sqlite:///{tmp_path / 'p.db'}"],
+                              capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1
+    assert f"Error: cannot listen on 127.0.0.1:{port}" in done.stderr
+    assert "pass another --port" in done.stderr
+
+
+def test_demo_serves_live_events_with_a_one_time_link(tmp_path: Path) -> None:
+    import http.cookiejar
+
+    port = free_port()
+    proc = Proc(["demo", "--port", str(port), "--database",
+                 f"sqlite:///{tmp_path / 'demo.db'}", "--interval", "0.2"])
+    try:
+        password = proc.wait_for_line(
+            rf"^Dashboard: http://127\.0\.0\.1:{port}/dashboard  user: admin  password: (\S+)$")
+        link = proc.wait_for_line(r"One-time login link \(valid 5 minutes, once\): (\S+)$")
+        assert password.group(1)
+        wait_http(f"http://127.0.0.1:{port}/healthz")
+        jar = http.cookiejar.CookieJar()
+        opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+        opener.open(link.group(1), timeout=10)
+        api = f"http://127.0.0.1:{port}/dashboard/api/home"
+
+        def total() -> tuple[int, set[str]]:
+            data = json.loads(opener.open(api, timeout=10).read())
+            kinds = {k for a in data["apps"] for k in a["kinds"]}
+            return sum(a["total"] for a in data["apps"]), kinds
+
+        deadline = time.time() + 20
+        first, kinds = total()
+        while first == 0 and time.time() < deadline:
+            time.sleep(0.2)
+            first, kinds = total()
+        time.sleep(2)
+        later, kinds = total()
+        assert later > first > 0  # events keep arriving
+        assert kinds == set(ev.KINDS)  # every kind of event is in the demo
+        # the link was used once; it does not log anyone in again
+        fresh = urllib.request.build_opener(urllib.request.HTTPCookieProcessor())
+        page = fresh.open(link.group(1), timeout=10)
+        assert "/dashboard/login" in page.geturl()
+    finally:
+        assert proc.stop() == 0
