@@ -3,9 +3,13 @@
 The public API is what this module exports; everything else is internal.
 """
 
-from heron.api import emit, flush, init, shutdown
+from heron.api import emit, flush, init, shutdown, stats
+from heron.client import ContextThread, current_run_id, export, run, sub_run
 from heron.web import bind
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__", "bind", "emit", "flush", "init", "shutdown"]
+__all__ = [
+    "ContextThread", "__version__", "bind", "current_run_id", "emit", "export", "flush",
+    "init", "run", "shutdown", "stats", "sub_run",
+]

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import logging
+import sys
 import threading
 from typing import Any
 
 from heron import config as _config
 from heron._internal import capture_internal_exceptions, logger
+from heron.client import state as client_state
+from heron.client.killswitch import KillSwitch
 from heron.errors import ConfigError
 from heron.events import Event
 from heron.recorder import Recorder
@@ -18,24 +22,30 @@ _recorder: Recorder | None = None
 _settings: dict[str, Any] | None = None
 _store: Store | None = None
 _store_key: tuple[str, str] | None = None
+_app: str | None = None  # config APP, cached: emit() is on hot paths
 
 
-def init(app: str | None = None, *, sink: Sink | None = None, **config: Any) -> Recorder:
+def init(url: str | None = None, token: str | None = None, app: str | None = None, *,
+         sink: Sink | None = None, **config: Any) -> Recorder:
     """Start recording for this process. Call once, early.
 
-    Events go to the local store named by ``DATABASE`` (SQLite by default) unless a
-    ``sink`` is given. Calling it again with the same settings returns the running
-    recorder; with different settings it raises :class:`~heron.errors.ConfigError`
-    (call :func:`shutdown` first to switch).
+    Without a ``url``, events go to the local store named by ``DATABASE`` (SQLite by
+    default); with one (or ``HERON_URL``) they go to that heron server through an
+    :class:`~heron.sinks.http.HttpSink` that spools to disk whatever cannot be delivered
+    yet. Calling it again with the same settings is harmless; with different settings it
+    raises :class:`~heron.errors.ConfigError` (call :func:`shutdown` first to switch).
 
+    :param url: address of a heron server (config ``URL``).
+    :param token: the server's ingest token (config ``TOKEN``).
     :param app: id of the application or experiment (config ``APP``).
-    :param sink: where events go; default a :class:`~heron.sinks.local.LocalSink`.
+    :param sink: where events go, instead of the above (tests pass a ``MemorySink``).
     :param config: any setting from ``docs/configuration.md``, e.g. ``database=...``.
     """
     global _recorder, _settings
     settings = {k.upper(): v for k, v in config.items()}
-    if app is not None:
-        settings["APP"] = app
+    for key, value in (("URL", url), ("TOKEN", token), ("APP", app)):
+        if value is not None:
+            settings[key] = value
     identity = {**settings, "__sink__": id(sink) if sink is not None else None}
     with _lock:
         if _recorder is not None:
@@ -45,14 +55,68 @@ def init(app: str | None = None, *, sink: Sink | None = None, **config: Any) -> 
                 "heron.init() was already called with other settings; call "
                 "heron.shutdown() first to change them")
         cfg = _config.configure(**settings)
+        _setup_logging(cfg)
+        switch = KillSwitch(cfg.CLIENT_CONFIG_FILE, forced=cfg.DISABLE_ALL)
+        client_state.install(switch)
+        logger.info("heron kill switch: %s%s", switch.path,
+                    " (disabled by HERON_DISABLE_ALL)" if cfg.DISABLE_ALL else "")
         if sink is None:
-            from heron.sinks.local import LocalSink
+            if cfg.URL:
+                from heron.sinks.http import HttpSink
 
-            sink = LocalSink(_local_store(cfg))
+                sink = HttpSink(cfg.URL, cfg.TOKEN, app=cfg.APP or "default",
+                                spool_dir=cfg.SPOOL_DIR,
+                                spool_max_bytes=int(cfg.SPOOL_MAX_MB * 2**20))
+            else:
+                from heron.sinks.local import LocalSink
+
+                sink = LocalSink(_local_store(cfg))
         _recorder = Recorder(sink)
         _settings = identity
-        logger.info("heron recording for app %r", cfg.APP or "default")
+        global _app
+        _app = cfg.APP
+        logger.info("heron recording for app %r to %s", cfg.APP or "default",
+                    cfg.URL or "the local store")
         return _recorder
+
+
+_print_handler: logging.Handler | None = None
+
+
+def _setup_logging(cfg: _config.Config) -> None:
+    """LOGGING_LEVEL and PRINT_LOGS for the ``heron`` logger; heron prints nothing else."""
+    global _print_handler
+    if cfg.source("LOGGING_LEVEL") != "default":
+        logger.setLevel(cfg.LOGGING_LEVEL)
+    if cfg.PRINT_LOGS and _print_handler is None:
+        _print_handler = logging.StreamHandler(sys.stdout)
+        _print_handler.setFormatter(logging.Formatter(
+            "%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        logger.addHandler(_print_handler)
+    elif not cfg.PRINT_LOGS and _print_handler is not None:
+        logger.removeHandler(_print_handler)
+        _print_handler = None
+
+
+def stats() -> dict[str, int]:
+    """Counts since :func:`init`: emitted, sent, spooled, retried, dropped, buffered.
+
+    ``dropped`` counts every event heron lost (buffer or spool full), so nothing is
+    claimed as recorded that was not.
+    """
+    recorder = _recorder
+    if recorder is None:
+        return {"emitted": 0, "sent": 0, "spooled": 0, "retried": 0, "dropped": 0,
+                "rejected": 0, "buffered": 0, "written": 0}
+    r = recorder.stats
+    out = {"emitted": recorder.emitted, "written": r.written, "dropped": r.dropped,
+           "buffered": recorder.backlog(), "sent": r.written, "spooled": 0, "retried": 0,
+           "rejected": 0}
+    delivery = getattr(recorder.sink, "stats", None)
+    if delivery is not None:
+        out.update(sent=delivery.sent, spooled=delivery.spooled, retried=delivery.retried,
+                   rejected=delivery.rejected, dropped=r.dropped + delivery.dropped)
+    return out
 
 
 def _local_store(cfg: _config.Config) -> Store:
@@ -73,18 +137,19 @@ def local_store() -> Store:
 def emit(event: Event) -> None:
     """Hand one event to the recorder. Never blocks and never raises.
 
-    Before :func:`init`, events are dropped (and counted by nothing): heron does not
-    record for a process that did not ask it to.
+    Before :func:`init`, events are dropped: heron does not record for a process that did
+    not ask it to.
     """
     recorder = _recorder
     if recorder is None:
         return
-    with capture_internal_exceptions("emit"):
-        if event.app == "default":
-            app = _config.get().APP
-            if app:
-                event.app = app
+    try:
+        if event.app == "default" and _app is not None:
+            event.app = _app
         recorder.emit(event)
+    except Exception:  # the contract: never raise into user code
+        with capture_internal_exceptions("emit"):
+            raise
 
 
 def flush(timeout: float | None = 5.0) -> bool:
@@ -98,10 +163,11 @@ def flush(timeout: float | None = 5.0) -> bool:
 
 def shutdown(timeout: float | None = 5.0) -> bool:
     """Flush, stop recording and release the sink. :func:`init` may be called again."""
-    global _recorder, _settings, _store
+    global _recorder, _settings, _store, _app
     with _lock:
-        recorder, _recorder, _settings = _recorder, None, None
+        recorder, _recorder, _settings, _app = _recorder, None, None, None
     flushed = True if recorder is None else recorder.close(timeout)
+    client_state.install(None)
     with _lock:
         store, _store = _store, None
     if store is not None:

@@ -114,6 +114,28 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("COLORS", "colors", {},
             "Fixed chart colours per endpoint or app: `{\"main\": \"[0,97,255]\"}` or "
             "`{\"main\": \"#0061ff\"}`.", section="visualization"),
+    # -- instrumentation client --------------------------------------------------------
+    Setting("URL", "http_url", None,
+            "Address of a heron server (`http://host:8000`). Unset: events go to the local "
+            "store in DATABASE."),
+    Setting("TOKEN", "str", None,
+            "The server's ingest token, sent as `Authorization: Bearer ...`.", secret=True),
+    Setting("SPOOL_DIR", "str", None,
+            "Folder where undelivered batches wait on disk. Unset: `heron/spool` in the "
+            "user cache folder (`~/.cache/heron/spool` on Linux)."),
+    Setting("SPOOL_MAX_MB", "float", 1024.0,
+            "Largest size of the spool in MiB; past it new events are dropped and counted.",
+            minimum=1.0),
+    Setting("CLIENT_CONFIG_FILE", "str", None,
+            "JSON file with the kill switch `{\"disable_all\": false}`, watched for changes. "
+            "Unset: `heron/client_config.json` in the user config folder "
+            "(`~/.config/heron/client_config.json` on Linux)."),
+    Setting("DISABLE_ALL", "bool", False,
+            "Turn every `run`, `sub_run` and `export` into a no-op (the kill switch)."),
+    Setting("LOGGING_LEVEL", "log_level", "WARNING",
+            "Level of heron's logger `heron`: a name (`INFO`) or a number (`20`)."),
+    Setting("PRINT_LOGS", "bool", False,
+            "Also print heron's own log records on standard output."),
     # -- server ------------------------------------------------------------------------
     Setting("HOST", "str", "127.0.0.1", "Address `heron serve` listens on."),
     Setting("PORT", "int", 8000, "Port `heron serve` listens on.", minimum=0, maximum=65535),
@@ -136,8 +158,8 @@ _FMD_IGNORED = {
     "SHOW_LOGIN_BANNER", "SHOW_LOGIN_FOOTER", "TELEMETRY",
 }
 
-_TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"0", "false", "no", "off", ""}
+_TRUE = {"1", "true", "yes"}
+_FALSE = {"0", "false", "no", ""}
 
 
 def _where(source: str) -> str:
@@ -165,11 +187,15 @@ def _coerce(setting: Setting, value: Any, source: str) -> Any:
     if value is None:
         return None
     from_text = isinstance(value, str)
-    if kind in ("str", "url", "timezone", "prefix", "path_segment"):
+    if kind == "log_level":
+        return _log_level(setting, value, source)
+    if kind in ("str", "url", "http_url", "timezone", "prefix", "path_segment"):
         if not isinstance(value, str):
             raise _fail(setting, value, source, "is not a string")
         if kind == "url":
             return _check_url(setting, value, source)
+        if kind == "http_url":
+            return _check_http_url(setting, value, source)
         if kind == "timezone":
             try:
                 ZoneInfo(value)
@@ -217,7 +243,9 @@ def _coerce(setting: Setting, value: Any, source: str) -> Any:
             return value
         if from_text and value.strip().lower() in _TRUE | _FALSE:
             return value.strip().lower() in _TRUE
-        raise _fail(setting, value, source, "is not a boolean (use true or false)")
+        raise _fail(setting, value, source,
+                    "is not a boolean (use 1, true or yes to turn it on; 0, false, no or "
+                    "nothing to turn it off)")
     if kind == "list":
         if from_text:
             parsed = _parse_literal(value) if value.strip().startswith("[") else None
@@ -258,6 +286,32 @@ def _check_url(setting: Setting, value: str, source: str) -> str:
         raise _fail(setting, value, source,
                     "names a database heron does not support (use sqlite or postgresql)")
     return value
+
+
+def _check_http_url(setting: Setting, value: str, source: str) -> str:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise _fail(setting, value, source,
+                    "is not an http(s) URL (e.g. 'http://127.0.0.1:8000')")
+    return value.rstrip("/")
+
+
+def _log_level(setting: Setting, value: Any, source: str) -> int:
+    import logging
+
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        text = value.strip()
+        if text.isdigit():
+            return int(text)
+        level = logging.getLevelName(text.upper())
+        if isinstance(level, int):
+            return level
+    raise _fail(setting, value, source,
+                "is not a logging level (use DEBUG, INFO, WARNING, ERROR or a number)")
 
 
 def _colour(setting: Setting, value: Any, source: str) -> str:
@@ -509,7 +563,8 @@ def markdown_table() -> str:
              "| --- | --- | --- | --- | --- |"]
     for s in SETTINGS:
         kind = {"url": "database URL", "path_segment": "URL path", "prefix": "identifier",
-                "colors": "mapping"}.get(s.kind, s.kind)
+                "colors": "mapping", "http_url": "URL", "log_level": "level"
+                }.get(s.kind, s.kind)
         section = f"`[{s.section}]`" if s.section else ""
         lines.append(f"| `{s.name}` | {kind} | {format_default(s)} | {section} | {s.help} |")
     return "\n".join(lines) + "\n"

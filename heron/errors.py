@@ -7,7 +7,8 @@ Everything heron raises on purpose derives from :class:`HeronError`, so
     ├── ConfigError        a setting has a wrong type or value, or a config file is missing
     ├── EventError         an event does not have the shape of its kind
     ├── StoreError         the store cannot be opened or migrated
-    └── AuthError          a user, role or password is not acceptable
+    ├── AuthError          a user, role or password is not acceptable
+    └── NoRunError         sub_run() was called where no run is open
 
 Errors say what is wrong and how to fix it, in one line.
 """
@@ -33,3 +34,7 @@ class StoreError(HeronError):
 
 class AuthError(HeronError, ValueError):
     """A user name, role or password is not acceptable."""
+
+
+class NoRunError(HeronError, RuntimeError):
+    """``sub_run`` was called where no run is open."""

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 import os
+import random
 import threading
 import time
 from typing import Annotated, Any, ClassVar
@@ -33,29 +34,50 @@ _last_ms = 0
 _seq = 0
 
 
-def new_id() -> str:
-    """A UUIDv7: 48-bit Unix milliseconds, then a per-millisecond counter and random bits.
+def new_id(ts: float | None = None) -> str:
+    """A UUIDv7: 48-bit Unix milliseconds (of ``ts``, default now), a per-millisecond
+    counter, then random bits.
 
     Time-ordered ids keep the store's indexes append-mostly (random UUID keys cut SQLite's
-    insert rate about threefold on these machines).
+    insert rate about threefold on these machines). Random bits come from ``random``,
+    not the OS: ids must be unique, not unguessable.
     """
     global _last_ms, _seq
-    ms = time.time_ns() // 1_000_000
+    ms = time.time_ns() // 1_000_000 if ts is None else int(ts * 1000)
     with _id_lock:
-        if ms <= _last_ms:
-            ms = _last_ms
-            _seq += 1
-            if _seq > 0xFFF:  # counter exhausted within one millisecond: borrow the next one
-                ms += 1
-                _seq = 0
+        if ms == _last_ms:
+            _seq = (_seq + 1) & 0xFFF
         else:
             _seq = 0
-        _last_ms = ms
+            _last_ms = ms
         seq = _seq
-    rand = int.from_bytes(os.urandom(8), "big") & ((1 << 62) - 1)
-    value = (ms << 80) | (0x7 << 76) | (seq << 64) | (0b10 << 62) | rand
-    h = f"{value:032x}"
+    h = f"{ms & 0xFFFFFFFFFFFF:012x}7{seq:03x}{_rand(62) | (1 << 63):016x}"
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+def ensure_ids(events: list[Event]) -> None:
+    """Give every event without an id one, made from its own time.
+
+    Sources leave ``id`` empty so the hot path (``export()`` in a loop, a request) does not
+    pay for it; the recorder's thread fills it in before the batch leaves the process, and
+    from then on the id never changes, so retries stay idempotent.
+    """
+    for event in events:
+        if not event.id:
+            event.id = new_id(event.ts)
+
+
+_rand = random.Random(
+    int.from_bytes(os.urandom(16), "big")).getrandbits
+
+
+def _reseed_after_fork() -> None:
+    # A forked child must not repeat its parent's random sequence.
+    global _rand
+    _rand = random.Random(int.from_bytes(os.urandom(16), "big")).getrandbits
+
+
+os.register_at_fork(after_in_child=_reseed_after_fork)
 
 
 # ------------------------------------------------------------------------- field types
@@ -72,7 +94,7 @@ class Event(
 ):
     """Fields every event has."""
 
-    id: Id = msgspec.field(default_factory=new_id)
+    id: Id = ""  # filled by the recorder (ensure_ids) unless the source sets one
     app: AppId = "default"
     ts: Timestamp = msgspec.field(default_factory=time.time)
 
@@ -146,7 +168,7 @@ class Export(Event, tag="export", kw_only=True):
 
     run_id: str | None = None
     metrics: dict[str, float] = {}
-    dimensions: dict[str, str | bool] = {}
+    dimensions: dict[str, str | bool | None | list[Any]] = {}
 
 
 # --- experiment sessions -------------------------------------------------------------

@@ -24,7 +24,7 @@ from collections import deque
 from dataclasses import dataclass
 
 from heron._internal import RateLimitedWarning, capture_internal_exceptions, inside_heron, logger
-from heron.events import Event
+from heron.events import Event, ensure_ids
 from heron.sinks import Sink
 
 
@@ -71,26 +71,29 @@ class Recorder:
         self._thread: threading.Thread | None = None
         self._closed = False
         self._markers = 0
+        self._emitted = 0
         self.stats = RecorderStats()
         self._drop_warning = RateLimitedWarning()
+        self._idle = getattr(sink, "idle", None)
+        attach = getattr(sink, "attach", None)
+        if attach is not None:
+            attach(self)
         _recorders.add(self)
 
     # -- hot path ------------------------------------------------------------------------
     def emit(self, event: Event) -> None:
         """Queue ``event`` for the sink. Never blocks, never raises."""
         try:
-            if self._closed:
-                self._drop("recorder is closed")
+            buffer = self._buffer
+            if self._closed or len(buffer) >= self.max_buffer:
+                self._drop("recorder is closed" if self._closed else "buffer is full")
                 return
-            if len(self._buffer) >= self.max_buffer:
-                self._drop("buffer is full")
-                return
-            self._buffer.append(event)
-            self.stats.emitted += 1
+            buffer.append(event)
+            self._emitted += 1
             if self._thread is None:
                 self._start()
-            if len(self._buffer) >= self.batch_size:
-                self._wake.set()
+            elif len(buffer) >= self.batch_size and not self._wake.is_set():
+                self._wake.set()  # Event.set() takes a lock: only when it changes anything
         except Exception:  # pragma: no cover - the contract: never raise into user code
             with capture_internal_exceptions("emit"):
                 raise
@@ -99,6 +102,14 @@ class Recorder:
         self.stats.dropped += 1
         self._drop_warning.warn("heron dropped events: %s (%d dropped so far)", why,
                                 self.stats.dropped)
+
+    @property
+    def emitted(self) -> int:
+        return self._emitted
+
+    def backlog(self) -> int:
+        """Events waiting in memory."""
+        return len(self._buffer)
 
     # -- flushing ------------------------------------------------------------------------
     def flush(self, timeout: float | None = 5.0) -> bool:
@@ -142,6 +153,7 @@ class Recorder:
         self._lock = threading.Lock()
         self._thread = None
         self._markers = 0
+        self._emitted = 0
         self.stats = RecorderStats()
 
     def _run(self) -> None:
@@ -155,6 +167,9 @@ class Recorder:
                         and not self._closed):
                     self._wake.wait(self.interval)
                     self._wake.clear()
+                    if self._idle is not None and not self._buffer:
+                        with inside_heron(), capture_internal_exceptions("sink idle work"):
+                            self._idle()
                 if not self._buffer and self._closed:
                     return
                 pending, markers = self._take()
@@ -177,6 +192,7 @@ class Recorder:
                     return
                 time.sleep(backoff)
             self.stats.buffered = len(self._buffer)
+            self.stats.emitted = self._emitted
 
     def _take(self) -> tuple[list[Event], list[_FlushMarker]]:
         batch: list[Event] = []
@@ -195,6 +211,7 @@ class Recorder:
     def _write(self, batch: list[Event]) -> bool:
         with inside_heron():
             try:
+                ensure_ids(batch)
                 self.sink.write(batch)
                 return True
             except Exception as exc:

@@ -141,6 +141,7 @@ def ingest(store: Store, events: Sequence[ev.Event]) -> IngestResult:
     """Store ``events``; return how many were new and how many already stored."""
     if not events:
         return IngestResult(0, 0)
+    ev.ensure_ids(list(events))
     unique: dict[str, ev.Event] = {}
     for event in events:
         unique.setdefault(event.id, event)

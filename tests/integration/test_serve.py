@@ -74,6 +74,7 @@ def wait_http(url: str, timeout: float = 30) -> None:
 
 
 def post_events(base: str, token: str, events: list[ev.Event]) -> tuple[int, dict]:
+    ev.ensure_ids(events)
     request = urllib.request.Request(f"{base}/api/v1/events", data=ev.encode(events),
                                      method="POST", headers={
                                          "Authorization": f"Bearer {token}",

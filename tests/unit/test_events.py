@@ -37,13 +37,24 @@ def test_every_kind_round_trips_through_the_wire_format() -> None:
         ev.TestResult(test_name="test_a", duration_ms=12),
     ]
     assert {e.kind for e in samples} == set(ev.KINDS)
+    ev.ensure_ids(samples)
     good, bad = ev.parse_batch(ev.encode(samples))
     assert bad == []
     assert good == samples
 
 
+def test_ids_are_filled_from_the_event_time_once() -> None:
+    old, new = ev.Log(message="a", ts=1_700_000_000.0), ev.Log(message="b")
+    assert old.id == "" and new.id == ""
+    ev.ensure_ids([old, new])
+    assert old.id.startswith("018bcfe5-6800-7") and old.id < new.id
+    first = old.id
+    ev.ensure_ids([old])
+    assert old.id == first
+
+
 def test_timestamps_keep_microseconds() -> None:
-    event = ev.Log(message="m", ts=1_790_000_000.123456)
+    event = ev.Log(message="m", ts=1_790_000_000.123456, id=ev.new_id())
     (back,), _ = ev.parse_batch(ev.encode([event]))
     assert back.ts == pytest.approx(1_790_000_000.123456, abs=1e-7)
 
@@ -81,5 +92,5 @@ def test_bodies_that_are_not_batches(body: bytes) -> None:
 
 
 def test_envelope_form_is_accepted() -> None:
-    good, bad = ev.parse_batch(msgspec.json.encode({"events": [ev.Log(message="x")]}))
+    good, bad = ev.parse_batch(msgspec.json.encode({"events": [ev.Log(message="x", id="a")]}))
     assert len(good) == 1 and bad == []

@@ -1,0 +1,264 @@
+"""HttpSink: deliver batches to a heron server, losing nothing.
+
+Every batch the recorder hands over is first appended to the on-disk spool (one
+sequential write, on the recorder's thread, never the caller's), then the spool is
+delivered oldest first over one kept-alive connection, each record committed only after
+the server answered. So:
+
+* a server that is down, slow or answering 5xx only delays delivery; batches wait on disk
+  and go out in order when it answers again, also after this process restarts (a new
+  process adopts the spool folders of dead ones);
+* a batch whose answer was lost is sent again, and the server's idempotent ingest stores
+  it once: delivered exactly once;
+* only a full spool drops events; drops are counted, logged and reported to the server as a
+  ``log`` event as soon as it answers.
+
+Retries back off exponentially with jitter, so a fleet of clients does not hammer a server
+that is coming back.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import logging
+import os
+import random
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import urllib3
+from platformdirs import user_cache_dir
+
+from heron._internal import RateLimitedWarning, inside_heron
+from heron.events import Event, Log, encode
+from heron.sinks.spool import Spool
+
+logger = logging.getLogger("heron")
+
+MAX_BACKOFF = 30.0
+DRAIN_SLICE = 1.0  # seconds of delivery per call, so flushes and new batches are not starved
+
+
+def default_spool_dir() -> Path:
+    return Path(user_cache_dir("heron")) / "spool"
+
+
+@dataclass
+class DeliveryStats:
+    sent: int = 0
+    spooled: int = 0
+    retried: int = 0
+    dropped: int = 0
+    rejected: int = 0
+    corrupt_records: int = 0
+
+
+class HttpSink:
+    """Send batches to ``url`` (a heron server) with ``token``; spool what cannot go yet.
+
+    :param spool_dir: folder of the spool (default: ``heron/spool`` in the user cache).
+    :param spool_max_bytes: size cap of the spool; past it new batches are dropped.
+    :param timeout: seconds to connect and to wait for an answer.
+    """
+
+    def __init__(self, url: str, token: str | None, *, app: str = "default",
+                 spool_dir: str | os.PathLike[str] | None = None,
+                 spool_max_bytes: int = 1024 * 1024 * 1024, timeout: float = 10.0):
+        self.url = url.rstrip("/") + "/api/v1/events"
+        self.app = app
+        self.headers = {"Content-Type": "application/json", "Content-Encoding": "gzip",
+                        "User-Agent": "heron-client"}
+        if token:
+            self.headers["Authorization"] = f"Bearer {token}"
+        self.spool_dir = Path(spool_dir) if spool_dir is not None else default_spool_dir()
+        self.spool_max_bytes = spool_max_bytes
+        self.timeout = timeout
+        self.stats = DeliveryStats()
+        self._unreported_drops = 0
+        self._retry_at = 0.0
+        self._failures = 0
+        self._lock = threading.Lock()
+        self._warn = RateLimitedWarning(30.0)
+        self._high_water = 4_000
+        self._spool: Spool | None = None
+        self._http: urllib3.PoolManager | None = None
+        self._backlog: Callable[[], int] = lambda: 0
+        os.register_at_fork(after_in_child=self._after_fork)
+
+    # -- set-up ------------------------------------------------------------------------
+    def attach(self, recorder: Any) -> None:
+        """Let the sink see the recorder's backlog (the recorder calls this)."""
+        self._backlog = recorder.backlog
+        self._high_water = recorder.batch_size * 2
+
+    def _after_fork(self) -> None:
+        # The parent keeps its spool folder and connection; the child opens its own.
+        self._spool = None
+        self._http = None
+        self._lock = threading.Lock()
+        self.stats = DeliveryStats()
+
+    @property
+    def spool(self) -> Spool:
+        if self._spool is None:
+            self._spool = Spool(self.spool_dir, self.spool_max_bytes, name="client")
+        return self._spool
+
+    @property
+    def http(self) -> urllib3.PoolManager:
+        if self._http is None:
+            self._http = urllib3.PoolManager(
+                num_pools=2, maxsize=1, retries=False,
+                timeout=urllib3.Timeout(connect=min(3.0, self.timeout), read=self.timeout))
+        return self._http
+
+    # -- the sink protocol ---------------------------------------------------------------
+    def write(self, events: list[Event]) -> None:
+        """Spool the batch, then deliver what the server will take now. Never raises."""
+        with self._lock:
+            payload = gzip.compress(encode(events), compresslevel=1)
+            if self.spool.append(payload, len(events)):
+                self.stats.spooled += len(events)
+            else:
+                self._drop(len(events))
+            # Behind on a slow server: move the backlog from memory to disk first, so the
+            # in-memory buffer never fills while the spool has room.
+            if self._backlog() <= self._high_water:
+                self._drain(time.monotonic() + DRAIN_SLICE)
+
+    def idle(self) -> None:
+        """Called by the recorder when it has nothing to write: deliver waiting batches."""
+        if self._spool is None or not self._spool.has_pending():
+            if self._unreported_drops and time.monotonic() >= self._retry_at:
+                with self._lock:
+                    self._report_drops()
+            return
+        with self._lock:
+            self._drain(time.monotonic() + DRAIN_SLICE)
+
+    def close(self) -> None:
+        """Deliver what can go within a few seconds; the rest waits on disk."""
+        with self._lock:
+            if self._spool is not None:
+                self._retry_at = 0.0
+                self._drain(time.monotonic() + 3.0)
+                self.stats.corrupt_records = self._spool.corrupt
+                self._spool.close()
+                self._spool = None
+            if self._http is not None:
+                self._http.clear()
+                self._http = None
+
+    def pending_bytes(self) -> int:
+        return self._spool.pending_bytes() if self._spool is not None else 0
+
+    # -- delivery ------------------------------------------------------------------------
+    def _drain(self, deadline: float) -> None:
+        spool = self.spool
+        while time.monotonic() < deadline and time.monotonic() >= self._retry_at:
+            item = spool.peek()
+            if item is None:
+                break
+            folder, record = item
+            if not self._deliver(record.payload, record.events):
+                break
+            spool.commit(folder, record)
+        self.stats.corrupt_records = spool.corrupt
+        if self._unreported_drops and time.monotonic() >= self._retry_at:
+            self._report_drops()
+
+    def _deliver(self, payload: bytes, events: int) -> bool:
+        """POST one batch. True when the server took it (or refused it for good)."""
+        try:
+            response = self.http.request("POST", self.url, body=payload, headers=self.headers)
+        except urllib3.exceptions.HTTPError as exc:
+            self._failed(f"cannot reach {self.url}: {exc}")
+            return False
+        status = response.status
+        if status == 200:
+            self._succeeded(events)
+            return True
+        body = _json(response.data)
+        if status == 422:  # the valid events were stored; the others never will be
+            rejected = len(body.get("rejected", []))
+            self._succeeded(events - rejected)
+            self.stats.rejected += rejected
+            with inside_heron():
+                logger.warning("heron server rejected %d events: %s", rejected,
+                               "; ".join(r.get("error", "") for r in body["rejected"][:3]))
+            return True
+        if status == 413:
+            return self._split(payload)
+        if status == 400:
+            self.stats.rejected += events
+            with inside_heron():
+                logger.error("heron server refused a batch of %d events: %s", events,
+                             body.get("error"))
+            return True
+        if status in (401, 403):
+            self._failed(f"the server refused the token ({status}): set HERON_TOKEN to the "
+                         "server's ingest token; events wait in the spool", floor=60.0)
+            return False
+        self._failed(f"{self.url} answered {status}")
+        return False
+
+    def _split(self, payload: bytes) -> bool:
+        """A batch over the server's limit: send it in halves."""
+        items = json.loads(gzip.decompress(payload))
+        if len(items) <= 1:
+            self.stats.rejected += len(items)
+            with inside_heron():
+                logger.error("heron server refused an event as too large; it is dropped")
+            return True
+        middle = len(items) // 2
+        for part in (items[:middle], items[middle:]):
+            body = gzip.compress(json.dumps(part).encode(), compresslevel=1)
+            if not self._deliver(body, len(part)):
+                return False  # the whole record is retried; the server ignores repeats
+        return True
+
+    def _succeeded(self, events: int) -> None:
+        if self._failures:
+            with inside_heron():
+                logger.warning("heron server %s answers again; delivering", self.url)
+        self.stats.sent += events
+        self._failures = 0
+        self._retry_at = 0.0
+
+    def _failed(self, why: str, floor: float = 0.0) -> None:
+        self._failures += 1
+        self.stats.retried += 1
+        backoff = min(MAX_BACKOFF, 0.25 * 2 ** min(self._failures, 10))
+        delay = max(floor, backoff * random.uniform(0.5, 1.5))
+        self._retry_at = time.monotonic() + delay
+        self._warn.warn("heron: %s; retrying in %.1f s (%d bytes waiting in the spool)",
+                        why, delay, self.pending_bytes())
+
+    def _drop(self, events: int) -> None:
+        self.stats.dropped += events
+        self._unreported_drops += events
+        self._warn.warn("heron dropped %d events: the spool in %s is full (%d MiB); "
+                        "%d dropped so far", events, self.spool_dir,
+                        self.spool_max_bytes // 2**20, self.stats.dropped)
+
+    def _report_drops(self) -> None:
+        count = self._unreported_drops
+        message = (f"heron client dropped {count} events: its spool in {self.spool_dir} was "
+                   f"full ({self.spool_max_bytes // 2**20} MiB)")
+        event = Log(app=self.app, level=logging.WARNING, logger="heron", message=message)
+        payload = gzip.compress(encode([event]), compresslevel=1)
+        if self._deliver(payload, 0):
+            self._unreported_drops -= count
+
+
+def _json(data: bytes) -> dict:
+    try:
+        body = json.loads(data or b"{}")
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
