@@ -101,21 +101,25 @@ def _setup_logging(cfg: _config.Config) -> None:
 def stats() -> dict[str, int]:
     """Counts since :func:`init`: emitted, sent, spooled, retried, dropped, buffered.
 
+    ``spool_bytes`` is what waits on disk for the server; ``rejected`` counts events the
+    server refused as invalid.
+
     ``dropped`` counts every event heron lost (buffer or spool full), so nothing is
     claimed as recorded that was not.
     """
     recorder = _recorder
     if recorder is None:
         return {"emitted": 0, "sent": 0, "spooled": 0, "retried": 0, "dropped": 0,
-                "rejected": 0, "buffered": 0, "written": 0}
+                "rejected": 0, "buffered": 0, "written": 0, "spool_bytes": 0}
     r = recorder.stats
     out = {"emitted": recorder.emitted, "written": r.written, "dropped": r.dropped,
            "buffered": recorder.backlog(), "sent": r.written, "spooled": 0, "retried": 0,
-           "rejected": 0}
+           "rejected": 0, "spool_bytes": 0}
     delivery = getattr(recorder.sink, "stats", None)
     if delivery is not None:
         out.update(sent=delivery.sent, spooled=delivery.spooled, retried=delivery.retried,
-                   rejected=delivery.rejected, dropped=r.dropped + delivery.dropped)
+                   rejected=delivery.rejected, dropped=r.dropped + delivery.dropped,
+                   spool_bytes=recorder.sink.pending_bytes())
     return out
 
 

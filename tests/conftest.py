@@ -170,8 +170,8 @@ def free_port() -> int:
 class LiveServer:
     """A real HTTP server on 127.0.0.1 serving a WSGI app from a thread."""
 
-    def __init__(self, app) -> None:  # type: ignore[no-untyped-def]
-        self.server = make_server("127.0.0.1", 0, app, threaded=True)
+    def __init__(self, app, port: int = 0) -> None:  # type: ignore[no-untyped-def]
+        self.server = make_server("127.0.0.1", port, app, threaded=True)
         self.url = f"http://127.0.0.1:{self.server.server_port}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()

@@ -35,7 +35,7 @@ import urllib3
 from platformdirs import user_cache_dir
 
 from heron._internal import RateLimitedWarning, inside_heron
-from heron.events import Event, Log, encode
+from heron.events import Event, Log, encode, new_id
 from heron.sinks.spool import Spool
 
 logger = logging.getLogger("heron")
@@ -84,6 +84,7 @@ class HttpSink:
         self._failures = 0
         self._lock = threading.Lock()
         self._warn = RateLimitedWarning(30.0)
+        self._drop_warn = RateLimitedWarning(30.0)
         self._high_water = 4_000
         self._spool: Spool | None = None
         self._http: urllib3.PoolManager | None = None
@@ -242,7 +243,7 @@ class HttpSink:
     def _drop(self, events: int) -> None:
         self.stats.dropped += events
         self._unreported_drops += events
-        self._warn.warn("heron dropped %d events: the spool in %s is full (%d MiB); "
+        self._drop_warn.warn("heron dropped %d events: the spool in %s is full (%d MiB); "
                         "%d dropped so far", events, self.spool_dir,
                         self.spool_max_bytes // 2**20, self.stats.dropped)
 
@@ -250,7 +251,8 @@ class HttpSink:
         count = self._unreported_drops
         message = (f"heron client dropped {count} events: its spool in {self.spool_dir} was "
                    f"full ({self.spool_max_bytes // 2**20} MiB)")
-        event = Log(app=self.app, level=logging.WARNING, logger="heron", message=message)
+        event = Log(id=new_id(), app=self.app, level=logging.WARNING, logger="heron",
+                    message=message)
         payload = gzip.compress(encode([event]), compresslevel=1)
         if self._deliver(payload, 0):
             self._unreported_drops -= count

@@ -195,12 +195,14 @@ class Spool:
         self.root.mkdir(parents=True, exist_ok=True)
         self.max_bytes = max_bytes
         self.adopted: list[SpoolFolder] = []
+        self._corrupt_done = 0
         for folder in sorted(p for p in self.root.iterdir() if p.is_dir()):
             fd = _try_lock(folder)
             if fd is None:
                 continue  # a live process owns it
             spool = SpoolFolder(folder, fd)
             if spool.empty():
+                self._corrupt_done += spool.corrupt
                 spool.remove()
             else:
                 logger.info("heron adopted undelivered events from %s", folder)
@@ -214,7 +216,8 @@ class Spool:
 
     @property
     def corrupt(self) -> int:
-        return self.own.corrupt + sum(f.corrupt for f in self.adopted)
+        """Corrupt records skipped so far (reported in the log as they are found)."""
+        return self._corrupt_done + self.own.corrupt + sum(f.corrupt for f in self.adopted)
 
     def pending_bytes(self) -> int:
         return self._pending
@@ -234,6 +237,7 @@ class Spool:
             record = folder.peek()
             if record is not None:
                 return folder, record
+            self._corrupt_done += folder.corrupt
             folder.remove()
             self.adopted.pop(0)
         record = self.own.peek()

@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import json
-import os
-import re
 import signal
 import subprocess
-import sys
 import threading
 import time
 import urllib.error
@@ -18,59 +15,7 @@ import pytest
 
 from heron import events as ev
 from tests.conftest import free_port
-
-HERON = [sys.executable, "-m", "heron.cli"]
-
-
-class Proc:
-    def __init__(self, args: list[str], env: dict[str, str] | None = None):
-        self.lines: list[str] = []
-        self.proc = subprocess.Popen(HERON + args, stdout=subprocess.PIPE,
-                                     stderr=subprocess.STDOUT, text=True,
-                                     env={**os.environ, **(env or {})})
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-
-    def _read(self) -> None:
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            self.lines.append(line.rstrip("\n"))
-
-    def wait_for_line(self, pattern: str, timeout: float = 30) -> re.Match[str]:
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            for line in self.lines:
-                match = re.search(pattern, line)
-                if match:
-                    return match
-            if self.proc.poll() is not None:
-                break
-            time.sleep(0.05)
-        raise AssertionError(f"no line matching {pattern!r}; output:\n" + "\n".join(self.lines))
-
-    def stop(self) -> int:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-        try:
-            return self.proc.wait(30)
-        finally:
-            if self.proc.poll() is None:
-                self.proc.kill()
-                self.proc.wait(10)
-            self._reader.join(5)
-            if self.proc.stdout is not None:
-                self.proc.stdout.close()
-
-
-def wait_http(url: str, timeout: float = 30) -> None:
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        try:
-            urllib.request.urlopen(url, timeout=2)
-            return
-        except (urllib.error.URLError, ConnectionError):
-            time.sleep(0.1)
-    raise AssertionError(f"{url} did not answer")
+from tests.procs import HERON, Proc, wait_http
 
 
 def post_events(base: str, token: str, events: list[ev.Event]) -> tuple[int, dict]:
