@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint install vendor clean
+.PHONY: demo test lint install vendor clean bench
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,19 @@ test: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check heron tests bench scripts
+
+# Benchmarks run in their own environment, where peers heron is measured against
+# (opentelemetry-sdk) may be installed; they are never heron dependencies.
+BENCH_VENV := .venv-bench
+$(BENCH_VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/pip install --quiet --upgrade pip
+	$(BENCH_VENV)/bin/pip install --quiet -e . opentelemetry-sdk
+	touch $(BENCH_VENV)/.installed
+
+bench: $(BENCH_VENV)/.installed
+	$(BENCH_VENV)/bin/python bench/export_cost.py
+	$(BENCH_VENV)/bin/python bench/delivery.py
 
 vendor:
 	scripts/vendor_frontend.sh

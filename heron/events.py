@@ -34,13 +34,18 @@ _last_ms = 0
 _seq = 0
 
 
+_LOW62 = (1 << 62) - 1
+_VERSION = (0x7 << 76) | (0b10 << 62)  # UUID version 7, RFC 4122 variant
+
+
 def new_id(ts: float | None = None) -> str:
-    """A UUIDv7: 48-bit Unix milliseconds (of ``ts``, default now), a per-millisecond
-    counter, then random bits.
+    """A UUIDv7 as 32 hex digits: 48-bit Unix milliseconds (of ``ts``, default now), a
+    per-millisecond counter, then random bits.
 
     Time-ordered ids keep the store's indexes append-mostly (random UUID keys cut SQLite's
     insert rate about threefold on these machines). Random bits come from ``random``,
-    not the OS: ids must be unique, not unguessable.
+    not the OS: ids must be unique, not unguessable. No dashes: formatting them costs
+    more than making the id.
     """
     global _last_ms, _seq
     ms = time.time_ns() // 1_000_000 if ts is None else int(ts * 1000)
@@ -51,8 +56,7 @@ def new_id(ts: float | None = None) -> str:
             _seq = 0
             _last_ms = ms
         seq = _seq
-    h = f"{ms & 0xFFFFFFFFFFFF:012x}7{seq:03x}{_rand(62) | (1 << 63):016x}"
-    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+    return format(((ms & 0xFFFFFFFFFFFF) << 80) | _VERSION | (seq << 64) | _rand(62), "032x")
 
 
 def ensure_ids(events: list[Event]) -> None:
@@ -60,11 +64,14 @@ def ensure_ids(events: list[Event]) -> None:
 
     Sources leave ``id`` empty so the hot path (``export()`` in a loop, a request) does not
     pay for it; the recorder's thread fills it in before the batch leaves the process, and
-    from then on the id never changes, so retries stay idempotent.
+    from then on the id never changes, so retries stay idempotent. Within a batch the
+    random part counts up from one random start: unique, and cheaper than a draw each.
     """
-    for event in events:
+    base = _rand(62)
+    for index, event in enumerate(events):
         if not event.id:
-            event.id = new_id(event.ts)
+            ms = int(event.ts * 1000) & 0xFFFFFFFFFFFF
+            event.id = format((ms << 80) | _VERSION | ((base + index) & _LOW62), "032x")
 
 
 _rand = random.Random(
@@ -382,11 +389,24 @@ def parse_item(item: Any) -> Event:
     return event
 
 
+_batch_decoder = msgspec.json.Decoder(list[AnyEvent])  # type: ignore[valid-type]
+
+
 def parse_batch(body: bytes) -> tuple[list[Event], list[BadItem]]:
     """Decode a JSON batch (a list, or ``{"events": [...]}``) into good and bad items.
 
     Raises EventError when the body as a whole is not a batch.
     """
+    if body[:1] == b"[":
+        # Fast path: the whole batch typed in one C call; item by item only when something
+        # in it is wrong, to say which items and why.
+        try:
+            events = _batch_decoder.decode(body)
+        except msgspec.DecodeError:
+            pass
+        else:
+            if all(e.id and math.isfinite(e.ts) for e in events):
+                return events, []
     try:
         data = _decoder.decode(body)
     except msgspec.DecodeError as exc:

@@ -59,7 +59,7 @@ class Recorder:
     :param interval: seconds between writes when batches do not fill up.
     """
 
-    def __init__(self, sink: Sink, *, max_buffer: int = 200_000, batch_size: int = 2_000,
+    def __init__(self, sink: Sink, *, max_buffer: int = 500_000, batch_size: int = 2_000,
                  interval: float = 0.2):
         self.sink = sink
         self.max_buffer = max_buffer
@@ -198,7 +198,9 @@ class Recorder:
         batch: list[Event] = []
         markers: list[_FlushMarker] = []
         buffer = self._buffer
-        while buffer and len(batch) < self.batch_size:
+        # Far behind (a burst, a slow sink): bigger batches cost less per event.
+        limit = self.batch_size * (10 if len(buffer) > self.batch_size * 20 else 1)
+        while buffer and len(batch) < limit:
             item = buffer.popleft()
             if isinstance(item, _FlushMarker):
                 with self._lock:

@@ -7,7 +7,8 @@ that a migrated database matches these definitions.
 Conventions:
 
 * every table has an integer ``seq`` primary key: stable export order and keyset paging;
-* append-only kinds keep the event ``id``; entity kinds (participant, node, ...) keep one row
+* append-only kinds keep the event ``id`` (unique through the ledger, not an index
+  here); entity kinds (participant, node, ...) keep one row
   per ``(app, <entity>_id)``, updated in place;
 * ``event`` is the ledger of every event id ever ingested: it is what makes ingest
   idempotent for every kind, entity kinds included;
@@ -48,7 +49,8 @@ def _seq() -> Column:
 def _common() -> list[Column]:
     return [
         _seq(),
-        Column("id", String(ID), nullable=False, unique=True),
+        # unique through the event ledger; a second unique index here would only slow ingest
+        Column("id", String(ID), nullable=False),
         Column("app", String(200), nullable=False),
         Column("ts", Float, nullable=False),
     ]
@@ -86,7 +88,6 @@ def build_metadata(prefix: str = "heron_") -> MetaData:
         Column("received_at", Float, nullable=False),
     )
     Index(f"{p}event_received", event.c.received_at)
-    Index(f"{p}event_ts", event.c.ts)
 
     Table(
         f"{p}app_kind", md,
@@ -121,6 +122,7 @@ def build_metadata(prefix: str = "heron_") -> MetaData:
     )
     Index(f"{p}request_app_endpoint_ts", request.c.app, request.c.endpoint, request.c.ts)
     Index(f"{p}request_ts", request.c.ts)
+    Index(f"{p}request_id", request.c.id)  # a log line or an outlier links to its request
 
     outlier = Table(
         f"{p}outlier", md, *_common(),

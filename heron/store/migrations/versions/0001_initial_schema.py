@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: (none)
-Create Date: 2026-11-23 11:13:39.034476
+Create Date: 2026-11-23 12:14:32.874836
 """
 
 from __future__ import annotations
@@ -91,7 +91,6 @@ def upgrade() -> None:
     )
     with op.batch_alter_table(p + "event", schema=None) as batch_op:
         batch_op.create_index(p + "event_received", ["received_at"], unique=False)
-        batch_op.create_index(p + "event_ts", ["ts"], unique=False)
 
     op.create_table(
         p + "event_minute",
@@ -111,7 +110,6 @@ def upgrade() -> None:
         sa.Column("metrics", JSONT, nullable=False),
         sa.Column("dimensions", JSONT, nullable=False),
         sa.PrimaryKeyConstraint("seq"),
-        sa.UniqueConstraint("id"),
     )
     with op.batch_alter_table(p + "export", schema=None) as batch_op:
         batch_op.create_index(p + "export_app_ts", ["app", "ts"], unique=False)
@@ -162,7 +160,6 @@ def upgrade() -> None:
         sa.Column("session_id", sa.String(length=64), nullable=True),
         sa.Column("request_id", sa.String(length=64), nullable=True),
         sa.PrimaryKeyConstraint("seq"),
-        sa.UniqueConstraint("id"),
     )
     with op.batch_alter_table(p + "log", schema=None) as batch_op:
         batch_op.create_index(p + "log_app_ts", ["app", "ts"], unique=False)
@@ -240,7 +237,6 @@ def upgrade() -> None:
         sa.Column("headers", JSONT, nullable=False),
         sa.Column("environ", JSONT, nullable=False),
         sa.PrimaryKeyConstraint("seq"),
-        sa.UniqueConstraint("id"),
     )
     with op.batch_alter_table(p + "outlier", schema=None) as batch_op:
         batch_op.create_index(
@@ -281,7 +277,6 @@ def upgrade() -> None:
         sa.Column("duration_ms", sa.Float(), nullable=False),
         sa.Column("tree", JSONT, nullable=False),
         sa.PrimaryKeyConstraint("seq"),
-        sa.UniqueConstraint("id"),
     )
     with op.batch_alter_table(p + "profile", schema=None) as batch_op:
         batch_op.create_index(
@@ -304,12 +299,12 @@ def upgrade() -> None:
         sa.Column("sql_count", sa.Integer(), nullable=False),
         sa.Column("sql_ms", sa.Float(), nullable=False),
         sa.PrimaryKeyConstraint("seq"),
-        sa.UniqueConstraint("id"),
     )
     with op.batch_alter_table(p + "request", schema=None) as batch_op:
         batch_op.create_index(
             p + "request_app_endpoint_ts", ["app", "endpoint", "ts"], unique=False
         )
+        batch_op.create_index(p + "request_id", ["id"], unique=False)
         batch_op.create_index(p + "request_ts", ["ts"], unique=False)
 
     op.create_table(
@@ -325,7 +320,6 @@ def upgrade() -> None:
         sa.Column("sys_memory_percent", sa.Float(), nullable=True),
         sa.Column("disk_free_bytes", sa.BigInteger(), nullable=True),
         sa.PrimaryKeyConstraint("seq"),
-        sa.UniqueConstraint("id"),
     )
     with op.batch_alter_table(p + "resource", schema=None) as batch_op:
         batch_op.create_index(p + "resource_app_ts", ["app", "ts"], unique=False)
@@ -411,7 +405,6 @@ def upgrade() -> None:
         sa.Column("result", JSONT, nullable=True),
         sa.Column("error", sa.Text(), nullable=True),
         sa.PrimaryKeyConstraint("seq"),
-        sa.UniqueConstraint("id"),
     )
     with op.batch_alter_table(p + "session_step", schema=None) as batch_op:
         batch_op.create_index(p + "session_step_session", ["session_id"], unique=False)
@@ -435,7 +428,6 @@ def upgrade() -> None:
         sa.Column("version", sa.String(length=500), nullable=True),
         sa.Column("run_id", sa.String(length=1000), nullable=True),
         sa.PrimaryKeyConstraint("seq"),
-        sa.UniqueConstraint("id"),
     )
     with op.batch_alter_table(p + "test_result", schema=None) as batch_op:
         batch_op.create_index(
@@ -530,6 +522,7 @@ def downgrade() -> None:
     op.drop_table(p + "resource")
     with op.batch_alter_table(p + "request", schema=None) as batch_op:
         batch_op.drop_index(p + "request_ts")
+        batch_op.drop_index(p + "request_id")
         batch_op.drop_index(p + "request_app_endpoint_ts")
 
     op.drop_table(p + "request")
@@ -575,7 +568,6 @@ def downgrade() -> None:
     op.drop_table(p + "export")
     op.drop_table(p + "event_minute")
     with op.batch_alter_table(p + "event", schema=None) as batch_op:
-        batch_op.drop_index(p + "event_ts")
         batch_op.drop_index(p + "event_received")
 
     op.drop_table(p + "event")

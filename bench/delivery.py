@@ -1,0 +1,109 @@
+"""1,000,000 events from a client to a local ``heron serve``: events/s into SQLite and
+PostgreSQL, end to end (export() in the client → HttpSink → ingest API → store).
+
+The rate is measured from the first export until the server has stored the last event
+(read from the store's counters), so it is what a client sustains, not a burst into a
+buffer. Goal (issue 3): at least 50,000 events/s.
+
+PostgreSQL: ``HERON_BENCH_POSTGRES_URL`` or the local test server.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+from sqlalchemy import create_engine, text
+
+import heron
+from heron.store import open_store
+from heron.store.queries.apps import app_summaries
+
+EVENTS = int(os.environ.get("HERON_BENCH_EVENTS", "1000000"))
+TOKEN = "bench-token"
+POSTGRES = os.environ.get("HERON_BENCH_POSTGRES_URL",
+                          "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def stored(store, app: str) -> int:  # type: ignore[no-untyped-def]
+    summaries = app_summaries(store, app)
+    return summaries[0].kinds.get("export", 0) if summaries else 0
+
+
+def run_one(label: str, database: str, prefix: str, tmp: Path) -> tuple[float, dict]:
+    port = free_port()
+    env = {**os.environ, "HERON_INGEST_TOKEN": TOKEN, "HERON_TABLE_PREFIX": prefix}
+    server = subprocess.Popen([sys.executable, "-m", "heron.cli", "serve", "--port", str(port),
+                               "--database", database], env=env, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL, start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(300):
+        try:
+            urllib.request.urlopen(f"{base}/healthz", timeout=1)
+            break
+        except OSError:
+            time.sleep(0.1)
+    store = open_store(database, prefix)
+    app = f"bench-{label}"
+    try:
+        heron.init(base, token=TOKEN, app=app, spool_dir=str(tmp / f"spool-{label}"))
+        start = time.perf_counter()
+        with heron.run("delivery"):
+            for i in range(EVENTS):
+                heron.export({"i": i, "source": "bench"})
+        exported = time.perf_counter() - start
+        while stored(store, app) < EVENTS:
+            time.sleep(0.05)
+            if time.perf_counter() - start > 600:
+                raise SystemExit(f"{label}: only {stored(store, app)} of {EVENTS} stored")
+        elapsed = time.perf_counter() - start
+        stats = heron.stats()
+        heron.shutdown()
+        stats["export_s"] = round(exported, 2)
+        return EVENTS / elapsed, stats
+    finally:
+        store.dispose()
+        server.terminate()
+        server.wait(30)
+
+
+def main() -> None:
+    tmp = Path(tempfile.mkdtemp())
+    rows = []
+    rate, stats = run_one("sqlite", f"sqlite:///{tmp / 'bench.db'}", "heron_", tmp)
+    rows.append(("SQLite", rate, stats))
+    prefix = f"bench{secrets.token_hex(3)}_"
+    try:
+        rate, stats = run_one("postgresql", POSTGRES, prefix, tmp)
+        rows.append(("PostgreSQL", rate, stats))
+    finally:
+        engine = create_engine(POSTGRES)
+        with engine.begin() as conn:
+            names = conn.execute(text("SELECT tablename FROM pg_tables WHERE tablename LIKE "
+                                      ":p"), {"p": prefix + "%"}).scalars().all()
+            for name in names:
+                conn.execute(text(f'DROP TABLE "{name}" CASCADE'))
+        engine.dispose()
+    print(f"{EVENTS:,} events, one client process, one server worker, on this machine")
+    print(f"{'store':12} {'events/s':>10} {'export loop s':>14} {'spooled':>10} "
+          f"{'dropped':>8}")
+    for label, rate, stats in rows:
+        print(f"{label:12} {rate:10,.0f} {stats['export_s']:14} {stats['spooled']:10,} "
+              f"{stats['dropped']:8,}")
+
+
+if __name__ == "__main__":
+    main()
