@@ -19,7 +19,7 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/ruff check heron tests bench scripts
-	$(BIN)/python -m pytest -q -p no:cacheprovider
+	$(BIN)/python -m pytest -q -p no:cacheprovider tests/unit tests/integration tests/browser
 
 lint: $(STAMP)
 	$(BIN)/ruff check heron tests bench scripts

@@ -23,6 +23,7 @@ _settings: dict[str, Any] | None = None
 _store: Store | None = None
 _store_key: tuple[str, str] | None = None
 _app: str | None = None  # config APP, cached: emit() is on hot paths
+_version: str | None = None  # config APP_VERSION, recorded with every run
 
 
 def init(url: str | None = None, token: str | None = None, app: str | None = None, *,
@@ -73,8 +74,8 @@ def init(url: str | None = None, token: str | None = None, app: str | None = Non
                 sink = LocalSink(_local_store(cfg))
         _recorder = Recorder(sink)
         _settings = identity
-        global _app
-        _app = cfg.APP
+        global _app, _version
+        _app, _version = cfg.APP, cfg.APP_VERSION
         logger.info("heron recording for app %r to %s", cfg.APP or "default",
                     cfg.URL or "the local store")
         return _recorder
@@ -167,9 +168,9 @@ def flush(timeout: float | None = 5.0) -> bool:
 
 def shutdown(timeout: float | None = 5.0) -> bool:
     """Flush, stop recording and release the sink. :func:`init` may be called again."""
-    global _recorder, _settings, _store, _app
+    global _recorder, _settings, _store, _app, _version
     with _lock:
-        recorder, _recorder, _settings, _app = _recorder, None, None, None
+        recorder, _recorder, _settings, _app, _version = _recorder, None, None, None, None
     flushed = True if recorder is None else recorder.close(timeout)
     client_state.install(None)
     with _lock:

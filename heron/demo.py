@@ -21,6 +21,7 @@ import threading
 import time
 from collections.abc import Callable
 
+import heron
 from heron import events as ev
 from heron.events import new_id
 
@@ -43,6 +44,7 @@ class DemoLab:
         self._networks = [f"net-{i}" for i in range(1, 4)]
         self._nodes: list[str] = []
         self._session: dict | None = None
+        self._backfill_ts: float | None = None
 
     # -- sources -----------------------------------------------------------------------
     def web(self) -> None:
@@ -74,26 +76,44 @@ class DemoLab:
                                       "KeyError: 'item'",
                              request_id=request.id))
 
-    def algorithm(self) -> None:
-        run_id = new_id()
-        start = time.time()
-        self.emit(ev.RunStart(app="recommender-api", run_id=run_id, run_class="ranker",
-                              dimensions={"source": self.rng.choice(["web", "mobile"])}))
-        sub_id = f"{run_id}.{new_id()[:8]}"
-        self.emit(ev.RunStart(app="recommender-api", run_id=sub_id, run_class="embedding",
-                              parent_id=run_id))
-        self.emit(ev.Export(app="recommender-api", run_id=sub_id,
-                            metrics={"latency_ms": self.rng.uniform(2, 30)}))
-        self.emit(ev.RunEnd(app="recommender-api", run_id=sub_id, ts=start + 0.01))
-        failed = self.rng.random() < 0.05
-        self.emit(ev.Export(app="recommender-api", run_id=run_id,
-                            metrics={"confidence": self.rng.uniform(0.4, 0.99),
-                                     "items": self.rng.randint(5, 50)},
-                            dimensions={"model": self.rng.choice(["v1", "v2"])}))
-        self.emit(ev.RunEnd(app="recommender-api", run_id=run_id, ts=start + 0.02,
-                            outcome="error" if failed else "ok",
-                            error_type="ValueError" if failed else None,
-                            error_message="empty candidate list" if failed else None))
+    def algorithm(self, ts: float | None = None) -> None:
+        """A classifier with sub-components, through heron's real client API.
+
+        With ``ts`` (history at start-up), only its exports are recorded, back-dated.
+        """
+        source = self.rng.choice(["web", "mobile", "email"])
+        model = self.rng.choice(["v1", "v2"])
+        # v2 is better on web traffic: visible when the chart is split by model or source
+        confidence = min(0.99, self.rng.gauss(0.72 + (0.15 if model == "v2" else 0)
+                                              + (0.05 if source == "web" else 0), 0.06))
+        if ts is not None:  # history: the events such a run would have sent back then
+            run_id = new_id(ts)
+            sub_id = f"{run_id}.{new_id(ts)[-12:]}"
+            heron.emit(ev.RunStart(run_id=run_id, run_class="classify", ts=ts,
+                                  dimensions={"source": source, "version": "1.5.0"}))
+            heron.emit(ev.RunStart(run_id=sub_id, run_class="model", parent_id=run_id, ts=ts))
+            heron.emit(ev.Export(run_id=sub_id, ts=ts + 0.01,
+                                metrics={"confidence": confidence,
+                                         "items": self.rng.randint(5, 50)},
+                                dimensions={"model": model}))
+            heron.emit(ev.RunEnd(run_id=sub_id, ts=ts + 0.02))
+            heron.emit(ev.RunEnd(run_id=run_id, ts=ts + 0.03))
+            return
+        try:
+            with heron.run("classify", source=source):
+                with heron.sub_run("features"):
+                    time.sleep(self.rng.uniform(0.002, 0.01))  # simulated work
+                    heron.export({"latency_ms": self.rng.uniform(2, 30)})
+                with heron.sub_run("model") as sub:
+                    with heron.sub_run("embedding"):
+                        time.sleep(self.rng.uniform(0.001, 0.005))
+                        heron.export({"dim": 128, "latency_ms": self.rng.uniform(1, 8)})
+                    heron.export({"confidence": confidence, "model": model,
+                                  "items": self.rng.randint(5, 50)})
+                    if self.rng.random() < 0.05:
+                        raise ValueError(f"empty candidate list in {sub.id}")
+        except ValueError:
+            pass  # recorded as the run's error; the demo goes on
 
     def experiment(self) -> None:
         now = time.time()
@@ -170,7 +190,7 @@ class DemoLab:
         for _ in range(self.rng.randint(2, 6)):
             self.web()
         if self._n % 2 == 0:
-            self.algorithm()
+            self.algorithm(self._backfill_ts)
             self.emit(ev.Log(app="recommender-api", level=20, logger="recommender",
                              message=f"ranked candidates for user{self.rng.randint(1, 12)}"))
         if self._n % 3 == 0:
@@ -198,25 +218,24 @@ class DemoLab:
 
 def start_in_worker(database: str, prefix: str, interval: float = 0.5) -> DemoLab:
     """Start the simulated lab in this (gunicorn worker) process, recording locally."""
-    from heron.recorder import Recorder
-    from heron.sinks.local import LocalSink
-    from heron.store import open_store
-
-    recorder = Recorder(LocalSink(open_store(database, prefix, upgrade=False), owns_store=True))
+    heron.init(app="recommender-api", database=database, table_prefix=prefix,
+               app_version="1.5.0")
     backfill_ts: list[float] = []
 
     def emit(event: ev.Event) -> None:
         if backfill_ts:
             event.ts = backfill_ts[0]
-        recorder.emit(event)
+        heron.emit(event)
 
     lab = DemoLab(emit)
     # Half an hour of history first, so charts have shape from the first second.
     now = time.time()
     for i in range(60):
         backfill_ts[:] = [now - (60 - i) * 30]
+        lab._backfill_ts = backfill_ts[0]
         lab.tick()
     backfill_ts.clear()
+    lab._backfill_ts = None
     lab.start(interval)
     logger.info("demo lab started in process %d", os.getpid())
     return lab

@@ -95,7 +95,8 @@ def run(run_class: str, **dimensions: Any) -> Iterator[Run]:
     propagates). Inside another run, this starts a separate root run.
 
     :param run_class: groups comparable runs (e.g. ``"classify"``).
-    :param dimensions: strings, booleans and numbers describing this run.
+    :param dimensions: strings, booleans and numbers describing this run. ``version``
+        defaults to the app's ``APP_VERSION``.
     """
     _check_class(run_class)
     if state.disabled():
@@ -106,7 +107,10 @@ def run(run_class: str, **dimensions: Any) -> Iterator[Run]:
         finally:
             _current.reset(token)
         return
-    run_obj = Run(new_id(), run_class, None, clean_dimensions(dimensions), time.time())
+    dims = clean_dimensions(dimensions)
+    if "version" not in dims and api._version is not None:
+        dims["version"] = api._version  # so runs of two versions can be compared
+    run_obj = Run(new_id(), run_class, None, dims, time.time())
     api.emit(RunStart(run_id=run_obj.id, run_class=run_class, dimensions=run_obj.dimensions,
                       ts=run_obj.start))
     with _open(run_obj) as opened:

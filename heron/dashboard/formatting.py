@@ -46,3 +46,12 @@ def format_duration_ms(ms: float | None) -> str:
     if ms < 1000:
         return f"{ms:.1f} ms"
     return f"{ms / 1000:.2f} s"
+
+
+def format_number(value: object) -> str:
+    """Metric values: integers as they are, other numbers to 4 significant digits."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return str(value)
+    if isinstance(value, int) or float(value).is_integer():
+        return f"{int(value):,}"
+    return f"{value:.4g}"

@@ -18,6 +18,7 @@ from flask import Blueprint, Flask, jsonify, render_template
 from werkzeug.exceptions import HTTPException
 
 from heron.config import Config
+from heron.dashboard.formatting import format_number
 from heron.dashboard.security import check_csrf, csrf_token, current_user, login_required
 from heron.dashboard.state import attach
 from heron.dashboard.tabs import DashboardTab, dashboard_tabs
@@ -104,6 +105,7 @@ def create_blueprint(config: Config) -> Blueprint:
         for rule in r.rules:
             bp.add_url_rule(rule, r.endpoint, r.view, **r.options)
     bp.app_context_processor(_template_globals)
+    bp.add_app_template_filter(format_number, "num")
     for code in (400, 401, 403, 404, 405, 429, 500):
         bp.register_error_handler(code, _error_page)
     return bp

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import msgspec
-from sqlalchemy import JSON, BigInteger, Boolean, Float, Integer, Table, func
+from sqlalchemy import JSON, Table, func
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
@@ -207,19 +207,7 @@ def bulk_insert(conn: Connection, table: Table, columns: Sequence[str],
     names = ", ".join(quote(c) for c in columns)
     out: list[tuple[Any, ...]] = []
     if conn.dialect.name == "postgresql":
-        # One array per column through unnest(): one short statement whatever the batch
-        # size (psycopg parses a statement with thousands of placeholders slowly).
-        arrays = ", ".join(f"%b::{_pg_array_type(table.c[c].type)}" for c in columns)
-        picks = ", ".join(f"{quote(c)}::jsonb" if isinstance(table.c[c].type, JSON)
-                          else quote(c) for c in columns)
-        sql = (f"INSERT INTO {quote(table.name)} ({names}) SELECT {picks} FROM "
-               f"unnest({arrays}) AS u({names}){tail}")
-        for chunk in _chunks(rows, 10_000):
-            result = conn.exec_driver_sql(sql, tuple(list(col) for col in zip(*chunk,
-                                                                               strict=True)))
-            if returning:
-                out.extend(tuple(r) for r in result.fetchall())
-        return out
+        return _pg_copy(conn, table, columns, rows, tail, returning is not None)
     row_sql = "(" + ", ".join("?" for _ in columns) + ")"
     head = f"INSERT INTO {quote(table.name)} ({names}) VALUES "
     for chunk in _chunks(rows, max(1, MAX_PARAMS // len(columns))):
@@ -230,18 +218,31 @@ def bulk_insert(conn: Connection, table: Table, columns: Sequence[str],
     return out
 
 
-def _pg_array_type(column_type: Any) -> str:
-    if isinstance(column_type, JSON):
-        return "text[]"
-    if isinstance(column_type, Boolean):
-        return "boolean[]"
-    if isinstance(column_type, BigInteger):
-        return "bigint[]"
-    if isinstance(column_type, Integer):
-        return "integer[]"
-    if isinstance(column_type, Float):
-        return "float8[]"
-    return "text[]"
+def _pg_copy(conn: Connection, table: Table, columns: Sequence[str],
+             rows: Sequence[tuple[Any, ...]], tail: str, returning: bool
+             ) -> list[tuple[Any, ...]]:
+    """PostgreSQL's fast path: COPY (psycopg's C writer), through a staging table when
+    rows may conflict or ids must come back."""
+    quote = conn.dialect.identifier_preparer.quote
+    names = ", ".join(quote(c) for c in columns)
+    raw = conn.connection.driver_connection
+    assert raw is not None
+    with raw.cursor() as cur:
+        if not tail:
+            with cur.copy(f"COPY {quote(table.name)} ({names}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+            return []
+        stage = quote(f"{table.name}_stage")
+        cur.execute(f"CREATE TEMP TABLE IF NOT EXISTS {stage} "
+                    f"(LIKE {quote(table.name)}) ON COMMIT DELETE ROWS")
+        cur.execute(f"TRUNCATE {stage}")
+        with cur.copy(f"COPY {stage} ({names}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        cur.execute(f"INSERT INTO {quote(table.name)} ({names}) SELECT {names} FROM {stage}"
+                    f"{tail}")
+        return [tuple(r) for r in cur.fetchall()] if returning else []
 
 
 def _apply_upserts(conn: Connection, store: Store, by_kind: dict[str, list[ev.Event]]) -> None:

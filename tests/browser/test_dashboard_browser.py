@@ -52,7 +52,7 @@ def log_in(page: Page, base: str, user: str, password: str) -> None:
 def test_login_navigation_and_custom_tab(page: Page, server: LiveServer) -> None:
     log_in(page, server.url, "admin", ADMIN_PASSWORD)
     nav = page.locator("#heron-nav a.nav-link")
-    expect(nav).to_have_text(["Apps", "Lab notes", "Users"])
+    expect(nav).to_have_text(["Apps", "Lab notes", "Runs", "Users"])
     expect(page.locator(".heron-user")).to_contain_text("admin")
     page.click("text=Lab notes")
     expect(page).to_have_url(f"{server.url}/dashboard/lab_notes")
@@ -131,3 +131,22 @@ def test_narrow_screen_keeps_navigation(browser, server: LiveServer) -> None:  #
     page.click("text=Users")
     expect(page).to_have_url(f"{server.url}/dashboard/users")
     context.close()
+
+
+def test_runs_pages_draw_chart_and_tree(page: Page, server: LiveServer, store) -> None:  # type: ignore[no-untyped-def]
+    from tests.integration.test_runs import record
+
+    ids = record(store)
+    log_in(page, server.url, "admin", ADMIN_PASSWORD)
+    page.click("#heron-nav >> text=Runs")
+    expect(page.locator("#run-classes")).to_contain_text("classify")
+    page.click("#run-classes >> text=classify")
+    page.select_option("#segment", "source")
+    page.click("#series-form button[type=submit]")
+    expect(page.locator("#series-chart canvas")).to_have_count(1)
+    expect(page.locator("#series-error")).to_be_hidden()
+    expect(page.locator("#runs-table tbody tr")).to_have_count(6)
+    page.click(f"#runs-table a[href$='{ids['run4']}']")
+    expect(page.locator("#run-tree")).to_contain_text("embedding")
+    expect(page.locator("#run-tree")).to_contain_text("RuntimeError")
+    assert page.console_errors == []  # type: ignore[attr-defined]

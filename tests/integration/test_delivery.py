@@ -15,7 +15,6 @@ from pathlib import Path
 import pytest
 
 import heron
-from heron import events as ev
 from heron.store import Store, open_store
 from heron.store.queries.apps import app_summaries
 from tests.conftest import LiveServer, free_port

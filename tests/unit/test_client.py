@@ -37,8 +37,8 @@ def test_run_records_start_end_and_outcome(sink: MemorySink) -> None:
     (start,) = recorded(sink, ev.RunStart)
     (end,) = recorded(sink, ev.RunEnd)
     (export,) = recorded(sink, ev.Export)
-    assert (start.run_id, start.run_class, start.dimensions) == (run.id, "classify",
-                                                                  {"source": "web"})
+    assert (start.run_id, start.run_class, start.dimensions) == (
+        run.id, "classify", {"source": "web", "version": "1.0"})  # APP_VERSION is added
     assert (end.run_id, end.outcome) == (run.id, "ok")
     assert end.ts >= start.ts and run.end is not None
     assert export.run_id == run.id and export.app == "algo"
@@ -113,7 +113,12 @@ def test_asyncio_tasks_inherit_and_keep_their_own(sink: MemorySink) -> None:
             results = await asyncio.gather(child("a"), child("b"))
             return run.id, results
 
-    run_id, results = asyncio.run(main())
+    # a fresh thread: no event loop of another library (Playwright) is running there
+    out: list = []  # type: ignore[type-arg]
+    runner = threading.Thread(target=lambda: out.append(asyncio.run(main())))
+    runner.start()
+    runner.join(10)
+    run_id, results = out[0]
     for inherited, sub_id in results:
         assert inherited == run_id
         assert sub_id is not None and sub_id.startswith(run_id + ".")
