@@ -8,7 +8,6 @@ thread writes batches. The status recorded is the one the client received (read 
 
 from __future__ import annotations
 
-import sys
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -17,7 +16,7 @@ from flask import Flask, request
 
 from heron import api
 from heron import config as heron_config
-from heron._internal import capture_internal_exceptions
+from heron._internal import capture_internal_exceptions, logger
 from heron.events import Request
 
 ENDPOINT_KEY = "heron.endpoint"
@@ -82,11 +81,11 @@ def bind(app: Flask, **config: Any) -> Flask:
     if recorder is None:
         api.init(app=app_id)
     store = api.local_store()
-    password = ensure_default_users(store, cfg)
-    if password:
-        # Shown once, at first start, like `heron serve` does; stored only hashed.
-        print(f"heron dashboard: /{cfg.CUSTOM_LINK}  user: {cfg.USERNAME}  "
-              f"password: {password}", file=sys.stderr)
+    if ensure_default_users(store, cfg):
+        # A library must not print, and a password must not reach a log: say how to set one.
+        logger.warning("heron: the dashboard at /%s has a new admin user %r with a random "
+                       "password; set PASSWORD, or run `heron user passwd %s`",
+                       cfg.CUSTOM_LINK, cfg.USERNAME, cfg.USERNAME)
     init_app(app, store, cfg)
     app.before_request(_note_endpoint)
     app.wsgi_app = RequestRecorder(app.wsgi_app, app_id, cfg.APP_VERSION)  # type: ignore[method-assign]

@@ -56,3 +56,10 @@ def test_bind_records_requests_by_endpoint(db_url) -> None:  # type: ignore[no-u
     assert {r["version"] for r in rows} == {"2.0"}
     assert all(r["duration_ms"] > 0 for r in rows)
     assert {r["ip"] for r in rows} == {"127.0.0.1"}
+
+
+def test_bind_without_password_says_how_to_set_one(tmp_path, caplog) -> None:  # type: ignore[no-untyped-def]
+    heron.bind(make_app(), database=f"sqlite:///{tmp_path / 'b.db'}")
+    text = caplog.text
+    assert "new admin user 'admin' with a random password" in text
+    assert "heron user passwd admin" in text
