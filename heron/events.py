@@ -32,8 +32,16 @@ from heron.errors import EventError
 _id_lock = threading.Lock()
 _last_ms = 0
 _seq = 0
+_rand = random.Random(int.from_bytes(os.urandom(16), "big")).getrandbits
 
 
+def _reseed_after_fork() -> None:
+    # A forked child must not repeat its parent's random sequence.
+    global _rand
+    _rand = random.Random(int.from_bytes(os.urandom(16), "big")).getrandbits
+
+
+os.register_at_fork(after_in_child=_reseed_after_fork)
 _LOW62 = (1 << 62) - 1
 _VERSION = (0x7 << 76) | (0b10 << 62)  # UUID version 7, RFC 4122 variant
 
@@ -72,19 +80,6 @@ def ensure_ids(events: list[Event]) -> None:
         if not event.id:
             ms = int(event.ts * 1000) & 0xFFFFFFFFFFFF
             event.id = format((ms << 80) | _VERSION | ((base + index) & _LOW62), "032x")
-
-
-_rand = random.Random(
-    int.from_bytes(os.urandom(16), "big")).getrandbits
-
-
-def _reseed_after_fork() -> None:
-    # A forked child must not repeat its parent's random sequence.
-    global _rand
-    _rand = random.Random(int.from_bytes(os.urandom(16), "big")).getrandbits
-
-
-os.register_at_fork(after_in_child=_reseed_after_fork)
 
 
 # ------------------------------------------------------------------------- field types
