@@ -326,6 +326,116 @@ class _RemoteSource(_Source):
         self.http.clear()
 
 
+# ----------------------------------------------------------------------- summary, apps
+def _remote_json(url: str, token: str | None, path: str, fields: dict[str, str]) -> Any:
+    """GET a heron server's JSON API; HeronError with the server's own message."""
+    import urllib3
+
+    headers = {"Accept": "application/json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    base = url.rstrip("/")
+    try:
+        response = urllib3.request("GET", f"{base}{path}", fields=fields, headers=headers,
+                                   timeout=10, retries=urllib3.Retry(2, backoff_factor=0.3))
+    except urllib3.exceptions.HTTPError as exc:
+        raise HeronError(f"cannot reach {base}: {exc}") from None
+    try:
+        body = json.loads(response.data or b"{}")
+    except json.JSONDecodeError:
+        body = {}
+    if response.status != 200:
+        reason = body.get("error") if isinstance(body, dict) else None
+        raise HeronError(f"{base} answered {response.status}: {reason or response.reason}")
+    return body
+
+
+@cli.command()
+@click.option("--app", "app_id", required=True, help="The experiment's app id.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of the table.")
+@click.option("--watch", type=click.FloatRange(min=0.5), metavar="SECONDS",
+              help="Print it again every SECONDS, until Ctrl+C.")
+@click.option("--url", envvar="HERON_URL", help="Ask this heron server (or HERON_URL).")
+@click.option("--token", envvar="HERON_SECURITY_TOKEN",
+              help="The server's SECURITY_TOKEN (or HERON_SECURITY_TOKEN).")
+@click.option("--database", help="SQLAlchemy URL of the local store (config DATABASE).")
+@click.pass_context
+def summary(ctx: click.Context, app_id: str, as_json: bool, watch: float | None,
+            url: str | None, token: str | None, database: str | None) -> None:
+    """Participants per status and the yield of an experiment, as Dallinger prints them.
+
+    Yield = approved / participants whose status is not working.
+    """
+    import time
+
+    from heron.experiment.summary import Summary, format_summary
+    from heron.store.queries.participants import UnknownApp
+    from heron.store.queries.participants import summary as local_summary
+
+    store = None if url else _open(_config(ctx, database=database))
+
+    def fetch() -> Summary:
+        if store is None:
+            assert url is not None
+            body = _remote_json(url, token, "/api/v1/summary", {"app": app_id})
+            return Summary(body["app"], body["counts"])
+        try:
+            return local_summary(store, app_id)
+        except UnknownApp as exc:
+            raise HeronError(str(exc)) from None
+
+    try:
+        while True:
+            result = fetch()
+            if as_json:
+                click.echo(json.dumps(result.as_json()))
+            else:
+                click.echo(format_summary(result))
+            if watch is None:
+                return
+            sys.stdout.flush()
+            time.sleep(watch)
+            if not as_json:
+                click.echo("")
+    except KeyboardInterrupt:
+        return
+    finally:
+        if store is not None:
+            store.dispose()
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of the table.")
+@click.option("--url", envvar="HERON_URL", help="Ask this heron server (or HERON_URL).")
+@click.option("--token", envvar="HERON_SECURITY_TOKEN",
+              help="The server's SECURITY_TOKEN (or HERON_SECURITY_TOKEN).")
+@click.option("--database", help="SQLAlchemy URL of the local store (config DATABASE).")
+@click.pass_context
+def apps(ctx: click.Context, as_json: bool, url: str | None, token: str | None,
+         database: str | None) -> None:
+    """List apps with their participant counts and yield."""
+    from heron.experiment.summary import Summary
+    from heron.store.queries.participants import all_summaries
+
+    if url:
+        body = _remote_json(url, token, "/api/v1/apps", {})
+        results = [Summary(a["app"], a["counts"]) for a in body["apps"]]
+    else:
+        store = _open(_config(ctx, database=database))
+        try:
+            results = all_summaries(store)
+        finally:
+            store.dispose()
+    if as_json:
+        click.echo(json.dumps([r.as_json() | {"participants": r.total} for r in results]))
+        return
+    table = Table("app", "participants", "yield")
+    for r in results:
+        value = r.yield_
+        table.add_row(r.app, f"{r.total:,}", "n/a" if value is None else f"{value * 100:.2f}%")
+    Console().print(table)
+
+
 # ------------------------------------------------------------------------------------ db
 @cli.group()
 def db() -> None:
