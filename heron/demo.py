@@ -116,41 +116,40 @@ class DemoLab:
             pass  # recorded as the run's error; the demo goes on
 
     def experiment(self) -> None:
-        now = time.time()
+        """Participants arriving and finishing, through ``heron.experiment``."""
+        from heron import experiment
+
+        now = self._backfill_ts or time.time()
+        at = {"app": "stroop-online", "ts": now}
         if self.rng.random() < 0.5 or not self._participants:
-            pid = f"p{len(self._participants) + 1}"
+            pid = f"p{len(self._participants) + len(self._nodes) + 1}"
             self._participants[pid] = now
-            self.emit(ev.Participant(app="stroop-online", participant_id=pid,
-                                     worker_id=f"W{self.rng.randint(10000, 99999)}",
-                                     assignment_id=new_id()[:12], mode="live",
-                                     base_pay=2.5, status="working"))
+            experiment.participant(pid, worker_id=f"W{self.rng.randint(10000, 99999)}",
+                                   assignment_id=new_id()[:12], mode="live", base_pay=2.5,
+                                   condition=self.rng.choice(["congruent", "incongruent"]),
+                                   **at)
             network = self.rng.choice(self._networks)
-            self.emit(ev.Network(app="stroop-online", network_id=network,
-                                 role=self.rng.choice(["practice", "experiment"]),
-                                 max_size=50))
+            experiment.network(network, role="experiment" if network != "net-1"
+                               else "practice", max_size=50, **at)
             node = f"n{len(self._nodes) + 1}"
             self._nodes.append(node)
-            self.emit(ev.Node(app="stroop-online", node_id=node, network_id=network,
-                              participant_id=pid, type="agent"))
+            experiment.node(node, network_id=network, participant_id=pid, type="agent", **at)
             info = f"i{len(self._nodes)}"
-            self.emit(ev.Info(app="stroop-online", info_id=info, origin_id=node,
-                              type="response", contents=self.rng.choice(["red", "blue"])))
+            experiment.info(info, origin_id=node, type="response",
+                            contents=self.rng.choice(["red", "blue"]), **at)
             if len(self._nodes) > 1:
                 other = self.rng.choice(self._nodes[:-1])
-                self.emit(ev.Vector(app="stroop-online", vector_id=f"v{node}",
-                                    origin_id=other, destination_id=node,
-                                    network_id=network))
-                self.emit(ev.Transmission(app="stroop-online", transmission_id=f"t{node}",
-                                          origin_id=other, destination_id=node,
-                                          info_id=info,
-                                          status=self.rng.choice(["pending", "received"])))
-        working = [p for p, t in self._participants.items() if now - t > 20]
-        if working:
-            pid = self.rng.choice(working)
+                experiment.vector(f"v{node}", origin_id=other, destination_id=node,
+                                  network_id=network, **at)
+                experiment.transmission(f"t{node}", origin_id=other, destination_id=node,
+                                        info_id=info,
+                                        status=self.rng.choice(["pending", "received"]), **at)
+        finished = [p for p, t in self._participants.items() if now - t > 20]
+        if finished:
+            pid = self.rng.choice(finished)
             del self._participants[pid]
-            self.emit(ev.Participant(app="stroop-online", participant_id=pid,
-                                     status=self.rng.choice(STATUSES), end_ts=now,
-                                     bonus=round(self.rng.uniform(0, 1), 2)))
+            experiment.participant(pid, status=self.rng.choice(STATUSES), end_ts=now,
+                                   bonus=round(self.rng.uniform(0, 1), 2), **at)
 
     def rig(self) -> None:
         now = time.time()
