@@ -68,6 +68,8 @@ def _entity(prefix: str, md: MetaData, name: str, key: str, *columns: Column) ->
         *columns,
         Column("failed", Boolean, nullable=False, default=False),
         Column("details", JSONType, nullable=False, default=dict),
+        Column("failed_reason", Text),  # migration 0002
+        Column("failed_ts", Float),
         UniqueConstraint("app", key, name=f"{prefix}{name}_app_key"),
     )
     Index(f"{prefix}{name}_ts", table.c.ts)

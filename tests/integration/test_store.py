@@ -130,3 +130,24 @@ def test_home_queries(store: Store) -> None:
     chart = events_per_bucket(store, 900, now=now)
     assert sum(sum(v) for v in chart["series"].values()) == 3
     assert set(chart["series"]) == {"log", "request"}
+
+
+def test_upgrade_from_the_first_revision_keeps_data(db_url) -> None:  # type: ignore[no-untyped-def]
+    from heron.store import Store
+    from heron.store.engine import make_engine
+    from heron.store.migrate import head_revision, upgrade
+
+    url, prefix = db_url
+    old = Store(make_engine(url), prefix)
+    upgrade(old.engine, prefix, "0001")
+    with old.write() as conn:  # a participant stored by the first release
+        conn.exec_driver_sql(
+            f"INSERT INTO {prefix}participant (app, participant_id, ts, updated_ts, "
+            "last_event_id, status, failed, details) VALUES ('a', 'p1', 1, 1, 'e1', "
+            "'working', false, '{}')")
+    old.dispose()
+    new = open_store(url, prefix)
+    assert new.revision() == head_revision()
+    (row,) = export_page(new, "participant").items
+    assert row["participant_id"] == "p1" and row["failed_reason"] is None
+    new.dispose()
