@@ -82,14 +82,18 @@ def _check_port_free(host: str, port: int) -> None:
 @click.option("--port", type=int, help="Port to listen on (config PORT, default 8000).")
 @click.option("--database", help="SQLAlchemy URL of the store (config DATABASE).")
 @click.option("--workers", type=int, help="Worker processes (config WORKERS, default 1).")
+@click.option("--experiment", metavar="MODULE:CLASS",
+              help="A heron.Experiment subclass customising the experiment pages.")
 @click.pass_context
 def serve(ctx: click.Context, host: str | None, port: int | None, database: str | None,
-          workers: int | None) -> None:
+          workers: int | None, experiment: str | None) -> None:
     """Run the heron server: dashboard and ingest/export API."""
-    from heron.server import dashboard_url, prepare
+    from heron.server import dashboard_url, load_experiment, prepare
     from heron.server import serve as run
 
     cfg = _config(ctx, host=host, port=port, database=database, workers=workers)
+    if experiment:
+        load_experiment(experiment)  # a wrong MODULE:CLASS fails here, in one line
     store = _open(cfg)
     first = prepare(store, cfg)
     store.dispose()
@@ -108,7 +112,7 @@ def serve(ctx: click.Context, host: str | None, port: int | None, database: str 
     else:
         click.echo(f"Ingest:    POST {base}/api/v1/events")
     sys.stdout.flush()
-    run(cfg, host=cfg.HOST, port=cfg.PORT)
+    run(cfg, host=cfg.HOST, port=cfg.PORT, experiment=experiment)
 
 
 # ---------------------------------------------------------------------------------- demo

@@ -25,13 +25,14 @@ from heron.dashboard import init_app as init_dashboard
 from heron.store import Store, open_store
 
 
-def create_app(config: Config | None = None, *, store: Store | None = None) -> Flask:
+def create_app(config: Config | None = None, *, store: Store | None = None,
+               experiment: Any = None) -> Flask:
     """The server app: dashboard at ``/<CUSTOM_LINK>``, APIs at ``/api/v1``."""
     cfg = config or heron_config.get()
     store = store or open_store(cfg.DATABASE, cfg.TABLE_PREFIX)
     app = Flask("heron.server")
     app.config["MAX_CONTENT_LENGTH"] = cfg.MAX_BODY_BYTES
-    init_dashboard(app, store, cfg)
+    init_dashboard(app, store, cfg, experiment)
     app.register_blueprint(api_blueprint())
 
     @app.get("/")
@@ -83,8 +84,27 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
         return self._factory()
 
 
+def load_experiment(spec: str) -> Any:
+    """An Experiment from ``module:Class`` (``heron serve --experiment``)."""
+    import importlib
+
+    from heron.errors import ConfigError
+    from heron.experiment.hooks import Experiment
+
+    module_name, _, attr = spec.partition(":")
+    if not module_name or not attr:
+        raise ConfigError(f"--experiment {spec!r}: use module:Class, e.g. myexp:Stroop")
+    try:
+        cls = getattr(importlib.import_module(module_name), attr)
+    except (ImportError, AttributeError) as exc:
+        raise ConfigError(f"--experiment {spec!r}: {exc}") from None
+    if not (isinstance(cls, type) and issubclass(cls, Experiment)):
+        raise ConfigError(f"--experiment {spec!r} is not a subclass of heron.Experiment")
+    return cls()
+
+
 def serve(config: Config, *, host: str, port: int, workers: int | None = None,
-          threads: int | None = None,
+          threads: int | None = None, experiment: str | None = None,
           post_worker_init: Callable[[Any], None] | None = None) -> None:
     """Run the server in the foreground until SIGTERM or SIGINT."""
     options: dict[str, Any] = {
@@ -103,4 +123,5 @@ def serve(config: Config, *, host: str, port: int, workers: int | None = None,
     }
     if post_worker_init is not None:
         options["post_worker_init"] = post_worker_init
-    _Gunicorn(lambda: create_app(config), options).run()
+    _Gunicorn(lambda: create_app(
+        config, experiment=load_experiment(experiment) if experiment else None), options).run()

@@ -127,11 +127,18 @@ def _template_globals() -> dict[str, Any]:
     return {"csrf_token": csrf_token, "current_user": current_user, **frame_context()}
 
 
-def init_app(app: Flask, store: Store, config: Config) -> None:
-    """Mount the dashboard on ``app`` (``heron serve`` and bound apps alike)."""
-    from heron.auth.tokens import ensure_secret_key
+def init_app(app: Flask, store: Store, config: Config, experiment: Any = None) -> None:
+    """Mount the dashboard on ``app`` (``heron serve`` and bound apps alike).
 
-    attach(app, store, config)
+    :param experiment: a :class:`heron.Experiment` customising the experiment pages.
+    """
+    from heron.auth.tokens import ensure_secret_key
+    from heron.experiment.hooks import Experiment
+
+    state = attach(app, store, config)
+    experiment = experiment if experiment is not None else Experiment()
+    experiment.attach(store, config.APP)
+    state.extras["experiment"] = experiment
     if not app.secret_key:
         app.secret_key = ensure_secret_key(store, config)
     app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)

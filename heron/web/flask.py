@@ -62,12 +62,13 @@ def _note_endpoint() -> None:
     request.environ[ENDPOINT_KEY] = request.endpoint
 
 
-def bind(app: Flask, **config: Any) -> Flask:
+def bind(app: Flask, *, experiment: Any = None, **config: Any) -> Flask:
     """Monitor ``app``: record its requests and serve the dashboard at ``/<CUSTOM_LINK>``.
 
     Call it after configuring heron (``heron.config.init_from(...)``, ``HERON_*``
     variables or keyword arguments here, e.g. ``bind(app, database=...)``).
 
+    :param experiment: a :class:`heron.Experiment` customising the experiment pages.
     :returns: the same app.
     """
     from heron.auth.users import ensure_default_users
@@ -86,7 +87,7 @@ def bind(app: Flask, **config: Any) -> Flask:
         logger.warning("heron: the dashboard at /%s has a new admin user %r with a random "
                        "password; set PASSWORD, or run `heron user passwd %s`",
                        cfg.CUSTOM_LINK, cfg.USERNAME, cfg.USERNAME)
-    init_app(app, store, cfg)
+    init_app(app, store, cfg, experiment)
     app.before_request(_note_endpoint)
     app.wsgi_app = RequestRecorder(app.wsgi_app, app_id, cfg.APP_VERSION)  # type: ignore[method-assign]
     return app

@@ -1,3 +1,3 @@
 """heron's own dashboard pages, one module per page; importing registers them."""
 
-from heron.dashboard.views import auth, home, runs, users  # noqa: F401
+from heron.dashboard.views import auth, database, home, runs, users  # noqa: F401

@@ -1,0 +1,160 @@
+"""Experiment records: the default monitoring statistics, table pages, and failing records.
+
+Failing follows Dallinger's cascade: a participant's nodes; a network's nodes; a node's
+infos, vectors and transmissions; an info's transmissions. Each dependent's reason is its
+parent's chained with the parent: ``reason->Participant p1->Node n3``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from typing import Any
+
+from sqlalchemy import String, and_, case, cast, func, or_, select, update
+
+from heron.store import Store
+
+TABLES = ("participant", "network", "node", "info", "transmission", "vector")
+OBJECT_TYPES = {"Participant": "participant", "Network": "network", "Node": "node",
+                "Info": "info", "Transmission": "transmission", "Vector": "vector"}
+HIDDEN_COLUMNS = {"seq", "last_event_id"}
+
+
+def statistics(store: Store, app: str) -> OrderedDict[str, Any]:
+    """Dallinger's default monitoring statistics for ``app``."""
+    from heron.store.queries.participants import summary
+
+    t = {name: store.table(name) for name in TABLES}
+    stats: OrderedDict[str, Any] = OrderedDict()
+    with store.read() as conn:
+        stats["Participants"] = {str(s): int(n) for s, n in conn.execute(
+            select(t["participant"].c.status, func.count())
+            .where(t["participant"].c.app == app).group_by(t["participant"].c.status))}
+        network = t["network"]
+        stats["Networks"] = {role: {"count": int(n), "failed": int(f or 0)} for role, n, f in
+                             conn.execute(select(network.c.role, func.count(),
+                                                 _failed(network))
+                                          .where(network.c.app == app)
+                                          .group_by(network.c.role))}
+        for name, title in (("node", "Nodes"), ("info", "Infos")):
+            table = t[name]
+            n, f = conn.execute(select(func.count(), _failed(table))
+                                .where(table.c.app == app)).one()
+            stats[title] = {"count": int(n), "failed": int(f or 0)}
+        transmission = t["transmission"]
+        stats["Transmissions"] = {s: int(n) for s, n in conn.execute(
+            select(transmission.c.status, func.count()).where(transmission.c.app == app)
+            .group_by(transmission.c.status))}
+    value = summary(store, app).yield_ if stats["Participants"] else None
+    stats["Yield"] = "n/a" if value is None else f"{value * 100:.2f}%"
+    return stats
+
+
+def _failed(table: Any) -> Any:
+    return func.sum(case((table.c.failed.is_(True), 1), else_=0))
+
+
+def columns(store: Store, table: str) -> list[str]:
+    return [c for c in store.table(table).c.keys() if c not in HIDDEN_COLUMNS]
+
+
+def table_page(store: Store, app: str, table: str = "participant", *,
+               polymorphic_identity: str | None = None, start: int = 0,
+               length: int | None = None, search_value: str = "",
+               order_column: str | int | None = None, order_dir: str = "asc",
+               column_filters: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Rows of one record table, as DataTables' server-side protocol wants them.
+
+    Global search is case-insensitive over every column; column filters are exact.
+    """
+    if table not in TABLES:
+        raise ValueError(f"unknown table {table!r}; tables: {', '.join(TABLES)}")
+    t = store.table(table)
+    names = columns(store, table)
+    base = [t.c.app == app]
+    if polymorphic_identity is not None and "type" in t.c:
+        base.append(t.c.type == polymorphic_identity)
+    filters = list(base)
+    for name, value in (column_filters or {}).items():
+        if name not in names:
+            raise ValueError(f"unknown column {name!r} in {table}")
+        filters.append(cast(t.c[name], String) == str(value))
+    if search_value:
+        needle = f"%{search_value.lower()}%"
+        filters.append(or_(*(func.lower(cast(t.c[n], String)).like(needle) for n in names)))
+    if isinstance(order_column, int):
+        order_column = names[order_column] if 0 <= order_column < len(names) else None
+    if order_column is not None and order_column not in names:
+        raise ValueError(f"unknown column {order_column!r} in {table}")
+    order = t.c[order_column] if order_column else t.c.seq
+    query = select(*(t.c[n] for n in names)).where(and_(*filters))
+    query = query.order_by(order.desc() if order_dir == "desc" else order.asc(), t.c.seq)
+    if start:
+        query = query.offset(max(0, int(start)))
+    if length is not None and length >= 0:
+        query = query.limit(int(length))
+    with store.read() as conn:
+        total = conn.execute(select(func.count()).select_from(t).where(and_(*base))).scalar()
+        filtered = conn.execute(select(func.count()).select_from(t)
+                                .where(and_(*filters))).scalar()
+        rows = [dict(r._mapping) for r in conn.execute(query)]
+    for row in rows:
+        row["object_type"] = table.capitalize()
+    return {"data": rows, "columns": [{"data": n, "title": n} for n in names],
+            "total_count": int(total or 0), "filtered_count": int(filtered or 0)}
+
+
+def fail(store: Store, app: str, items: list[dict[str, Any]],
+         reason: str = "failed from the dashboard") -> dict[str, int]:
+    """Fail each selected record not failed yet, with its dependents; counts per type."""
+    counts: dict[str, int] = {}
+    now = time.time()
+    with store.write() as conn:
+        def mark(table: str, key: str, ident: str, why: str) -> bool:
+            t = store.table(table)
+            done = conn.execute(update(t).where(t.c.app == app, t.c[key] == ident,
+                                                t.c.failed.is_(False))
+                                .values(failed=True, failed_reason=why, failed_ts=now))
+            return done.rowcount == 1
+
+        def ids(table: str, key: str, *conditions: Any) -> list[str]:
+            t = store.table(table)
+            return list(conn.execute(select(t.c[key]).where(t.c.app == app, *conditions))
+                        .scalars())
+
+        def cascade(table: str, ident: str, why: str, top: bool) -> None:
+            key = f"{table}_id"
+            if not mark(table, key, ident, why):
+                return
+            if top:
+                label = table.capitalize()
+                counts[label] = counts.get(label, 0) + 1
+            why = f"{why}->{table.capitalize()}{ident}"
+            node, info = store.table("node"), store.table("info")
+            vector, trans = store.table("vector"), store.table("transmission")
+            if table in ("participant", "network"):
+                column = node.c.participant_id if table == "participant" else node.c.network_id
+                for child in ids("node", "node_id", column == ident):
+                    cascade("node", child, why, False)
+            elif table == "node":
+                for child in ids("info", "info_id", info.c.origin_id == ident):
+                    cascade("info", child, why, False)
+                for child in ids("vector", "vector_id", or_(vector.c.origin_id == ident,
+                                                           vector.c.destination_id == ident)):
+                    cascade("vector", child, why, False)
+                for child in ids("transmission", "transmission_id",
+                                 or_(trans.c.origin_id == ident,
+                                     trans.c.destination_id == ident)):
+                    cascade("transmission", child, why, False)
+            elif table == "info":
+                for child in ids("transmission", "transmission_id", trans.c.info_id == ident):
+                    cascade("transmission", child, why, False)
+
+        for item in items:
+            table = OBJECT_TYPES.get(str(item.get("object_type")))
+            if table is None or item.get("id") is None:
+                raise ValueError(f"cannot fail {item!r}: give an id and an object_type "
+                                 f"({', '.join(OBJECT_TYPES)})")
+            cascade(table, str(item["id"]), reason, True)
+    return counts

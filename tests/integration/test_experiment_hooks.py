@@ -1,0 +1,148 @@
+"""heron.Experiment: statistics, panels, table_data, actions and the fail cascade."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+
+import pytest
+from markupsafe import Markup
+
+import heron
+from heron import events as ev
+from heron.store import Store
+from heron.store.queries.export import export_page
+from tests.conftest import csrf_of
+
+
+def seed(store: Store, app: str = "exp") -> None:
+    store.ingest([
+        ev.Participant(app=app, participant_id="p1", status="approved", worker_id="W1"),
+        ev.Participant(app=app, participant_id="p2", status="working", worker_id="W2"),
+        ev.Participant(app=app, participant_id="p3", status=104, worker_id="<b>W3</b>"),
+        ev.Network(app=app, network_id="net1", role="practice"),
+        ev.Network(app=app, network_id="net2", role="experiment", failed=True),
+        ev.Node(app=app, node_id="n1", network_id="net1", participant_id="p1", type="agent"),
+        ev.Node(app=app, node_id="n2", network_id="net1", participant_id="p2", type="agent"),
+        ev.Node(app=app, node_id="n0", network_id="net1", type="source"),
+        ev.Info(app=app, info_id="i1", origin_id="n1", contents="red"),
+        ev.Transmission(app=app, transmission_id="t1", origin_id="n0", destination_id="n1",
+                        info_id="i0"),
+        ev.Vector(app=app, vector_id="v1", origin_id="n0", destination_id="n1"),
+        ev.Participant(app="other", participant_id="p1", status="working"),
+    ])
+
+
+def attached(store: Store, cls: type[heron.Experiment] = heron.Experiment
+             ) -> heron.Experiment:
+    experiment = cls("exp")
+    experiment.attach(store, None)
+    return experiment
+
+
+def test_default_statistics_have_dallingers_shape(store: Store) -> None:
+    seed(store)
+    stats = attached(store).monitoring_statistics(network_role=["practice"], bogus=["x"])
+    assert isinstance(stats, OrderedDict)
+    assert stats["Participants"] == {"approved": 1, "working": 1, "104": 1}
+    assert stats["Networks"] == {"practice": {"count": 1, "failed": 0},
+                                 "experiment": {"count": 1, "failed": 1}}
+    assert stats["Nodes"] == {"count": 3, "failed": 0}
+    assert stats["Infos"] == {"count": 1, "failed": 0}
+    assert stats["Transmissions"] == {"pending": 1}
+    assert stats["Yield"] == "50.00%"  # 1 approved of 2 not working (104 = abandoned)
+
+
+def test_panels_are_rendered_and_escaped(store: Store) -> None:
+    seed(store)
+
+    class Custom(heron.Experiment):
+        def monitoring_statistics(self, **kwargs):  # type: ignore[no-untyped-def]
+            stats = super().monitoring_statistics(**kwargs)
+            stats["Notes"] = "<script>alert(1)</script>"
+            return stats
+
+    panels = attached(store, Custom).monitoring_panels()
+    assert panels["Nodes"] == "3 total, 0 failed (0.0%)"
+    assert "&lt;script&gt;" in panels["Notes"] and "<script>" not in panels["Notes"]
+    assert isinstance(panels["Networks"], Markup)
+
+
+def test_table_data_paged_searched_filtered(store: Store) -> None:
+    seed(store)
+    experiment = attached(store)
+    old_way = experiment.table_data("node", "agent")
+    assert {r["node_id"] for r in old_way["data"]} == {"n1", "n2"}
+    assert {c["data"] for c in old_way["columns"]} >= {"node_id", "network_id", "type",
+                                                       "failed", "details"}
+    page = experiment.table_data("participant", start=1, length=1, order_column="worker_id",
+                                 order_dir="desc")
+    assert (page["total_count"], page["filtered_count"], len(page["data"])) == (3, 3, 1)
+    assert page["data"][0]["worker_id"] == "W1"  # W2, W1, <b>W3</b>: the second
+    searched = experiment.table_data("participant", search_value="w3")
+    assert [r["participant_id"] for r in searched["data"]] == ["p3"]
+    assert searched["filtered_count"] == 1
+    exact = experiment.table_data("participant", column_filters={"status": "104"})
+    assert [r["participant_id"] for r in exact["data"]] == ["p3"]
+    with pytest.raises(ValueError, match="unknown table"):
+        experiment.table_data("users")
+
+
+def test_fail_cascades_with_chained_reasons(store: Store) -> None:
+    seed(store)
+    experiment = attached(store)
+    result = experiment.dashboard_fail([{"id": "p1", "object_type": "Participant"}])
+    assert result == {"message": "Failed 1 Participant"}
+    nodes = {r["node_id"]: r for r in export_page(store, "node").items}
+    assert nodes["n1"]["failed"] and not nodes["n2"]["failed"]
+    assert nodes["n1"]["failed_reason"] == "failed from the dashboard->Participantp1"
+    (info,) = export_page(store, "info").items
+    assert info["failed"]
+    assert info["failed_reason"] == "failed from the dashboard->Participantp1->Noden1"
+    assert export_page(store, "vector").items[0]["failed"]
+    assert export_page(store, "transmission").items[0]["failed"]
+    other = [r for r in export_page(store, "participant").items if r["app"] == "other"]
+    assert not other[0]["failed"]  # the same id in another app is untouched
+    again = experiment.dashboard_fail([{"id": "p1", "object_type": "Participant"}])
+    assert again == {"message": "No nodes found to fail"}
+    two = experiment.dashboard_fail([{"id": "p2", "object_type": "Participant"},
+                                     {"id": "p3", "object_type": "Participant"}])
+    assert two == {"message": "Failed 2 Participants"}
+
+
+def test_action_endpoint(app, admin_client, guest_client, store) -> None:  # type: ignore[no-untyped-def]
+    seed(store)
+    app.extensions["heron"].extras["experiment"].app = "exp"
+    token = csrf_of(admin_client)
+    body = {"data": [{"id": "n2", "object_type": "Node"}]}
+    ok = admin_client.post("/dashboard/database/action/dashboard_fail", json=body,
+                           headers={"X-CSRFToken": token})
+    assert ok.status_code == 200
+    assert ok.get_json() == {"status": "success", "message": "Failed 1 Node"}
+    assert admin_client.post("/dashboard/database/action/delete_everything", json=body,
+                             headers={"X-CSRFToken": token}).status_code == 403
+    assert admin_client.post("/dashboard/database/action/dashboard_fail",
+                             json=body).status_code == 400  # no CSRF token
+    bad = admin_client.post("/dashboard/database/action/dashboard_fail", json={"x": 1},
+                            headers={"X-CSRFToken": token})
+    assert bad.status_code == 400
+    guest = guest_client.post("/dashboard/database/action/dashboard_fail", json=body,
+                              headers={"X-CSRFToken": csrf_of(guest_client)})
+    assert guest.status_code == 403
+
+
+def test_listed_action_without_method_is_404(config_for, store) -> None:  # type: ignore[no-untyped-def]
+    from heron.server import create_app, prepare
+    from tests.conftest import ADMIN_PASSWORD, login
+
+    class Custom(heron.Experiment):
+        def dashboard_database_actions(self):  # type: ignore[no-untyped-def]
+            return [{"title": "Fail Selected", "name": "dashboard_fail"},
+                    {"title": "Pay bonus", "name": "pay_bonus"}]
+
+    cfg = config_for(password=ADMIN_PASSWORD)
+    prepare(store, cfg)
+    client = create_app(cfg, store=store, experiment=Custom("exp")).test_client()
+    login(client, "admin", ADMIN_PASSWORD)
+    response = client.post("/dashboard/database/action/pay_bonus", json={"data": []},
+                           headers={"X-CSRFToken": csrf_of(client)})
+    assert response.status_code == 404
