@@ -7,6 +7,7 @@ override the ones you need.
 
 from __future__ import annotations
 
+import copy
 from collections import OrderedDict
 from typing import Any
 
@@ -35,6 +36,12 @@ class Experiment:
         self.store = store
         if self.app is None:
             self.app = default_app
+
+    def for_app(self, app: str) -> Experiment:
+        """This experiment's hooks over another app (the dashboard's app selector)."""
+        other = copy.copy(self)
+        other.app = app
+        return other
 
     def _store(self) -> Store:
         if self.store is None or self.app is None:

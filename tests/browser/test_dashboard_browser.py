@@ -52,7 +52,7 @@ def log_in(page: Page, base: str, user: str, password: str) -> None:
 def test_login_navigation_and_custom_tab(page: Page, server: LiveServer) -> None:
     log_in(page, server.url, "admin", ADMIN_PASSWORD)
     nav = page.locator("#heron-nav a.nav-link")
-    expect(nav).to_have_text(["Apps", "Lab notes", "Runs", "Users"])
+    expect(nav).to_have_text(["Apps", "Lab notes", "Runs", "Database", "Users"])
     expect(page.locator(".heron-user")).to_contain_text("admin")
     page.click("text=Lab notes")
     expect(page).to_have_url(f"{server.url}/dashboard/lab_notes")
@@ -150,3 +150,34 @@ def test_runs_pages_draw_chart_and_tree(page: Page, server: LiveServer, store) -
     expect(page.locator("#run-tree")).to_contain_text("embedding")
     expect(page.locator("#run-tree")).to_contain_text("RuntimeError")
     assert page.console_errors == []  # type: ignore[attr-defined]
+
+
+def test_database_view_pages_searches_and_fails(page: Page, server: LiveServer, store) -> None:  # type: ignore[no-untyped-def]
+    from tests.integration.test_experiment_hooks import seed
+
+    seed(store)
+    store.ingest([ev.Participant(app="exp", participant_id=f"x{i}",
+                                 worker_id=f'<img src=x onerror="window.__pwned=1">{i}')
+                  for i in range(40)])
+    log_in(page, server.url, "admin", ADMIN_PASSWORD)
+    page.goto(f"{server.url}/dashboard/database?app=exp")
+    rows = page.locator("#db-table-grid tbody tr")
+    expect(rows).to_have_count(25)
+    page.fill("input[type=search]", "W2")
+    expect(rows).to_have_count(1)
+    assert page.evaluate("window.__pwned") is None  # cells are text, never markup
+    page.on("dialog", lambda dialog: dialog.accept())
+    page.locator(".heron-select").first.check()
+    page.click("text=Fail Selected")
+    expect(page.locator("#db-message")).to_have_text("Failed 1 Participant")
+    assert page.console_errors == []  # type: ignore[attr-defined]
+
+
+def test_guest_sees_no_database_actions(page: Page, server: LiveServer, store) -> None:  # type: ignore[no-untyped-def]
+    from tests.integration.test_experiment_hooks import seed
+
+    seed(store)
+    log_in(page, server.url, "guest", GUEST_PASSWORD)
+    page.goto(f"{server.url}/dashboard/database?app=exp")
+    expect(page.locator("#db-table-grid tbody tr")).to_have_count(3)
+    expect(page.locator(".heron-action")).to_have_count(0)

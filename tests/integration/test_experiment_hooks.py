@@ -146,3 +146,30 @@ def test_listed_action_without_method_is_404(config_for, store) -> None:  # type
     response = client.post("/dashboard/database/action/pay_bonus", json={"data": []},
                            headers={"X-CSRFToken": csrf_of(client)})
     assert response.status_code == 404
+
+
+def test_database_api_pages_and_exports_everything(admin_client, store) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    seed(store)
+    store.ingest([ev.Participant(app="exp", participant_id=f"x{i}", worker_id=f"X{i}")
+                  for i in range(30)])
+    page = admin_client.get("/dashboard/api/database?table=participant&app=exp&draw=3"
+                            "&start=0&length=10&search[value]=x1").get_json()
+    assert page["draw"] == 3 and page["recordsTotal"] == 33
+    assert page["recordsFiltered"] == 11  # x1, x10..x19
+    assert len(page["data"]) == 10
+    csv_text = admin_client.get("/dashboard/api/database/export?table=participant&app=exp"
+                                "&format=csv&search=x1").get_data(as_text=True)
+    assert len(csv_text.strip().splitlines()) == 1 + 11  # header + every match, not a page
+    lines = admin_client.get("/dashboard/api/database/export?table=participant&app=exp"
+                             "&format=json&col.status=104").get_data(as_text=True)
+    assert [json.loads(line)["participant_id"] for line in lines.splitlines()] == ["p3"]
+    html = admin_client.get("/dashboard/database?app=exp").get_data(as_text=True)
+    assert "Fail Selected" in html and "participant (33)" in html
+
+
+def test_database_page_hides_actions_from_guests(guest_client, store) -> None:  # type: ignore[no-untyped-def]
+    seed(store)
+    html = guest_client.get("/dashboard/database?app=exp").get_data(as_text=True)
+    assert "participant (3)" in html and "Fail Selected" not in html

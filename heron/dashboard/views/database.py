@@ -1,4 +1,6 @@
-"""Experiment database actions: ``POST /dashboard/database/action/<name>`` (admin, CSRF).
+"""Database: an experiment's records, paged on the server, exported whole, acted upon.
+
+Actions: ``POST /dashboard/database/action/<name>`` (admin, CSRF).
 
 The body is JSON ``{"data": [{"id": ..., "object_type": "Participant"}, ...]}``. A name the
 Experiment does not list answers 403; a listed name without a method, 404; otherwise the
@@ -7,18 +9,28 @@ method's result with ``"status": "success"``.
 
 from __future__ import annotations
 
-from flask import jsonify, request
+import csv
+import io
+import json
+
+from flask import Response as FlaskResponse
+from flask import jsonify, render_template, request, stream_with_context
 from werkzeug.wrappers import Response
 
 from heron.dashboard.routes import route
-from heron.dashboard.security import admin_required
+from heron.dashboard.security import admin_required, current_user, login_required
 from heron.dashboard.state import state
+from heron.dashboard.tabs import DashboardTab, dashboard_tabs
+from heron.store.queries.experiment import TABLES
 
 
 @route("/database/action/<name>", methods=["POST"])
 @admin_required
 def database_action(name: str) -> tuple[Response, int]:
-    experiment = state().extras["experiment"]
+    body = request.get_json(silent=True)
+    experiment = _experiment(body.get("app") if isinstance(body, dict) else None)
+    if experiment is None:
+        return jsonify(status="error", message="no experiment app: pass \"app\""), 400
     listed = {a["name"] for a in experiment.dashboard_database_actions()}
     if name not in listed:
         return jsonify(status="error", message=f"{name} is not an action of this "
@@ -26,7 +38,6 @@ def database_action(name: str) -> tuple[Response, int]:
     method = getattr(experiment, name, None)
     if not callable(method):
         return jsonify(status="error", message=f"the experiment has no method {name}"), 404
-    body = request.get_json(silent=True)
     data = body.get("data") if isinstance(body, dict) else None
     if not isinstance(data, list):
         return jsonify(status="error", message='send JSON {"data": [{"id": ..., '
@@ -36,3 +47,125 @@ def database_action(name: str) -> tuple[Response, int]:
     except ValueError as exc:
         return jsonify(status="error", message=str(exc)), 400
     return jsonify({"status": "success", **(result or {})}), 200
+
+
+# --------------------------------------------------------------------------- the page
+
+EXPORT_CHUNK = 5_000
+
+
+def _experiment(requested: str | None = None):  # type: ignore[no-untyped-def]
+    """The registered Experiment; without an app of its own, over the app asked for (the
+    top bar's selector), else the first app that has participants."""
+    from heron.store.queries.participants import all_summaries
+
+    experiment = state().extras["experiment"]
+    if experiment.app is not None:
+        return experiment
+    app = requested or request.args.get("app")
+    if not app:
+        with_participants = [s.app for s in all_summaries(state().store) if s.total]
+        app = with_participants[0] if with_participants else None
+    return experiment.for_app(app) if app else None
+
+
+def _table_arg() -> str:
+    table = request.args.get("table", "participant")
+    return table if table in TABLES else "participant"
+
+
+def _filters() -> dict[str, str]:
+    return {k[4:]: v for k, v in request.args.items() if k.startswith("col.") and v != ""}
+
+
+@route("/database")
+@login_required
+def dashboard_database() -> str:
+    experiment = _experiment()
+    if experiment is None:
+        return render_template("heron/database.html", title="Database", table=None,
+                               counts={}, columns=[], actions=[], experiment_app=None)
+    counts = {t: experiment.table_data(t, length=0)["total_count"] for t in TABLES}
+    table = _table_arg()
+    columns = [c["data"] for c in experiment.table_data(table, length=0)["columns"]]
+    user = current_user()
+    actions = experiment.dashboard_database_actions() if user and user.is_admin else []
+    return render_template("heron/database.html", title="Database", table=table,
+                           counts=counts, columns=columns, actions=actions,
+                           experiment_app=experiment.app)
+
+
+@route("/api/database")
+@login_required
+def api_database() -> tuple[Response, int]:
+    args = request.args
+    table = _table_arg()
+    experiment = _experiment()
+    if experiment is None:
+        return jsonify(error="no experiment app yet"), 404
+    names = [c["data"] for c in experiment.table_data(table, length=0)["columns"]]
+    filters = {}
+    for index, name in enumerate(names):
+        value = args.get(f"columns[{index + 1}][search][value]", "")  # column 0: selection
+        if value:
+            filters[name] = value
+    order_index = args.get("order[0][column]", type=int)
+    order = names[order_index - 1] if order_index and 0 < order_index <= len(names) else None
+    try:
+        page = experiment.table_data(
+            table, start=args.get("start", 0, type=int),
+            length=min(args.get("length", 25, type=int), 1000),
+            search_value=args.get("search[value]", ""), order_column=order,
+            order_dir="desc" if args.get("order[0][dir]") == "desc" else "asc",
+            column_filters=filters)
+    except ValueError as exc:
+        return jsonify(error=str(exc)), 400
+    return jsonify(draw=args.get("draw", 0, type=int), recordsTotal=page["total_count"],
+                   recordsFiltered=page["filtered_count"], data=page["data"]), 200
+
+
+@route("/api/database/export")
+@login_required
+def api_database_export() -> FlaskResponse:
+    """The whole filtered result (not just the page on screen), as CSV or JSON lines."""
+    table = _table_arg()
+    fmt = "json" if request.args.get("format") == "json" else "csv"
+    experiment = _experiment()
+    if experiment is None:
+        return FlaskResponse("no experiment app yet\n", status=404, mimetype="text/plain")
+    search, filters = request.args.get("search", ""), _filters()
+
+    def rows():  # type: ignore[no-untyped-def]
+        start = 0
+        while True:
+            page = experiment.table_data(table, start=start, length=EXPORT_CHUNK,
+                                         search_value=search, column_filters=filters)
+            yield from page["data"]
+            if len(page["data"]) < EXPORT_CHUNK:
+                return
+            start += EXPORT_CHUNK
+
+    def generate():  # type: ignore[no-untyped-def]
+        header = None
+        for row in rows():
+            row.pop("object_type", None)
+            if fmt == "json":
+                yield json.dumps(row, default=str) + "\n"
+                continue
+            buffer = io.StringIO()
+            writer = csv.writer(buffer)
+            if header is None:
+                header = list(row)
+                writer.writerow(header)
+            writer.writerow(json.dumps(row[k]) if isinstance(row[k], dict | list) else row[k]
+                            for k in header)
+            yield buffer.getvalue()
+
+    name = f"{experiment.app}-{table}.{'jsonl' if fmt == 'json' else 'csv'}"
+    return FlaskResponse(stream_with_context(generate()),
+                         mimetype="application/x-ndjson" if fmt == "json" else "text/csv",
+                         headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+dashboard_tabs.insert_tab_after_route(DashboardTab("Database", "dashboard.dashboard_database"),
+                                      "runs")
