@@ -288,18 +288,11 @@ class _LocalSource(_Source):
 
 class _RemoteSource(_Source):
     def __init__(self, url: str, token: str | None):
-        import urllib3
-
         self.base = url.rstrip("/")
-        self.headers = {"Accept": "application/json"}
-        if token:
-            self.headers["Authorization"] = f"Bearer {token}"
-        self.http = urllib3.PoolManager(retries=urllib3.Retry(3, backoff_factor=0.5))
+        self.token = token
 
     def pages(self, kind: str, app: str | None, since: float | None,
               until: float | None) -> Iterator[list[dict[str, Any]]]:
-        import urllib3
-
         fields: dict[str, str] = {"limit": "10000"}
         if app:
             fields["app"] = app
@@ -308,29 +301,13 @@ class _RemoteSource(_Source):
         if until is not None:
             fields["until"] = repr(until)
         while True:
-            try:
-                response = self.http.request("GET", f"{self.base}/api/v1/export/{kind}",
-                                             fields=fields, headers=self.headers)
-            except urllib3.exceptions.HTTPError as exc:
-                raise HeronError(f"cannot reach {self.base}: {exc}") from None
-            try:
-                body = json.loads(response.data or b"{}")
-            except json.JSONDecodeError:
-                body = {}
-            if response.status != 200:
-                reason = body.get("error") if isinstance(body, dict) else None
-                raise HeronError(f"{self.base} answered {response.status}: "
-                                 f"{reason or response.reason}")
+            body = _remote_json(self.base, self.token, f"/api/v1/export/{kind}", fields)
             yield body["items"]
             if not body.get("next_cursor"):
                 return
             fields["cursor"] = body["next_cursor"]
 
-    def close(self) -> None:
-        self.http.clear()
 
-
-# ----------------------------------------------------------------------- summary, apps
 def _remote_json(url: str, token: str | None, path: str, fields: dict[str, str]) -> Any:
     """GET a heron server's JSON API; HeronError with the server's own message."""
     import urllib3
@@ -354,6 +331,7 @@ def _remote_json(url: str, token: str | None, path: str, fields: dict[str, str])
     return body
 
 
+# ----------------------------------------------------------------------- summary, apps
 @cli.command()
 @click.option("--app", "app_id", required=True, help="The experiment's app id.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of the table.")
