@@ -76,6 +76,14 @@ class Experiment:
                                 for k, v in row.items() if k != "object_type")
         return Markup('<dl class="heron-details">{}</dl>').format(items)
 
+    def network_structure(self, network_roles: list[str] | None = None,
+                          network_ids: list[str] | None = None, collapsed: bool = False,
+                          include_failed: bool = True) -> dict[str, Any]:
+        """``{networks, nodes, vectors, infos, participants, trans}`` for the graph."""
+        return queries.network_structure(
+            self._store(), str(self.app), network_roles=network_roles,
+            network_ids=network_ids, collapsed=collapsed, include_failed=include_failed)
+
     def node_visualization_options(self) -> dict[str, Any]:
         """vis-network options for the graph."""
         return {}

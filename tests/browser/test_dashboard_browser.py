@@ -52,7 +52,7 @@ def log_in(page: Page, base: str, user: str, password: str) -> None:
 def test_login_navigation_and_custom_tab(page: Page, server: LiveServer) -> None:
     log_in(page, server.url, "admin", ADMIN_PASSWORD)
     nav = page.locator("#heron-nav a.nav-link")
-    expect(nav).to_have_text(["Apps", "Lab notes", "Runs", "Database", "Users"])
+    expect(nav).to_have_text(["Apps", "Lab notes", "Runs", "Monitoring", "Database", "Users"])
     expect(page.locator(".heron-user")).to_contain_text("admin")
     page.click("text=Lab notes")
     expect(page).to_have_url(f"{server.url}/dashboard/lab_notes")
@@ -181,3 +181,20 @@ def test_guest_sees_no_database_actions(page: Page, server: LiveServer, store) -
     page.goto(f"{server.url}/dashboard/database?app=exp")
     expect(page.locator("#db-table-grid tbody tr")).to_have_count(3)
     expect(page.locator(".heron-action")).to_have_count(0)
+
+
+def test_monitoring_graph_draws_and_shows_details(page: Page, server: LiveServer, store) -> None:  # type: ignore[no-untyped-def]
+    from tests.integration.test_experiment_hooks import seed
+
+    seed(store)
+    log_in(page, server.url, "admin", ADMIN_PASSWORD)
+    page.goto(f"{server.url}/dashboard/monitoring?app=exp")
+    expect(page.locator("#monitoring-panels [data-panel='Nodes']")).to_contain_text("3 total")
+    page.wait_for_function("window.heronGraph && window.heronGraph.body.data.nodes.length === 6")
+    expect(page.locator("#network-graph canvas")).to_have_count(1)
+    page.evaluate("window.heronGraph.body.emitter.emit('click', {nodes: ['Node:n1'], edges: []})")
+    expect(page.locator("#node-details")).to_contain_text("n1")
+    expect(page.locator("#node-details")).to_contain_text("agent")
+    page.select_option("#role-filter", "practice")
+    page.wait_for_function("window.heronGraph.body.data.nodes.length === 5")
+    assert page.console_errors == []  # type: ignore[attr-defined]

@@ -173,3 +173,42 @@ def test_database_page_hides_actions_from_guests(guest_client, store) -> None:  
     seed(store)
     html = guest_client.get("/dashboard/database?app=exp").get_data(as_text=True)
     assert "participant (3)" in html and "Fail Selected" not in html
+
+
+def test_network_structure_filters(store: Store) -> None:
+    from heron.store.queries.experiment import network_structure
+
+    seed(store)
+    full = attached(store).network_structure()
+    assert {n["network_id"] for n in full["networks"]} == {"net1", "net2"}
+    assert {n["node_id"] for n in full["nodes"]} == {"n0", "n1", "n2"}
+    assert [v["vector_id"] for v in full["vectors"]] == ["v1"]
+    assert [i["info_id"] for i in full["infos"]] == ["i1"]
+    assert [t["transmission_id"] for t in full["trans"]] == ["t1"]
+    assert {p["participant_id"] for p in full["participants"]} == {"p1", "p2"}
+    practice = attached(store).network_structure(network_roles=["practice"])
+    assert [n["network_id"] for n in practice["networks"]] == ["net1"]
+    by_id = attached(store).network_structure(network_ids=["net2"])
+    assert by_id["nodes"] == [] and [n["network_id"] for n in by_id["networks"]] == ["net2"]
+    assert attached(store).network_structure(collapsed=True)["nodes"] == []
+    no_failed = attached(store).network_structure(include_failed=False)
+    assert [n["network_id"] for n in no_failed["networks"]] == ["net1"]
+    capped = network_structure(store, "exp", limit=2)
+    assert capped["truncated"] and len(capped["nodes"]) == 2
+
+
+def test_monitoring_pages(admin_client, store) -> None:  # type: ignore[no-untyped-def]
+    seed(store)
+    store.ingest([ev.Network(app="exp", network_id="<b>x</b>", role="<i>r</i>")])
+    page = admin_client.get("/dashboard/monitoring?app=exp&network_role=practice&junk=1")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert 'data-panel="Participants"' in html and "3 total, 0 failed (0.0%)" in html
+    assert "<i>r</i>" not in html and "&lt;i&gt;r&lt;/i&gt;" in html
+    data = admin_client.get("/dashboard/api/network_structure?app=exp&network_roles=practice"
+                            ).get_json()
+    assert [n["network_id"] for n in data["networks"]] == ["net1"]
+    details = admin_client.get("/dashboard/node_details/Participant/p3?app=exp")
+    text = details.get_data(as_text=True)
+    assert details.status_code == 200 and "&lt;b&gt;W3&lt;/b&gt;" in text
+    assert admin_client.get("/dashboard/node_details/Bogus/1?app=exp").status_code == 404

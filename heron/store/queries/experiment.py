@@ -158,3 +158,67 @@ def fail(store: Store, app: str, items: list[dict[str, Any]],
                                  f"({', '.join(OBJECT_TYPES)})")
             cascade(table, str(item["id"]), reason, True)
     return counts
+
+
+def network_structure(store: Store, app: str, *, network_roles: list[str] | None = None,
+                      network_ids: list[str] | None = None, collapsed: bool = False,
+                      include_failed: bool = True, limit: int = 5_000) -> dict[str, Any]:
+    """Dallinger's ``network_structure``: networks with their nodes, vectors, infos,
+    participants and transmissions (``trans``), filtered by role and id.
+
+    ``collapsed`` keeps only the networks (no nodes). At most ``limit`` nodes come back;
+    ``truncated`` says when there were more, so a page can say so instead of hanging.
+    """
+    t = {name: store.table(name) for name in TABLES}
+    net = t["network"]
+    query = select(net).where(net.c.app == app)
+    if network_roles:
+        query = query.where(net.c.role.in_(network_roles))
+    if network_ids:
+        query = query.where(net.c.network_id.in_([str(i) for i in network_ids]))
+    if not include_failed:
+        query = query.where(net.c.failed.is_(False))
+    with store.read() as conn:
+        networks = [dict(r._mapping) for r in conn.execute(query.order_by(net.c.seq))]
+        out: dict[str, Any] = {"networks": networks, "nodes": [], "vectors": [], "infos": [],
+                               "participants": [], "trans": [], "truncated": False}
+        if collapsed or not networks:
+            return out
+        ids = [n["network_id"] for n in networks]
+        node = t["node"]
+        node_query = select(node).where(node.c.app == app, node.c.network_id.in_(ids))
+        if not include_failed:
+            node_query = node_query.where(node.c.failed.is_(False))
+        nodes = [dict(r._mapping) for r in conn.execute(
+            node_query.order_by(node.c.seq).limit(limit + 1))]
+        out["truncated"] = len(nodes) > limit
+        nodes = nodes[:limit]
+        out["nodes"] = nodes
+        node_ids = [n["node_id"] for n in nodes]
+
+        def related(name: str, *conditions: Any) -> list[dict[str, Any]]:
+            table = t[name]
+            rows: list[dict[str, Any]] = []
+            for start in range(0, len(node_ids), 500):
+                chunk = node_ids[start:start + 500]
+                q = select(table).where(table.c.app == app, or_(*(c(table, chunk)
+                                                                   for c in conditions)))
+                if not include_failed:
+                    q = q.where(table.c.failed.is_(False))
+                rows.extend(dict(r._mapping) for r in conn.execute(q))
+            unique = {r["seq"]: r for r in rows}
+            return list(unique.values())
+
+        out["vectors"] = related("vector", lambda tb, c: tb.c.origin_id.in_(c),
+                                 lambda tb, c: tb.c.destination_id.in_(c))
+        out["infos"] = related("info", lambda tb, c: tb.c.origin_id.in_(c))
+        out["trans"] = related("transmission", lambda tb, c: tb.c.origin_id.in_(c),
+                               lambda tb, c: tb.c.destination_id.in_(c))
+        participant_ids = sorted({n["participant_id"] for n in nodes if n["participant_id"]})
+        participant = t["participant"]
+        for start in range(0, len(participant_ids), 500):
+            out["participants"].extend(dict(r._mapping) for r in conn.execute(
+                select(participant).where(participant.c.app == app,
+                                          participant.c.participant_id.in_(
+                                              participant_ids[start:start + 500]))))
+    return out
