@@ -159,7 +159,8 @@ def demo(ctx: click.Context, host: str, port: int, database: str, open_browser: 
         if open_browser:
             webbrowser.open(link)
 
-    run(cfg, host=host, port=port, workers=1, post_worker_init=post_worker_init)
+    run(cfg, host=host, port=port, workers=1, post_worker_init=post_worker_init,
+        experiment="heron.demo_experiment:StroopDemo")
 
 
 # -------------------------------------------------------------------------------- export

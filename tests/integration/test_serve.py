@@ -154,6 +154,12 @@ def test_demo_serves_live_events_with_a_one_time_link(tmp_path: Path) -> None:
         later, kinds = total()
         assert later > first > 0  # events keep arriving
         assert kinds == set(ev.KINDS)  # every kind of event is in the demo
+        # the demo's own Experiment adds a panel and a tab
+        base = f"http://127.0.0.1:{port}/dashboard"
+        monitoring = opener.open(f"{base}/monitoring", timeout=10).read().decode()
+        assert 'data-panel="Conditions"' in monitoring
+        tab = opener.open(f"{base}/stroop_conditions", timeout=10).read().decode()
+        assert 'id="conditions"' in tab and "congruent" in tab
         # the link was used once; it does not log anyone in again
         fresh = urllib.request.build_opener(urllib.request.HTTPCookieProcessor())
         page = fresh.open(link.group(1), timeout=10)

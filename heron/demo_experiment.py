@@ -1,0 +1,50 @@
+"""The demo's Experiment: a custom panel and a custom tab, as an experimenter would add.
+
+Loaded only by ``heron demo`` (``heron serve --experiment heron.demo_experiment:StroopDemo``),
+so its tab does not appear in other dashboards.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, OrderedDict
+from typing import Any
+
+from flask import render_template_string
+
+import heron
+from heron.dashboard import dashboard_tab
+from heron.dashboard.state import state
+
+
+class StroopDemo(heron.Experiment):
+    """The simulated Stroop experiment of ``heron demo``."""
+
+    app = "stroop-online"
+
+    def conditions(self) -> Counter[str]:
+        rows = self.table_data("participant")["data"]
+        return Counter(str((row.get("details") or {}).get("condition", "unknown"))
+                       for row in rows)
+
+    def monitoring_statistics(self, **kwargs: Any) -> OrderedDict[str, Any]:
+        stats = super().monitoring_statistics(**kwargs)
+        stats["Conditions"] = dict(sorted(self.conditions().items()))
+        return stats
+
+
+PAGE = """{% extends "heron/base.html" %}
+{% block explanation %}<p class="text-body-secondary">A tab added by the demo's own
+<code>Experiment</code> with <code>@dashboard_tab</code>: participants per Stroop condition.</p>
+{% endblock %}
+{% block content %}<section class="card"><div class="card-body">
+<table class="table table-sm mb-0" id="conditions"><thead><tr><th scope="col">Condition</th>
+<th scope="col" class="text-end">Participants</th></tr></thead><tbody>
+{% for name, n in counts %}<tr><td>{{ name }}</td><td class="text-end">{{ n }}</td></tr>{% endfor %}
+</tbody></table></div></section>{% endblock %}"""
+
+
+@dashboard_tab("Stroop conditions", after_route="monitoring")
+def dashboard_stroop_conditions() -> str:
+    experiment = state().extras["experiment"]
+    counts = sorted(experiment.conditions().items()) if experiment.app else []
+    return render_template_string(PAGE, title="Stroop conditions", counts=counts)
