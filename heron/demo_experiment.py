@@ -13,7 +13,16 @@ from flask import render_template_string
 
 import heron
 from heron.dashboard import dashboard_tab
-from heron.dashboard.state import state
+
+PAGE = """{% extends "heron/base.html" %}
+{% block explanation %}<p class="text-body-secondary">A tab added by the demo's own
+<code>Experiment</code> with <code>@dashboard_tab</code>: participants per Stroop condition.</p>
+{% endblock %}
+{% block content %}<section class="card"><div class="card-body">
+<table class="table table-sm mb-0" id="conditions"><thead><tr><th scope="col">Condition</th>
+<th scope="col" class="text-end">Participants</th></tr></thead><tbody>
+{% for name, n in counts %}<tr><td>{{ name }}</td><td class="text-end">{{ n }}</td></tr>{% endfor %}
+</tbody></table></div></section>{% endblock %}"""
 
 
 class StroopDemo(heron.Experiment):
@@ -31,20 +40,8 @@ class StroopDemo(heron.Experiment):
         stats["Conditions"] = dict(sorted(self.conditions().items()))
         return stats
 
-
-PAGE = """{% extends "heron/base.html" %}
-{% block explanation %}<p class="text-body-secondary">A tab added by the demo's own
-<code>Experiment</code> with <code>@dashboard_tab</code>: participants per Stroop condition.</p>
-{% endblock %}
-{% block content %}<section class="card"><div class="card-body">
-<table class="table table-sm mb-0" id="conditions"><thead><tr><th scope="col">Condition</th>
-<th scope="col" class="text-end">Participants</th></tr></thead><tbody>
-{% for name, n in counts %}<tr><td>{{ name }}</td><td class="text-end">{{ n }}</td></tr>{% endfor %}
-</tbody></table></div></section>{% endblock %}"""
-
-
-@dashboard_tab("Stroop conditions", after_route="monitoring")
-def dashboard_stroop_conditions() -> str:
-    experiment = state().extras["experiment"]
-    counts = sorted(experiment.conditions().items()) if experiment.app else []
-    return render_template_string(PAGE, title="Stroop conditions", counts=counts)
+    @dashboard_tab("Stroop conditions", after_route="monitoring")
+    def dashboard_stroop_conditions(self) -> str:
+        """A tab of the experiment's own: participants per condition."""
+        return render_template_string(PAGE, title="Stroop conditions",
+                                      counts=sorted(self.conditions().items()))

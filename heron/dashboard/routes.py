@@ -66,7 +66,9 @@ def route(rule: str, **options: Any) -> Callable[[Callable[..., Any]], Callable[
 def dashboard_tab(title: str, after_route: str | None = None, before_route: str | None = None,
                   tab: DashboardTab | None = None, **route_kwargs: Any
                   ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Register a function as a login-protected dashboard page with a tab of its own.
+    """Register a function (or an Experiment method) as a login-protected dashboard page
+    with a tab of its own. A method is called on the Experiment registered with the
+    dashboard (``heron serve --experiment``, ``heron.bind(app, experiment=...)``).
 
     The page is at ``/dashboard/<name>``, ``name`` being the function's name without a
     leading ``dashboard_``; its endpoint is the function's name. The tab goes before
@@ -85,10 +87,38 @@ def dashboard_tab(title: str, after_route: str | None = None, before_route: str 
             dashboard_tabs.insert_tab_after_route(new_tab, after_route)
         else:
             dashboard_tabs.insert_tab(new_tab)
-        register_route(f"/{path}", name, login_required(func), **route_kwargs)
+        view = _experiment_method_view(func) if _is_method(func) else func
+        register_route(f"/{path}", name, login_required(view), **route_kwargs)
         return func
 
     return decorate
+
+
+def _is_method(func: Callable[..., Any]) -> bool:
+    """Defined in a class body (``Stroop.dashboard_notes``), not in a function's."""
+    parts = func.__qualname__.split(".")
+    return len(parts) >= 2 and parts[-2] != "<locals>"
+
+
+def _experiment_method_view(func: Callable[..., Any]) -> Callable[..., Any]:
+    """A view calling ``func`` on the Experiment registered with the dashboard."""
+    import functools
+
+    from flask import abort
+
+    from heron.dashboard.state import state
+
+    @functools.wraps(func)
+    def view(**kwargs: Any) -> Any:
+        experiment = state().extras.get("experiment")
+        owner = func.__qualname__.rsplit(".", 1)[0]
+        if experiment is None or not any(c.__qualname__ == owner
+                                         for c in type(experiment).__mro__):
+            abort(404, description=f"This page belongs to {owner}, which is not the "
+                                   "experiment registered with this dashboard.")
+        return func(experiment, **kwargs)
+
+    return view
 
 
 def create_blueprint(config: Config) -> Blueprint:

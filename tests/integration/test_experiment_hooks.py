@@ -212,3 +212,30 @@ def test_monitoring_pages(admin_client, store) -> None:  # type: ignore[no-untyp
     text = details.get_data(as_text=True)
     assert details.status_code == 200 and "&lt;b&gt;W3&lt;/b&gt;" in text
     assert admin_client.get("/dashboard/node_details/Bogus/1?app=exp").status_code == 404
+
+
+def test_dashboard_tab_on_an_experiment_method(config_for, store) -> None:  # type: ignore[no-untyped-def]
+    from heron.dashboard import dashboard_tab, dashboard_tabs
+    from heron.dashboard.routes import _routes
+    from heron.server import create_app, prepare
+    from tests.conftest import ADMIN_PASSWORD, login
+
+    before = list(dashboard_tabs.tabs)
+    try:
+        class Lab(heron.Experiment):
+            @dashboard_tab("Lab page", after_route="index")
+            def dashboard_lab_page(self) -> str:
+                return f"page of {self.app}"
+
+        cfg = config_for(password=ADMIN_PASSWORD)
+        prepare(store, cfg)
+        client = create_app(cfg, store=store, experiment=Lab("exp")).test_client()
+        login(client, "admin", ADMIN_PASSWORD)
+        page = client.get("/dashboard/lab_page")
+        assert page.status_code == 200 and page.get_data(as_text=True) == "page of exp"
+        other = create_app(cfg, store=store, experiment=heron.Experiment("x")).test_client()
+        login(other, "admin", ADMIN_PASSWORD)
+        assert other.get("/dashboard/lab_page").status_code == 404
+    finally:
+        dashboard_tabs.tabs = before
+        _routes.pop("dashboard_lab_page", None)
