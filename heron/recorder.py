@@ -114,8 +114,10 @@ class Recorder:
     # -- flushing ------------------------------------------------------------------------
     def flush(self, timeout: float | None = 5.0) -> bool:
         """Wait until everything emitted before this call is written; False on timeout."""
-        if self._thread is None and not self._buffer:
+        if not self._buffer and (self._thread is None or self._closed):
             return True
+        if self._closed and (self._thread is None or not self._thread.is_alive()):
+            return False  # closed with events left: nothing will write them now
         marker = _FlushMarker()
         with self._lock:
             self._markers += 1
@@ -127,6 +129,8 @@ class Recorder:
 
     def close(self, timeout: float | None = 5.0) -> bool:
         """Flush, stop the flusher and close the sink. Events emitted later are dropped."""
+        if self._closed:
+            return not self._buffer
         flushed = self.flush(timeout)
         self._closed = True
         self._wake.set()
@@ -224,6 +228,8 @@ class Recorder:
 
 def _close_all() -> None:
     for recorder in list(_recorders):
+        if recorder._closed:
+            continue
         with capture_internal_exceptions("flushing at exit"):
             recorder.close(timeout=5.0)
 
