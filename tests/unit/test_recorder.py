@@ -164,3 +164,14 @@ def test_init_records_into_the_local_store(tmp_path) -> None:  # type: ignore[no
     (row,) = export_page(store, "log").items
     assert row["message"] == "stored locally" and row["app"] == "local-app"
     store.dispose()
+
+
+def test_closed_recorder_does_not_wait_on_flush_or_close() -> None:
+    sink = MemorySink()
+    recorder = Recorder(sink)
+    recorder.emit(Log(message="one"))
+    assert recorder.close()
+    # no flusher is left to answer: these must return, not wait (timeout=None would hang)
+    assert recorder.flush(timeout=None)
+    assert recorder.close(timeout=None)
+    assert [e.message for e in sink.events] == ["one"]
