@@ -6,11 +6,11 @@ import logging
 from typing import Any
 
 from flask import request, url_for
-from sqlalchemy import select
 from werkzeug.routing import BuildError
 
 from heron.dashboard.state import state
 from heron.dashboard.tabs import DashboardTab, dashboard_tabs
+from heron.store.queries.apps import known_apps
 
 logger = logging.getLogger("heron")
 
@@ -31,14 +31,6 @@ def selected_window() -> str:
 
 def selected_app() -> str | None:
     return request.args.get("app") or None
-
-
-def known_apps() -> list[str]:
-    s = state()
-    table = s.store.table("app_kind")
-    with s.store.read() as conn:
-        return list(conn.execute(select(table.c.app).distinct().order_by(table.c.app))
-                    .scalars())
 
 
 def _nav_item(tab: DashboardTab, hidden: set[str]) -> dict[str, Any] | None:
@@ -69,5 +61,5 @@ def frame_context() -> dict[str, Any]:
     hidden = set(state().config.HIDDEN_TABS)
     context.update(
         nav=[item for item in (_nav_item(t, hidden) for t in dashboard_tabs) if item],
-        apps=known_apps(), window=selected_window(), app_filter=selected_app())
+        apps=known_apps(state().store), window=selected_window(), app_filter=selected_app())
     return context

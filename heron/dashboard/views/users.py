@@ -32,35 +32,37 @@ def users_add() -> Response:
     return redirect(url_for("dashboard.dashboard_users"))
 
 
+def _change_user(username: str, refuse_self: str | None, action, done: str,  # type: ignore[no-untyped-def]
+                 failed: str) -> Response:
+    """Run ``action`` on another user (never on yourself when ``refuse_self`` says why)."""
+    me = current_user()
+    if refuse_self and me is not None and username == me.username:
+        flash(refuse_self, "danger")
+    else:
+        try:
+            action()
+            flash(done, "success")
+        except AuthError as exc:
+            flash(f"{failed}: {exc}.", "danger")
+    return redirect(url_for("dashboard.dashboard_users"))
+
+
 @route("/users/<username>/role", methods=["POST"])
 @admin_required
 def users_role(username: str) -> Response:
-    me = current_user()
     role = request.form.get("role", "")
-    if me is not None and username == me.username and role != "admin":
-        flash("You cannot take the admin role from yourself.", "danger")
-        return redirect(url_for("dashboard.dashboard_users"))
-    try:
-        set_role(state().store, username, role)
-        flash(f"{username} is now {role}.", "success")
-    except AuthError as exc:
-        flash(f"Could not change the role: {exc}.", "danger")
-    return redirect(url_for("dashboard.dashboard_users"))
+    return _change_user(
+        username, "You cannot take the admin role from yourself." if role != "admin" else None,
+        lambda: set_role(state().store, username, role), f"{username} is now {role}.",
+        "Could not change the role")
 
 
 @route("/users/<username>/delete", methods=["POST"])
 @admin_required
 def users_delete(username: str) -> Response:
-    me = current_user()
-    if me is not None and username == me.username:
-        flash("You cannot remove yourself.", "danger")
-        return redirect(url_for("dashboard.dashboard_users"))
-    try:
-        delete_user(state().store, username)
-        flash(f"Removed user {username}.", "success")
-    except AuthError as exc:
-        flash(f"Could not remove the user: {exc}.", "danger")
-    return redirect(url_for("dashboard.dashboard_users"))
+    return _change_user(username, "You cannot remove yourself.",
+                        lambda: delete_user(state().store, username),
+                        f"Removed user {username}.", "Could not remove the user")
 
 
 dashboard_tabs.insert_tab(DashboardTab("Users", "dashboard.dashboard_users"))

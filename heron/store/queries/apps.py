@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, select
 
 from heron.store import Store
+from heron.store.queries import time_bucket
 
 
 @dataclass
@@ -22,6 +23,14 @@ class AppSummary:
     first_ts: float | None = None
     last_ts: float | None = None
     last_received_at: float | None = None
+
+
+def known_apps(store: Store) -> list[str]:
+    """Every app that has sent events, by name."""
+    table = store.table("app_kind")
+    with store.read() as conn:
+        return list(conn.execute(select(table.c.app).distinct().order_by(table.c.app))
+                    .scalars())
 
 
 def app_summaries(store: Store, app: str | None = None) -> list[AppSummary]:
@@ -63,8 +72,7 @@ def events_per_bucket(store: Store, window_s: int, app: str | None = None,
     step = max(60, (window_s // 60) // 60 * 60 or 60)
     start = int((now - window_s) // step) * step
     table = store.table("event_minute")
-    bucket = (table.c.bucket / step).cast(type_=table.c.bucket.type) * step \
-        if store.dialect == "sqlite" else func.floor(table.c.bucket / step) * step
+    bucket = time_bucket(store.dialect, table.c.bucket, step)
     query = (select(bucket.label("b"), table.c.kind, func.sum(table.c.count))
              .where(table.c.bucket >= start)
              .group_by("b", table.c.kind))

@@ -6,6 +6,7 @@ from sqlalchemy import func, select
 
 from heron.experiment.summary import Summary
 from heron.store import Store
+from heron.store.queries.apps import known_apps
 
 
 class UnknownApp(LookupError):
@@ -15,13 +16,6 @@ class UnknownApp(LookupError):
         self.app, self.known = app, known
         listed = ", ".join(known) if known else "none yet"
         super().__init__(f"no app {app!r} in the store; known apps: {listed}")
-
-
-def known_apps(store: Store) -> list[str]:
-    table = store.table("app_kind")
-    with store.read() as conn:
-        return list(conn.execute(select(table.c.app).distinct().order_by(table.c.app))
-                    .scalars())
 
 
 def summary(store: Store, app: str) -> Summary:
