@@ -12,6 +12,7 @@ import os
 import secrets
 import socket
 import sys
+import time
 import webbrowser
 from collections.abc import Iterator
 from pathlib import Path
@@ -349,8 +350,6 @@ def summary(ctx: click.Context, app_id: str, as_json: bool, watch: float | None,
 
     Yield = approved / participants whose status is not working.
     """
-    import time
-
     from heron.experiment.summary import Summary, format_summary
     from heron.store.queries.participants import UnknownApp
     from heron.store.queries.participants import summary as local_summary
@@ -417,6 +416,63 @@ def apps(ctx: click.Context, as_json: bool, url: str | None, token: str | None,
         value = r.yield_
         table.add_row(r.app, f"{r.total:,}", "n/a" if value is None else f"{value * 100:.2f}%")
     Console().print(table)
+
+
+@cli.command("watch-dallinger")
+@click.argument("database_url", envvar="DATABASE_URL")
+@click.option("--app", "app_id", required=True, help="The app id to record the experiment as.")
+@click.option("--interval", type=click.FloatRange(min=0.1), default=2.0, show_default=True,
+              help="Seconds between polls of the Dallinger database.")
+@click.option("--once", is_flag=True, help="Copy the current state once and exit.")
+@click.option("--url", envvar="HERON_URL", help="Send to this heron server (or HERON_URL).")
+@click.option("--token", envvar="HERON_TOKEN",
+              help="The server's ingest token (or HERON_TOKEN).")
+@click.option("--database", help="SQLAlchemy URL of the local store (config DATABASE).")
+@click.pass_context
+def watch_dallinger(ctx: click.Context, database_url: str, app_id: str, interval: float,
+                    once: bool, url: str | None, token: str | None,
+                    database: str | None) -> None:
+    """Monitor a running Dallinger experiment: read its DATABASE_URL read-only (as
+    Dallinger's DATABASE_URL) and keep heron's records of it in sync, polling for changes.
+    """
+    import heron
+    from heron.experiment.dallinger import DallingerSource
+
+    settings = {"database": database} if database and not url else {}
+    source = DallingerSource(database_url, app_id, interval=interval)
+    heron.init(url=url, token=token, app=app_id, **settings)
+    where = url or _config(ctx, database=database).DATABASE
+
+    def report(changed: dict[str, int]) -> None:
+        if source.last_error:
+            click.echo(f"{time.strftime('%H:%M:%S')} cannot read the Dallinger database: "
+                       f"{source.last_error}; retrying", err=True)
+        if changed:
+            heron.flush(30)
+            parts = ", ".join(f"{n:,} {table}" for table, n in changed.items())
+            click.echo(f"{time.strftime('%H:%M:%S')} recorded changes: {parts}")
+            sys.stdout.flush()
+
+    click.echo(f"Watching {_safe_url(database_url)} as app {app_id!r}, into {where}"
+               + ("" if once else f", every {interval:g} s (stop with Ctrl+C)") + ".")
+    try:
+        source.run(polls=1 if once else None, on_poll=report)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        source.stop()
+        heron.shutdown()
+    if once and source.polls == 0:
+        raise HeronError(f"could not read the Dallinger database: {source.last_error}")
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001 - the source reports the bad URL itself
+        return "the Dallinger database"
 
 
 # ------------------------------------------------------------------------------------ db

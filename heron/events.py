@@ -252,6 +252,7 @@ class Participant(Event, tag="participant", kw_only=True):
     base_pay: float | None | UnsetType = UNSET
     bonus: float | None | UnsetType = UNSET
     failed: bool | UnsetType = UNSET
+    failed_reason: str | None | UnsetType = UNSET
     end_ts: Timestamp | None | UnsetType = UNSET
     details: JSONDict | UnsetType = UNSET
 
@@ -265,6 +266,7 @@ class Network(Event, tag="network", kw_only=True):
     max_size: int | None | UnsetType = UNSET
     full: bool | UnsetType = UNSET
     failed: bool | UnsetType = UNSET
+    failed_reason: str | None | UnsetType = UNSET
     details: JSONDict | UnsetType = UNSET
 
 
@@ -277,6 +279,7 @@ class Node(Event, tag="node", kw_only=True):
     participant_id: str | None | UnsetType = UNSET
     type: Name | UnsetType = UNSET
     failed: bool | UnsetType = UNSET
+    failed_reason: str | None | UnsetType = UNSET
     details: JSONDict | UnsetType = UNSET
 
 
@@ -289,6 +292,7 @@ class Info(Event, tag="info", kw_only=True):
     type: Name | UnsetType = UNSET
     contents: str | None | UnsetType = UNSET
     failed: bool | UnsetType = UNSET
+    failed_reason: str | None | UnsetType = UNSET
     details: JSONDict | UnsetType = UNSET
 
 
@@ -302,6 +306,7 @@ class Transmission(Event, tag="transmission", kw_only=True):
     info_id: str | None | UnsetType = UNSET
     status: Annotated[str, Meta(pattern="^(pending|received)$")] | UnsetType = UNSET
     failed: bool | UnsetType = UNSET
+    failed_reason: str | None | UnsetType = UNSET
     details: JSONDict | UnsetType = UNSET
 
 
@@ -314,6 +319,7 @@ class Vector(Event, tag="vector", kw_only=True):
     destination_id: str | None | UnsetType = UNSET
     network_id: str | None | UnsetType = UNSET
     failed: bool | UnsetType = UNSET
+    failed_reason: str | None | UnsetType = UNSET
     details: JSONDict | UnsetType = UNSET
 
 

@@ -19,13 +19,14 @@ from typing import Any
 
 from heron import api
 from heron import events as ev
+from heron.experiment.dallinger import DallingerSource
 from heron.experiment.hooks import Experiment
 from heron.experiment.statuses import LEGACY_CODES, MEANINGS, normalize
 from heron.experiment.summary import Summary, format_summary
 
 __all__ = [
-    "Experiment", "LEGACY_CODES", "MEANINGS", "Summary", "format_summary", "info", "network",
-    "node", "participant", "transmission", "vector",
+    "DallingerSource", "Experiment", "LEGACY_CODES", "MEANINGS", "Summary", "format_summary",
+    "info", "network", "node", "participant", "transmission", "vector",
 ]
 
 

@@ -1,0 +1,187 @@
+"""The Dallinger adapter against a real PostgreSQL database laid out like Dallinger's."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import create_engine, text
+from sqlalchemy.exc import DBAPIError
+
+from heron.cli import cli
+from heron.errors import ConfigError
+from heron.events import Event
+from heron.experiment.dallinger import DallingerSource, _read_only_engine
+from heron.store import Store
+from heron.store.queries.experiment import network_structure, table_page
+from heron.store.queries.participants import summary
+from tests.conftest import POSTGRES_URL, _require_postgres
+
+SHARED = """id SERIAL PRIMARY KEY, creation_time TIMESTAMP NOT NULL DEFAULT now(),
+    property1 VARCHAR(256), property2 VARCHAR(256), property3 VARCHAR(256),
+    property4 VARCHAR(256), property5 VARCHAR(256), details JSON,
+    failed BOOLEAN NOT NULL DEFAULT false, failed_reason VARCHAR(250),
+    time_of_death TIMESTAMP"""
+DDL = [
+    f"""CREATE TABLE participant ({SHARED}, type VARCHAR(50), worker_id VARCHAR(50),
+        assignment_id VARCHAR(50), unique_id VARCHAR(50), hit_id VARCHAR(50),
+        mode VARCHAR(50), end_time TIMESTAMP, base_pay FLOAT, bonus FLOAT,
+        status VARCHAR(50) NOT NULL DEFAULT 'working', fingerprint_hash VARCHAR(50),
+        entry_information JSON, recruiter_id VARCHAR(50))""",
+    f"""CREATE TABLE network ({SHARED}, type VARCHAR(50), max_size INTEGER NOT NULL,
+        "full" BOOLEAN NOT NULL DEFAULT false, role VARCHAR(26) NOT NULL DEFAULT 'default')""",
+    f"""CREATE TABLE node ({SHARED}, type VARCHAR(50), network_id INTEGER REFERENCES network,
+        participant_id INTEGER REFERENCES participant)""",
+    f"""CREATE TABLE vector ({SHARED}, origin_id INTEGER REFERENCES node,
+        destination_id INTEGER REFERENCES node, network_id INTEGER REFERENCES network)""",
+    f"""CREATE TABLE info ({SHARED}, type VARCHAR(50), origin_id INTEGER REFERENCES node,
+        network_id INTEGER REFERENCES network, contents TEXT)""",
+    f"""CREATE TABLE transmission ({SHARED}, vector_id INTEGER REFERENCES vector,
+        info_id INTEGER REFERENCES info, origin_id INTEGER REFERENCES node,
+        destination_id INTEGER REFERENCES node, network_id INTEGER REFERENCES network,
+        receive_time TIMESTAMP, status VARCHAR(20) NOT NULL DEFAULT 'pending')""",
+]
+CREATED = datetime.now(UTC).replace(tzinfo=None) - timedelta(hours=2)
+
+
+@pytest.fixture
+def dallinger_url() -> Iterator[str]:
+    """A schema of its own holding Dallinger's six tables with a small experiment."""
+    _require_postgres()
+    schema = f"dallinger_{secrets.token_hex(4)}"
+    admin = create_engine(POSTGRES_URL)
+    with admin.begin() as conn:
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
+        conn.execute(text(f"SET search_path TO {schema}"))
+        for ddl in DDL:
+            conn.execute(text(ddl))
+        conn.execute(text("INSERT INTO network (creation_time, max_size, role) VALUES "
+                          "(:t, 3, 'experiment'), (:t, 2, 'practice')"), {"t": CREATED})
+        statuses = ["working"] * 2 + ["approved"] * 3 + ["returned"]
+        for i, status in enumerate(statuses, start=1):
+            conn.execute(text(
+                "INSERT INTO participant (creation_time, worker_id, assignment_id, unique_id,"
+                " mode, status, base_pay, property1, details) VALUES "
+                "(:t, :w, :a, :u, 'live', :s, 1.5, 'cond-B', '{\"age\": 30}')"),
+                {"t": CREATED, "w": f"W{i}", "a": f"A{i}", "u": f"W{i}:A{i}", "s": status})
+        for i in range(1, 4):  # nodes 1..3 in network 1 for participants 1..3
+            conn.execute(text("INSERT INTO node (creation_time, type, network_id, "
+                              "participant_id) VALUES (:t, 'agent', 1, :p)"),
+                         {"t": CREATED, "p": i})
+        conn.execute(text("INSERT INTO vector (origin_id, destination_id, network_id) "
+                          "VALUES (1, 2, 1), (2, 3, 1)"))
+        conn.execute(text("INSERT INTO info (type, origin_id, network_id, contents) "
+                          "VALUES ('info', 1, 1, 'blue')"))
+        conn.execute(text("INSERT INTO transmission (vector_id, info_id, origin_id, "
+                          "destination_id, network_id) VALUES (1, 1, 1, 2, 1)"))
+    url = POSTGRES_URL + f"?options=-csearch_path%3D{schema}"
+    try:
+        yield url
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+        admin.dispose()
+
+
+def _change(url: str, sql: str) -> None:
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text(sql))
+    engine.dispose()
+
+
+def test_watch_dallinger_cli_copies_the_experiment(dallinger_url: str, db_url, store: Store
+                                                   ) -> None:  # type: ignore[no-untyped-def]
+    url, prefix = db_url
+    out = CliRunner().invoke(cli, ["watch-dallinger", dallinger_url, "--app", "dl", "--once",
+                                   "--database", url], env={"HERON_TABLE_PREFIX": prefix})
+    assert out.exit_code == 0, out.output
+    assert "6 participant" in out.output and "3 node" in out.output
+    result = summary(store, "dl")
+    assert result.counts == {"working": 2, "approved": 3, "returned": 1}
+    assert result.yield_ == pytest.approx(3 / 4)
+    graph = network_structure(store, "dl")
+    assert sorted((n["network_id"], n["role"], n["max_size"]) for n in graph["networks"]) == [
+        ("1", "experiment", 3), ("2", "practice", 2)]
+    assert sorted((n["node_id"], n["participant_id"]) for n in graph["nodes"]) == [
+        ("1", "1"), ("2", "2"), ("3", "3")]
+    assert {(v["origin_id"], v["destination_id"]) for v in graph["vectors"]} == {
+        ("1", "2"), ("2", "3")}
+    assert [(i["info_id"], i["contents"]) for i in graph["infos"]] == [("1", "blue")]
+    assert [(t["origin_id"], t["destination_id"], t["status"]) for t in graph["trans"]] == [
+        ("1", "2", "pending")]
+    row = table_page(store, "dl", "participant", column_filters={"participant_id": "1"}
+                     )["data"][0]
+    assert (row["worker_id"], row["assignment_id"], row["mode"], row["base_pay"]) == (
+        "W1", "A1", "live", 1.5)
+    # Dallinger's extra columns and its details JSON land in details
+    assert row["details"]["property1"] == "cond-B" and row["details"]["age"] == 30
+    assert row["details"]["unique_id"] == "W1:A1"
+    # the creation time is Dallinger's, not the time heron first saw the row
+    assert abs(row["ts"] - CREATED.replace(tzinfo=UTC).timestamp()) < 1
+
+
+def test_polling_sends_only_changed_rows_and_survives_a_restart(dallinger_url: str,
+                                                                store: Store) -> None:
+    sent: list[Event] = []
+    source = DallingerSource(dallinger_url, "dl", interval=0.1, emit=sent.append)
+    first = source.poll_once()
+    assert first == {"participant": 6, "network": 2, "node": 3, "vector": 2, "info": 1,
+                     "transmission": 1}
+    store.ingest(sent)
+    sent.clear()
+    assert source.poll_once() == {}  # nothing changed, nothing sent
+    assert sent == []
+
+    _change(dallinger_url, "UPDATE participant SET status = 'approved', end_time = now() "
+                           "WHERE id = 1")
+    _change(dallinger_url, "UPDATE node SET failed = true, failed_reason = 'timeout' "
+                           "WHERE id = 2")
+    _change(dallinger_url, "INSERT INTO participant (worker_id, status) VALUES "
+                           "('W7', 'working')")
+    assert source.poll_once() == {"participant": 2, "node": 1}
+    store.ingest(sent)
+    source.stop()
+    assert summary(store, "dl").counts == {"working": 2, "approved": 4, "returned": 1}
+    node = table_page(store, "dl", "node", column_filters={"node_id": "2"})["data"][0]
+    assert node["failed"] is True and node["failed_reason"] == "timeout"
+
+    # a change made while no watcher runs is applied by the next one
+    _change(dallinger_url, "UPDATE participant SET status = 'rejected' WHERE id = 2")
+    sent.clear()
+    again = DallingerSource(dallinger_url, "dl", emit=sent.append)
+    again.poll_once()
+    again.stop()
+    store.ingest(sent)
+    assert summary(store, "dl").counts == {"working": 1, "approved": 4, "returned": 1,
+                                           "rejected": 1}
+
+
+def test_the_dallinger_database_is_opened_read_only(dallinger_url: str) -> None:
+    engine = _read_only_engine(dallinger_url.replace("+psycopg", ""))
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM participant")).scalar() == 6
+        with pytest.raises(DBAPIError, match="read-only"):
+            conn.execute(text("UPDATE participant SET status = 'approved'"))
+    engine.dispose()
+
+
+def test_bad_dallinger_databases_get_clear_errors(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(ConfigError, match="not a database URL"):
+        DallingerSource("not a url", "dl")
+    with pytest.raises(ConfigError, match="needs an app id"):
+        DallingerSource("sqlite:///x.db", " ")
+    empty = tmp_path / "empty.db"
+    create_engine(f"sqlite:///{empty}").connect().close()
+    source = DallingerSource(f"sqlite:///{empty}", "dl")
+    with pytest.raises(ConfigError, match="no Dallinger participant table"):
+        source.poll_once()
+    out = CliRunner().invoke(cli, ["watch-dallinger", "postgresql://nobody:s3cret@127.0.0.1:1/x",
+                                   "--app", "dl", "--once",
+                                   "--database", f"sqlite:///{tmp_path / 'h.db'}"])
+    assert out.exit_code == 1
+    assert "could not read the Dallinger database" in out.output
+    assert "s3cret" not in out.output
