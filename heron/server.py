@@ -121,7 +121,29 @@ def serve(config: Config, *, host: str, port: int, workers: int | None = None,
         "proc_name": "heron",
         "preload_app": False,
     }
-    if post_worker_init is not None:
-        options["post_worker_init"] = post_worker_init
+
+    def worker_ready(worker: Any) -> None:
+        _end_streams_on_sigterm(worker)
+        if post_worker_init is not None:
+            post_worker_init(worker)
+
+    options["post_worker_init"] = worker_ready
     _Gunicorn(lambda: create_app(
         config, experiment=load_experiment(experiment) if experiment else None), options).run()
+
+
+def _end_streams_on_sigterm(worker: Any) -> None:
+    """Chain onto gunicorn's SIGTERM handler: mark the app closing, so its event streams
+    end now and the graceful shutdown does not wait for them."""
+    import signal
+
+    previous = signal.getsignal(signal.SIGTERM)
+    heron_state = getattr(worker.wsgi, "extensions", {}).get("heron")
+
+    def on_term(signum: int, frame: Any) -> None:
+        if heron_state is not None:
+            heron_state.closing.set()
+        if callable(previous):
+            previous(signum, frame)
+
+    signal.signal(signal.SIGTERM, on_term)

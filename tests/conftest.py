@@ -10,6 +10,7 @@ import os
 import secrets
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -171,12 +172,17 @@ class LiveServer:
     """A real HTTP server on 127.0.0.1 serving a WSGI app from a thread."""
 
     def __init__(self, app, port: int = 0) -> None:  # type: ignore[no-untyped-def]
+        self.app = app
         self.server = make_server("127.0.0.1", port, app, threaded=True)
         self.url = f"http://127.0.0.1:{self.server.server_port}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
 
     def stop(self) -> None:
+        heron_state = getattr(self.app, "extensions", {}).get("heron")
+        if heron_state is not None:  # end event streams, as `heron serve` does on SIGTERM
+            heron_state.closing.set()
+            time.sleep(0.1)
         self.server.shutdown()
         self.thread.join(5)
 

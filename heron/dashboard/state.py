@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,6 +17,9 @@ class HeronState:
     store: Store
     config: Config
     extras: dict[str, Any] = field(default_factory=dict)
+    #: Set when the server shuts down, so long-lived responses (event streams) end at once
+    #: instead of holding the shutdown for their full length.
+    closing: threading.Event = field(default_factory=threading.Event)
 
 
 def attach(app: Flask, store: Store, config: Config) -> HeronState:

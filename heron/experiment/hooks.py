@@ -78,11 +78,15 @@ class Experiment:
 
     def network_structure(self, network_roles: list[str] | None = None,
                           network_ids: list[str] | None = None, collapsed: bool = False,
-                          include_failed: bool = True) -> dict[str, Any]:
-        """``{networks, nodes, vectors, infos, participants, trans}`` for the graph."""
+                          include_failed: bool = True, **options: Any) -> dict[str, Any]:
+        """``{networks, nodes, vectors, infos, participants, trans}`` for the graph.
+
+        ``options``: ``search``, ``sort``, ``top``, ``expand``, ``max_nodes`` (see
+        :func:`heron.store.queries.experiment.network_structure`)."""
         return queries.network_structure(
             self._store(), str(self.app), network_roles=network_roles,
-            network_ids=network_ids, collapsed=collapsed, include_failed=include_failed)
+            network_ids=network_ids, collapsed=collapsed, include_failed=include_failed,
+            **options)
 
     def node_visualization_options(self) -> dict[str, Any]:
         """vis-network options for the graph."""

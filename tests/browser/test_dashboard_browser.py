@@ -190,11 +190,37 @@ def test_monitoring_graph_draws_and_shows_details(page: Page, server: LiveServer
     log_in(page, server.url, "admin", ADMIN_PASSWORD)
     page.goto(f"{server.url}/dashboard/monitoring?app=exp")
     expect(page.locator("#monitoring-panels [data-panel='Nodes']")).to_contain_text("3 total")
-    page.wait_for_function("window.heronGraph && window.heronGraph.body.data.nodes.length === 6")
+    # experiment, 2 roles, 2 networks, 3 nodes, 1 info
+    page.wait_for_function("window.heronGraph && window.heronGraph.body.data.nodes.length === 9")
     expect(page.locator("#network-graph canvas")).to_have_count(1)
     page.evaluate("window.heronGraph.body.emitter.emit('click', {nodes: ['Node:n1'], edges: []})")
     expect(page.locator("#node-details")).to_contain_text("n1")
     expect(page.locator("#node-details")).to_contain_text("agent")
     page.select_option("#role-filter", "practice")
-    page.wait_for_function("window.heronGraph.body.data.nodes.length === 5")
+    page.wait_for_function("window.heronGraph.body.data.nodes.length === 7")
+    # a node arriving on the server appears without a reload (server-sent events)
+    store.ingest([ev.Node(app="exp", node_id="n-live", network_id="net1", type="agent")])
+    page.wait_for_function("window.heronGraph.body.data.nodes.get('Node:n-live') !== null",
+                           timeout=10_000)
+    assert page.console_errors == []  # type: ignore[attr-defined]
+
+
+def test_monitoring_opens_large_experiments_as_clusters(page: Page, server: LiveServer,
+                                                        store) -> None:  # type: ignore[no-untyped-def]
+    """5,000 nodes in 1,000 networks: networks drawn as boxes, opened one at a time."""
+    store.ingest([ev.Participant(app="big", participant_id="p1")])
+    store.ingest([ev.Network(app="big", network_id=f"net{i}", role="exp") for i in range(1000)])
+    store.ingest([ev.Node(app="big", node_id=f"n{i}-{j}", network_id=f"net{i}", type="agent")
+                  for i in range(1000) for j in range(5)])
+    log_in(page, server.url, "admin", ADMIN_PASSWORD)
+    page.goto(f"{server.url}/dashboard/monitoring?app=big")
+    expect(page.locator("#graph-message")).to_contain_text("5,000 nodes in 1,000 networks")
+    page.wait_for_function("document.getElementById('network-graph').dataset.ready === '1'",
+                           timeout=60_000)
+    page.evaluate("window.heronGraph.body.emitter.emit('click', "
+                  "{nodes: ['Network:net7'], edges: []})")
+    page.wait_for_function("window.heronGraph.body.data.nodes.get('Node:n7-4') !== null")
+    page.fill("#network-search", "net99")  # net99, net990..net999
+    page.wait_for_function("window.heronGraph.body.data.nodes.get('Network:net7') === null")
+    expect(page.locator("#graph-counts")).to_contain_text("11 networks")
     assert page.console_errors == []  # type: ignore[attr-defined]

@@ -176,7 +176,6 @@ def test_database_page_hides_actions_from_guests(guest_client, store) -> None:  
 
 
 def test_network_structure_filters(store: Store) -> None:
-    from heron.store.queries.experiment import network_structure
 
     seed(store)
     full = attached(store).network_structure()
@@ -193,8 +192,38 @@ def test_network_structure_filters(store: Store) -> None:
     assert attached(store).network_structure(collapsed=True)["nodes"] == []
     no_failed = attached(store).network_structure(include_failed=False)
     assert [n["network_id"] for n in no_failed["networks"]] == ["net1"]
-    capped = network_structure(store, "exp", limit=2)
-    assert capped["truncated"] and len(capped["nodes"]) == 2
+    assert {n["network_id"]: n["node_count"] for n in full["networks"]} == {"net1": 3,
+                                                                            "net2": 0}
+
+
+def test_network_structure_search_sort_top_and_clusters(store: Store) -> None:
+    from heron.store.queries.experiment import network_structure
+
+    store.ingest([ev.Network(app="big", network_id=f"net{i}", role="exp" if i % 2 else "warmup")
+                  for i in range(20)])
+    store.ingest([ev.Node(app="big", node_id=f"n{i}-{j}", network_id=f"net{i}", type="agent")
+                  for i in range(20) for j in range(i)])  # net{i} has i nodes
+    by_size = network_structure(store, "big", sort="size", top=3)
+    assert [n["network_id"] for n in by_size["networks"]] == ["net19", "net18", "net17"]
+    assert by_size["total_networks"] == 20 and by_size["total_nodes"] == 19 + 18 + 17
+    newest = network_structure(store, "big", sort="newest", top=2, collapsed=True)
+    assert [n["network_id"] for n in newest["networks"]] == ["net19", "net18"]
+    found = network_structure(store, "big", search="NET1", collapsed=True)
+    assert found["total_networks"] == 11  # net1, net10..net19
+    warm = network_structure(store, "big", search="warm", collapsed=True)
+    assert warm["total_networks"] == 10
+    # more nodes than max_nodes: networks come as clusters; only expanded ones bring nodes
+    clustered = network_structure(store, "big", max_nodes=50)
+    assert clustered["clustered"] and clustered["nodes"] == []
+    assert len(clustered["networks"]) == 20
+    opened = network_structure(store, "big", max_nodes=50, expand=["net5"])
+    assert {n["node_id"] for n in opened["nodes"]} == {f"n5-{j}" for j in range(5)}
+    capped = network_structure(store, "big", max_nodes=3, expand=["net5"])
+    assert capped["truncated"] and len(capped["nodes"]) == 3
+    small = network_structure(store, "big", top=4)
+    assert not small["clustered"] and len(small["nodes"]) == 0 + 1 + 2 + 3
+    with pytest.raises(ValueError, match="unknown sort"):
+        network_structure(store, "big", sort="bogus")
 
 
 def test_monitoring_pages(admin_client, store) -> None:  # type: ignore[no-untyped-def]
@@ -212,6 +241,30 @@ def test_monitoring_pages(admin_client, store) -> None:  # type: ignore[no-untyp
     text = details.get_data(as_text=True)
     assert details.status_code == 200 and "&lt;b&gt;W3&lt;/b&gt;" in text
     assert admin_client.get("/dashboard/node_details/Bogus/1?app=exp").status_code == 404
+    bad = admin_client.get("/dashboard/api/network_structure?app=exp&sort=bogus")
+    assert bad.status_code == 400 and "sort must be one of" in bad.get_json()["error"]
+    by_participant = admin_client.get("/dashboard/api/network_structure?app=exp"
+                                      "&participant=p2").get_json()
+    assert [n["node_id"] for n in by_participant["nodes"]] == ["n2"]
+    assert [n["network_id"] for n in by_participant["networks"]] == ["net1"]
+
+
+def test_monitoring_stream_announces_changes(admin_client, store, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from heron.dashboard.views import monitoring
+
+    monkeypatch.setattr(monitoring, "STREAM_TICK", 0.05)
+    monkeypatch.setattr(monitoring, "STREAM_SECONDS", 2.0)
+    seed(store)
+    response = admin_client.get("/dashboard/api/network_structure/stream?app=exp")
+    assert response.mimetype == "text/event-stream"
+    chunks = iter(response.response)
+    assert next(chunks).startswith(b"retry:")
+    assert next(chunks).startswith(b"event: change")
+    assert next(chunks).startswith(b": still here")  # nothing new: no reload asked for
+    store.ingest([ev.Node(app="exp", node_id="n9", network_id="net1", type="agent")])
+    seen = [next(chunks) for _ in range(3)]
+    assert any(c.startswith(b"event: change") for c in seen)
+    response.close()
 
 
 def test_dashboard_tab_on_an_experiment_method(config_for, store) -> None:  # type: ignore[no-untyped-def]

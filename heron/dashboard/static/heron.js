@@ -55,6 +55,31 @@
     schedule(interval);
   }
 
+  /* Server-sent events: call onChange for each "change" event while not paused (a change
+     seen while paused is delivered on resume). The browser reconnects by itself; after
+     three failures in a row without a message, fallback() takes over (e.g. polling). */
+  function subscribe(url, onChange, fallback) {
+    if (!window.EventSource) { fallback(); return; }
+    let failures = 0;
+    let pending = false;
+    const source = new EventSource(url, { withCredentials: true });
+    source.addEventListener("change", function () {
+      failures = 0;
+      setState("live", "Live");
+      if (paused) { pending = true; return; }
+      onChange();
+    });
+    source.addEventListener("open", function () { setState("live", "Live"); });
+    source.addEventListener("error", function () {
+      if (source.readyState === EventSource.CONNECTING) return;  // normal end of a stream
+      failures += 1;
+      setState("error", "Connection lost — retrying");
+      if (failures >= 3) { source.close(); fallback(); }
+    });
+    listeners.push(function () { if (pending) { pending = false; onChange(); } });
+    return source;
+  }
+
   function ago(ts, now) {
     if (ts === null || ts === undefined) return "never";
     const d = Math.max(0, now - ts);
@@ -75,5 +100,5 @@
     return node;
   }
 
-  window.heron = { poll: poll, ago: ago, el: el, isPaused: function () { return paused; } };
+  window.heron = { poll: poll, subscribe: subscribe, ago: ago, el: el, isPaused: function () { return paused; } };
 })();

@@ -1,11 +1,18 @@
-/* Monitoring: the experiment's network graph, refreshed in place every 5 s. */
+/* Monitoring: the experiment's network graph, redrawn in place when the server says the
+   experiment changed (server-sent events; polling every 5 s if the stream is unavailable).
+
+   Layout: experiment -> network roles -> networks -> nodes, with infos hanging off their
+   nodes, vectors and transmissions as arrows. Above the server's node budget the networks
+   come as clusters (one box each, with its node count); clicking one opens it. */
 (function () {
   "use strict";
   const box = document.getElementById("network-graph");
   const message = document.getElementById("graph-message");
   const details = document.getElementById("node-details");
+  const form = document.getElementById("graph-filters");
   const palette = ["#0d6efd", "#6f42c1", "#fd7e14", "#20c997", "#d63384", "#0dcaf0", "#6c757d"];
   const typeColour = {};
+  const expanded = new Set();
   function colourOf(type) {
     if (!(type in typeColour)) typeColour[type] = palette[Object.keys(typeColour).length % palette.length];
     return typeColour[type];
@@ -14,32 +21,70 @@
   const edges = new vis.DataSet();
   const options = Object.assign({
     interaction: { hover: true },
-    physics: { stabilization: { iterations: 200 } },
+    physics: { solver: "forceAtlas2Based", stabilization: { iterations: 150, updateInterval: 50 } },
     nodes: { font: { size: 12 } },
   }, JSON.parse(box.dataset.options || "{}"));
   const network = new vis.Network(box, { nodes: nodes, edges: edges }, options);
-  network.once("stabilizationIterationsDone", function () { network.setOptions({ physics: false }); network.fit(); });
+  let settled = false, settling = false;
+  network.on("stabilizationIterationsDone", function () {
+    if (!settling) return;
+    settling = false;
+    network.setOptions({ physics: false });  // what is drawn stays where it is
+    network.fit();
+    settled = true;
+    box.dataset.ready = "1";
+  });
+  /* Lay out the first drawing once, in batches (the page stays responsive), then freeze. */
+  function settle() {
+    if (settled || settling) return;
+    settling = true;
+    network.setOptions({ physics: { enabled: true } });
+    network.stabilize(nodes.length > 500 ? 80 : 150);
+  }
   window.heronGraph = network;
 
-  function label(text) { return String(text); }  // vis-network draws text on a canvas: no HTML
+  function text(value) { return String(value); }  // vis-network draws text on a canvas: no HTML
+
+  /* A new item is placed beside its parent, so additions do not shake the drawing. */
+  function near(parentId) {
+    if (!settled || !parentId) return {};
+    const pos = network.getPositions([parentId])[parentId];
+    if (!pos) return {};
+    return { x: pos.x + (Math.random() - 0.5) * 120, y: pos.y + 60 + Math.random() * 60 };
+  }
 
   function build(data) {
     const wantN = [], wantE = [];
+    const roles = new Set(data.networks.map(function (n) { return n.role; }));
+    wantN.push({ id: "experiment", label: text(box.dataset.app || "experiment"), shape: "ellipse",
+      color: { background: "#212529", border: "#212529" }, font: { color: "#ffffff" } });
+    roles.forEach(function (role) {
+      wantN.push({ id: "Role:" + role, label: text(role), shape: "ellipse", color: "#ced4da", object: null });
+      wantE.push({ id: "role:" + role, from: "experiment", to: "Role:" + role, color: { color: "#adb5bd" } });
+    });
     data.networks.forEach(function (n) {
-      wantN.push({ id: "Network:" + n.network_id, label: label("network " + n.network_id + " (" + n.role + ")"),
-        shape: "box", color: { background: n.failed ? "#f8d7da" : "#e9ecef", border: n.failed ? "#dc3545" : "#6c757d" },
-        shapeProperties: { borderDashes: n.failed ? [4, 4] : false }, object: ["Network", n.network_id] });
+      const open = !data.clustered || expanded.has(String(n.network_id));
+      const size = n.node_count + (n.node_count === 1 ? " node" : " nodes");
+      wantN.push({ id: "Network:" + n.network_id,
+        label: text("network " + n.network_id + "\n" + n.role + " · " + size + (open ? "" : " ▸")),
+        shape: "box", borderWidth: open ? 1 : 2,
+        color: { background: n.failed ? "#f8d7da" : (open ? "#e9ecef" : "#cfe2ff"), border: n.failed ? "#dc3545" : "#6c757d" },
+        shapeProperties: { borderDashes: n.failed ? [4, 4] : false },
+        title: text(open ? "network " + n.network_id : "Click to open this network's " + size),
+        object: ["Network", n.network_id], cluster: !open, network_id: String(n.network_id) });
+      wantE.push({ id: "in:" + n.network_id, from: "Role:" + n.role, to: "Network:" + n.network_id, color: { color: "#dee2e6" } });
     });
     data.nodes.forEach(function (n) {
-      wantN.push({ id: "Node:" + n.node_id, label: label(n.node_id), shape: "dot", size: 10,
+      wantN.push({ id: "Node:" + n.node_id, label: text(n.node_id), shape: "dot", size: 10,
         color: { background: colourOf(n.type), border: n.failed ? "#dc3545" : colourOf(n.type) },
         borderWidth: n.failed ? 3 : 1, shapeProperties: { borderDashes: n.failed ? [3, 3] : false },
-        title: label(n.type + (n.failed ? " (failed)" : "")), object: ["Node", n.node_id] });
+        title: text(n.type + (n.failed ? " (failed)" : "")), object: ["Node", n.node_id],
+        parent: n.network_id ? "Network:" + n.network_id : null });
       if (n.network_id) wantE.push({ id: "member:" + n.node_id, from: "Network:" + n.network_id, to: "Node:" + n.node_id, color: { color: "#dee2e6" } });
     });
     data.infos.forEach(function (i) {
-      wantN.push({ id: "Info:" + i.info_id, label: label(i.contents || i.info_id), shape: "diamond", size: 6,
-        color: i.failed ? "#dc3545" : "#adb5bd", object: ["Info", i.info_id] });
+      wantN.push({ id: "Info:" + i.info_id, label: text(i.contents || i.info_id), shape: "diamond", size: 6,
+        color: i.failed ? "#dc3545" : "#adb5bd", object: ["Info", i.info_id], parent: i.origin_id ? "Node:" + i.origin_id : null });
       if (i.origin_id) wantE.push({ id: "made:" + i.info_id, from: "Node:" + i.origin_id, to: "Info:" + i.info_id, color: { color: "#ced4da" } });
     });
     data.vectors.forEach(function (v) {
@@ -52,40 +97,79 @@
     });
     const known = new Set(wantN.map(function (n) { return n.id; }));
     const edgesOk = wantE.filter(function (e) { return known.has(e.from) && known.has(e.to); });
-    // update in place: the layout of what is already drawn does not move
+    // update in place: what is already drawn does not move; new items start beside a parent
     nodes.remove(nodes.getIds().filter(function (id) { return !known.has(id); }));
+    const fresh = wantN.filter(function (n) { return !nodes.get(n.id); });
+    fresh.forEach(function (n) { Object.assign(n, near(n.parent || (n.id.indexOf("Network:") === 0 ? "experiment" : null))); });
     nodes.update(wantN);
     const edgeIds = new Set(edgesOk.map(function (e) { return e.id; }));
     edges.remove(edges.getIds().filter(function (id) { return !edgeIds.has(id); }));
     edges.update(edgesOk);
-    message.hidden = !data.truncated;
-    if (data.truncated) message.textContent = "Showing the first " + data.nodes.length + " nodes; filter by role or network to see the rest.";
+    describe(data);
+    settle();
+  }
+
+  function describe(data) {
+    const notes = [];
+    if (data.total_networks > data.networks.length) {
+      notes.push("Showing " + data.networks.length.toLocaleString() + " of " + data.total_networks.toLocaleString() + " networks (top-N).");
+    }
+    if (data.clustered) {
+      notes.push(data.total_nodes.toLocaleString() + " nodes in " + data.networks.length.toLocaleString() +
+        " networks: each network is drawn as one box; click one to open it, or narrow the search.");
+    }
+    if (data.truncated) notes.push("Showing the first " + data.nodes.length.toLocaleString() + " nodes of the opened networks.");
+    message.hidden = notes.length === 0;
+    message.className = "alert alert-info py-1";
+    message.textContent = notes.join(" ");
+    document.getElementById("graph-counts").textContent = data.networks.length.toLocaleString() + " networks, " +
+      data.nodes.length.toLocaleString() + " nodes drawn";
   }
 
   function url() {
     const params = new URLSearchParams();
     const role = document.getElementById("role-filter").value;
-    const net = document.getElementById("network-filter").value.trim();
+    const search = document.getElementById("network-search").value.trim();
+    const top = document.getElementById("network-top").value;
     if (role) params.append("network_roles", role);
-    if (net) params.append("network_ids", net);
+    if (search) params.set("search", search);
+    if (top) params.set("top", top);
+    params.set("sort", document.getElementById("network-sort").value);
     params.set("failed", document.getElementById("show-failed").checked ? "1" : "0");
+    const participant = document.getElementById("participant-filter").value.trim();
+    if (participant) params.set("participant", participant);
+    expanded.forEach(function (id) { params.append("expand", id); });
     return box.dataset.api + "&" + params.toString();
   }
 
+  let loading = null, again = false;
   function load() {
-    return fetch(url(), { headers: { "Accept": "application/json" }, credentials: "same-origin" })
-      .then(function (r) { if (!r.ok) throw new Error("server answered " + r.status); return r.json(); })
+    if (loading) { again = true; return loading; }  // coalesce bursts of changes
+    loading = fetch(url(), { headers: { "Accept": "application/json" }, credentials: "same-origin" })
+      .then(function (r) {
+        if (!r.ok) return r.json().then(function (b) { throw new Error(b.error || ("server answered " + r.status)); });
+        return r.json();
+      })
       .then(build)
-      .catch(function (err) { message.hidden = false; message.textContent = "Could not load the graph: " + err.message; });
+      .catch(function (err) { message.hidden = false; message.className = "alert alert-warning py-1"; message.textContent = "Could not load the graph: " + err.message; })
+      .finally(function () { loading = null; if (again) { again = false; load(); } });
+    return loading;
   }
 
-  document.getElementById("graph-filters").addEventListener("change", function () { load(); });
-  document.getElementById("network-filter").addEventListener("input", function () { load(); });
+  let typing = null;
+  form.addEventListener("change", function () { load(); });
+  form.addEventListener("input", function (ev) {
+    if (ev.target.tagName !== "INPUT" || ev.target.type === "checkbox") return;
+    clearTimeout(typing);
+    typing = setTimeout(load, 300);
+  });
+  form.addEventListener("submit", function (ev) { ev.preventDefault(); load(); });
 
   network.on("click", function (params) {
     if (!params.nodes.length) return;
     const item = nodes.get(params.nodes[0]);
     if (!item || !item.object) return;
+    if (item.cluster) { expanded.add(item.network_id); load(); }
     const href = box.dataset.details.replace("TYPE", encodeURIComponent(item.object[0])).replace("ID", encodeURIComponent(item.object[1]));
     fetch(href, { credentials: "same-origin" })
       .then(function (r) { return r.text(); })
@@ -94,5 +178,5 @@
   });
 
   load();
-  heron.poll(url, 5000, build);
+  heron.subscribe(box.dataset.stream, load, function () { heron.poll(url, 5000, build); });
 })();

@@ -1,15 +1,30 @@
-"""Monitoring: the experiment's panels and its live network graph (vis-network)."""
+"""Monitoring: the experiment's panels and its live network graph (vis-network).
+
+The page learns of changes from a server-sent event stream (``/api/network_structure/
+stream``): one cheap read of ingest's counters a second on the server, and a reload of the
+graph only when something changed. Each stream ends after ``STREAM_SECONDS`` and the browser
+reconnects, so a closed tab never holds a server thread for long.
+"""
 
 from __future__ import annotations
 
-from flask import jsonify, render_template, request
+import json
+import time
+from collections.abc import Iterator
+
+from flask import Response as FlaskResponse
+from flask import jsonify, render_template, request, stream_with_context
 from werkzeug.wrappers import Response
 
 from heron.dashboard.routes import route
 from heron.dashboard.security import login_required
+from heron.dashboard.state import state
 from heron.dashboard.tabs import DashboardTab, dashboard_tabs
 from heron.dashboard.views.database import _experiment
-from heron.store.queries.experiment import OBJECT_TYPES
+from heron.store.queries.experiment import OBJECT_TYPES, SORTS, change_mark
+
+STREAM_SECONDS = 30.0
+STREAM_TICK = 1.0
 
 
 @route("/monitoring")
@@ -35,12 +50,49 @@ def api_network_structure() -> Response:
     if experiment is None:
         return jsonify(error="no experiment app yet"), 404  # type: ignore[return-value]
     args = request.args
+    sort = args.get("sort", "id")
+    top = args.get("top", type=int)
+    if sort not in SORTS:
+        return jsonify(error=f"sort must be one of {', '.join(SORTS)}"), 400  # type: ignore[return-value]
+    if top is not None and top < 1:
+        return jsonify(error="top must be a positive number"), 400  # type: ignore[return-value]
     data = experiment.network_structure(
         network_roles=args.getlist("network_roles") or None,
         network_ids=args.getlist("network_ids") or None,
         collapsed=args.get("collapsed") in ("1", "true"),
-        include_failed=args.get("failed", "1") in ("1", "true"))
+        include_failed=args.get("failed", "1") in ("1", "true"),
+        search=args.get("search") or None, sort=sort, top=top,
+        expand=args.getlist("expand") or None,
+        participant_id=args.get("participant") or None)
     return jsonify(data)
+
+
+@route("/api/network_structure/stream")
+@login_required
+def api_network_stream() -> FlaskResponse:
+    """Server-sent events: ``change`` whenever the experiment's records change."""
+    experiment = _experiment()
+    if experiment is None:
+        return FlaskResponse("no experiment app yet\n", status=404, mimetype="text/plain")
+    heron_state = state()
+    store, app, closing = heron_state.store, str(experiment.app), heron_state.closing
+
+    def events() -> Iterator[str]:
+        yield "retry: 2000\n\n"
+        last = None
+        deadline = time.monotonic() + STREAM_SECONDS
+        while time.monotonic() < deadline and not closing.is_set():
+            mark = change_mark(store, app)
+            if mark != last:
+                last = mark
+                yield f"event: change\ndata: {json.dumps({'events': mark[0]})}\n\n"
+            else:
+                yield ": still here\n\n"  # lets the server notice a closed tab
+            if closing.wait(STREAM_TICK):
+                return
+
+    return FlaskResponse(stream_with_context(events()), mimetype="text/event-stream",
+                         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 
 
 @route("/node_details/<object_type>/<obj_id>")

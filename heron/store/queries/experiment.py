@@ -160,39 +160,86 @@ def fail(store: Store, app: str, items: list[dict[str, Any]],
     return counts
 
 
+SORTS = ("id", "newest", "size", "role")
+
+
 def network_structure(store: Store, app: str, *, network_roles: list[str] | None = None,
                       network_ids: list[str] | None = None, collapsed: bool = False,
-                      include_failed: bool = True, limit: int = 5_000) -> dict[str, Any]:
+                      include_failed: bool = True, search: str | None = None,
+                      sort: str = "id", top: int | None = None,
+                      expand: list[str] | None = None, participant_id: str | None = None,
+                      max_nodes: int = 2_000) -> dict[str, Any]:
     """Dallinger's ``network_structure``: networks with their nodes, vectors, infos,
     participants and transmissions (``trans``), filtered by role and id.
 
-    ``collapsed`` keeps only the networks (no nodes). At most ``limit`` nodes come back;
-    ``truncated`` says when there were more, so a page can say so instead of hanging.
+    Beyond Dallinger: ``search`` matches network ids and roles (case-insensitive); ``sort``
+    is ``id`` (creation order), ``newest``, ``size`` (most nodes first) or ``role``; ``top``
+    keeps the first N networks after sorting; ``participant_id`` keeps that participant's
+    nodes and the networks holding them. Every network carries ``node_count``.
+
+    ``collapsed`` keeps only the networks (no nodes), as in Dallinger. When the selected
+    networks hold more than ``max_nodes`` nodes, the answer is ``clustered``: networks
+    without their nodes, except those listed in ``expand`` (still at most ``max_nodes``
+    nodes, ``truncated`` saying when more were left out), so a page with thousands of
+    networks draws boxes a person can open one at a time instead of hanging.
     """
+    if sort not in SORTS:
+        raise ValueError(f"unknown sort {sort!r}; sorts: {', '.join(SORTS)}")
+    if top is not None and top < 1:
+        raise ValueError(f"top must be at least 1, got {top}")
     t = {name: store.table(name) for name in TABLES}
-    net = t["network"]
-    query = select(net).where(net.c.app == app)
+    net, node = t["network"], t["node"]
+    size_query = select(node.c.network_id, func.count().label("node_count")).where(
+        node.c.app == app)
+    if not include_failed:
+        size_query = size_query.where(node.c.failed.is_(False))
+    sizes = size_query.group_by(node.c.network_id).subquery()
+    node_count = func.coalesce(sizes.c.node_count, 0).label("node_count")
+    query = (select(net, node_count)
+             .select_from(net.outerjoin(sizes, sizes.c.network_id == net.c.network_id))
+             .where(net.c.app == app))
     if network_roles:
         query = query.where(net.c.role.in_(network_roles))
     if network_ids:
         query = query.where(net.c.network_id.in_([str(i) for i in network_ids]))
     if not include_failed:
         query = query.where(net.c.failed.is_(False))
+    if participant_id:
+        query = query.where(net.c.network_id.in_(
+            select(node.c.network_id).where(node.c.app == app,
+                                            node.c.participant_id == str(participant_id))))
+    if search:
+        needle = f"%{search.lower()}%"
+        query = query.where(or_(func.lower(net.c.network_id).like(needle),
+                                func.lower(net.c.role).like(needle)))
+    order = {"id": [net.c.seq], "newest": [net.c.seq.desc()],
+             "size": [node_count.desc(), net.c.seq], "role": [net.c.role, net.c.seq]}[sort]
     with store.read() as conn:
-        networks = [dict(r._mapping) for r in conn.execute(query.order_by(net.c.seq))]
+        total_networks = conn.execute(
+            select(func.count()).select_from(query.subquery())).scalar() or 0
+        if top is not None:
+            query = query.limit(top)
+        networks = [dict(r._mapping) for r in conn.execute(query.order_by(*order))]
         out: dict[str, Any] = {"networks": networks, "nodes": [], "vectors": [], "infos": [],
-                               "participants": [], "trans": [], "truncated": False}
+                               "participants": [], "trans": [], "truncated": False,
+                               "clustered": False, "total_networks": int(total_networks),
+                               "total_nodes": sum(n["node_count"] for n in networks)}
         if collapsed or not networks:
             return out
         ids = [n["network_id"] for n in networks]
-        node = t["node"]
+        if out["total_nodes"] > max_nodes:
+            out["clustered"] = True
+            wanted = {str(i) for i in expand or ()}
+            ids = [i for i in ids if i in wanted]
         node_query = select(node).where(node.c.app == app, node.c.network_id.in_(ids))
         if not include_failed:
             node_query = node_query.where(node.c.failed.is_(False))
+        if participant_id:
+            node_query = node_query.where(node.c.participant_id == str(participant_id))
         nodes = [dict(r._mapping) for r in conn.execute(
-            node_query.order_by(node.c.seq).limit(limit + 1))]
-        out["truncated"] = len(nodes) > limit
-        nodes = nodes[:limit]
+            node_query.order_by(node.c.seq).limit(max_nodes + 1))] if ids else []
+        out["truncated"] = len(nodes) > max_nodes
+        nodes = nodes[:max_nodes]
         out["nodes"] = nodes
         node_ids = [n["node_id"] for n in nodes]
 
@@ -222,3 +269,16 @@ def network_structure(store: Store, app: str, *, network_roles: list[str] | None
                                           participant.c.participant_id.in_(
                                               participant_ids[start:start + 500]))))
     return out
+
+
+def change_mark(store: Store, app: str) -> tuple[int, float]:
+    """A value that changes whenever an experiment record of ``app`` is written: the count
+    of its experiment events and the time the last one arrived (from ingest's counters, so
+    asking every second costs one indexed read, whatever the size of the experiment)."""
+    counts = store.table("app_kind")
+    with store.read() as conn:
+        n, last = conn.execute(
+            select(func.coalesce(func.sum(counts.c.count), 0),
+                   func.coalesce(func.max(counts.c.last_received_at), 0.0))
+            .where(counts.c.app == app, counts.c.kind.in_(TABLES))).one()
+    return int(n), float(last)
