@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator
 
@@ -170,6 +171,32 @@ def test_database_view_pages_searches_and_fails(page: Page, server: LiveServer, 
     page.locator(".heron-select").first.check()
     page.click("text=Fail Selected")
     expect(page.locator("#db-message")).to_have_text("Failed 1 Participant")
+    assert page.console_errors == []  # type: ignore[attr-defined]
+
+
+def test_database_columns_times_and_graph_links(page: Page, server: LiveServer, store) -> None:  # type: ignore[no-untyped-def]
+    from tests.integration.test_experiment_hooks import seed
+
+    seed(store)
+    log_in(page, server.url, "admin", ADMIN_PASSWORD)
+    page.goto(f"{server.url}/dashboard/database?app=exp&table=node")
+    rows = page.locator("#db-table-grid tbody tr")
+    expect(rows).to_have_count(3)
+    expect(rows.first).to_contain_text(" UTC")  # times are read as times, not epoch numbers
+    header = page.locator("#db-table-grid_wrapper thead th", has_text="participant_id")
+    expect(header.first).to_be_visible()
+    page.click("#column-menu")
+    page.locator(".heron-colvis[data-name='participant_id']").uncheck()
+    expect(page.locator("#db-table-grid_wrapper thead th", has_text="participant_id")
+           ).to_have_count(0)
+    page.reload()  # the choice is remembered
+    expect(rows).to_have_count(3)
+    expect(page.locator("#db-table-grid_wrapper thead th", has_text="participant_id")
+           ).to_have_count(0)
+    page.locator("tr", has_text="source").locator("a[data-link=graph]").click()
+    expect(page).to_have_url(re.compile(r"/dashboard/monitoring\?"))
+    expect(page.locator("#node-details")).to_contain_text("n0", timeout=15_000)
+    expect(page.locator("#node-details")).to_contain_text("source")
     assert page.console_errors == []  # type: ignore[attr-defined]
 
 

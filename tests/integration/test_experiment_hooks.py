@@ -169,6 +169,37 @@ def test_database_api_pages_and_exports_everything(admin_client, store) -> None:
     assert "Fail Selected" in html and "participant (33)" in html
 
 
+def test_database_api_filters_orders_and_links_rows(admin_client, store) -> None:  # type: ignore[no-untyped-def]
+    seed(store)
+    columns = admin_client.get("/dashboard/api/database?table=node&app=exp&length=0"
+                               ).get_json()
+    assert columns["recordsTotal"] == 3
+    from heron.store.queries.experiment import columns as table_columns
+
+    names = table_columns(store, "node")
+    type_column = 2 + names.index("type")  # after the selection box and the links
+    page = admin_client.get(f"/dashboard/api/database?table=node&app=exp"
+                            f"&columns[{type_column}][search][value]=source").get_json()
+    assert [r["node_id"] for r in page["data"]] == ["n0"]
+    ordered = admin_client.get(f"/dashboard/api/database?table=node&app=exp"
+                               f"&order[0][column]={2 + names.index('node_id')}"
+                               "&order[0][dir]=desc").get_json()
+    assert [r["node_id"] for r in ordered["data"]] == ["n2", "n1", "n0"]
+    row = ordered["data"][0]
+    assert row["_time"]["ts"].endswith(" UTC") and row["_time"]["ts"].startswith("20")
+    graph = admin_client.get(row["_links"]["graph"])
+    assert graph.status_code == 302
+    target = graph.headers["Location"]
+    assert "focus=Node:n2" in target and "expand=net1" in target and "search=net1" in target
+    info = admin_client.get("/dashboard/monitoring/locate/Info/i1?app=exp")
+    assert "expand=net1" in info.headers["Location"]  # through its origin node
+    opened = admin_client.get(target)
+    assert opened.status_code == 200
+    html = opened.get_data(as_text=True)
+    assert 'data-focus="Node:n2"' in html and 'value="net1"' in html
+    assert admin_client.get("/dashboard/monitoring/locate/Bogus/1?app=exp").status_code == 404
+
+
 def test_database_page_hides_actions_from_guests(guest_client, store) -> None:  # type: ignore[no-untyped-def]
     seed(store)
     html = guest_client.get("/dashboard/database?app=exp").get_data(as_text=True)

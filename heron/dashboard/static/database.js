@@ -3,7 +3,7 @@
   "use strict";
   const el = document.getElementById("db-table-grid");
   const message = document.getElementById("db-message");
-  const headers = Array.from(el.querySelectorAll("thead tr:first-child th")).slice(1);
+  const headers = Array.from(el.querySelectorAll("thead tr:first-child th")).slice(2);
   const names = headers.map(function (th) { return th.textContent; });
   const selected = new Map();
   const table = el.dataset.table;
@@ -39,15 +39,53 @@
         if (selected.has(id)) box.setAttribute("checked", "");
         return box.outerHTML;
       },
+    }, {
+      data: null, orderable: false, searchable: false, className: "text-nowrap",
+      render: function (row) {
+        const links = row._links || {};
+        const out = [];
+        if (links.graph) out.push(link(links.graph, "bi-diagram-3", "graph", "Open " + row[key] + " in the network graph"));
+        if (links.logs) out.push(link(links.logs, "bi-journal-text", "logs", "Logs mentioning " + row[key]));
+        return out.join(" ");
+      },
     }].concat(names.map(function (name) {
       return {
         data: name,
-        render: function (value, type) {
+        render: function (value, type, row) {
+          const shown = row._time && row._time[name];
+          if (shown && type === "display") return text.display(shown, type);  // TIMEZONE, zone named
           if (value !== null && typeof value === "object") value = JSON.stringify(value);
           return text.display(value === null || value === undefined ? "" : value, type);
         },
       };
     })),
+  });
+
+  function link(href, icon, label, title) {
+    const a = document.createElement("a");
+    a.href = href;
+    a.className = "heron-row-link small";
+    a.title = title;
+    a.setAttribute("data-link", label);
+    const i = document.createElement("i");
+    i.className = "bi " + icon;
+    i.setAttribute("aria-hidden", "true");
+    a.appendChild(i);
+    a.appendChild(document.createTextNode(" " + label));
+    return a.outerHTML;
+  }
+
+  /* Column visibility, remembered per table in this browser. */
+  const hiddenKey = "heron.db.hidden." + table;
+  const hidden = new Set(JSON.parse(window.localStorage.getItem(hiddenKey) || "[]"));
+  document.querySelectorAll(".heron-colvis").forEach(function (box) {
+    const column = grid.column(Number(box.dataset.column));
+    if (hidden.has(box.dataset.name)) { box.checked = false; column.visible(false); }
+    box.addEventListener("change", function () {
+      column.visible(box.checked);
+      if (box.checked) hidden.delete(box.dataset.name); else hidden.add(box.dataset.name);
+      window.localStorage.setItem(hiddenKey, JSON.stringify(Array.from(hidden)));
+    });
   });
 
   el.addEventListener("change", function (ev) {
@@ -69,7 +107,7 @@
   function exportUrl(format) {
     const params = new URLSearchParams({ format: format, search: grid.search() });
     el.querySelectorAll(".heron-col-filters input").forEach(function (input) {
-      if (input.value) params.set("col." + names[Number(input.dataset.column) - 1], input.value);
+      if (input.value) params.set("col." + names[Number(input.dataset.column) - 2], input.value);
     });
     return el.dataset.export + "&" + params.toString();
   }

@@ -12,7 +12,8 @@
   const form = document.getElementById("graph-filters");
   const palette = ["#0d6efd", "#6f42c1", "#fd7e14", "#20c997", "#d63384", "#0dcaf0", "#6c757d"];
   const typeColour = {};
-  const expanded = new Set();
+  const expanded = new Set(box.dataset.expand ? [box.dataset.expand] : []);
+  let focus = box.dataset.focus || null;  // a record to select once drawn (from a Database row)
   function colourOf(type) {
     if (!(type in typeColour)) typeColour[type] = palette[Object.keys(typeColour).length % palette.length];
     return typeColour[type];
@@ -33,7 +34,14 @@
     network.fit();
     settled = true;
     box.dataset.ready = "1";
+    applyFocus();
   });
+  function applyFocus() {
+    if (!settled || !focus || !nodes.get(focus)) return;
+    const id = focus;
+    focus = null;
+    select(id);
+  }
   /* Lay out the first drawing once, in batches (the page stays responsive), then freeze. */
   function settle() {
     if (settled || settling) return;
@@ -107,6 +115,7 @@
     edges.update(edgesOk);
     describe(data);
     settle();
+    applyFocus();
   }
 
   function describe(data) {
@@ -165,17 +174,28 @@
   });
   form.addEventListener("submit", function (ev) { ev.preventDefault(); load(); });
 
+  function select(id) {
+    network.selectNodes([id]);
+    network.focus(id, { scale: 1.2, animation: false });
+    show(nodes.get(id));
+  }
+
   network.on("click", function (params) {
     if (!params.nodes.length) return;
     const item = nodes.get(params.nodes[0]);
     if (!item || !item.object) return;
     if (item.cluster) { expanded.add(item.network_id); load(); }
+    show(item);
+  });
+
+  function show(item) {
+    if (!item || !item.object) return;
     const href = box.dataset.details.replace("TYPE", encodeURIComponent(item.object[0])).replace("ID", encodeURIComponent(item.object[1]));
     fetch(href, { credentials: "same-origin" })
       .then(function (r) { return r.text(); })
       .then(function (html) { details.innerHTML = html; })  // the Experiment hook's documented HTML
       .catch(function (err) { details.textContent = "Could not load details: " + err.message; });
-  });
+  }
 
   load();
   heron.subscribe(box.dataset.stream, load, function () { heron.poll(url, 5000, build); });

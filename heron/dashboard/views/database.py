@@ -14,9 +14,10 @@ import io
 import json
 
 from flask import Response as FlaskResponse
-from flask import jsonify, render_template, request, stream_with_context
+from flask import current_app, jsonify, render_template, request, stream_with_context, url_for
 from werkzeug.wrappers import Response
 
+from heron.dashboard.formatting import format_time
 from heron.dashboard.routes import route
 from heron.dashboard.security import admin_required, current_user, login_required
 from heron.dashboard.state import state
@@ -52,6 +53,8 @@ def database_action(name: str) -> tuple[Response, int]:
 # --------------------------------------------------------------------------- the page
 
 EXPORT_CHUNK = 5_000
+TIME_COLUMNS = ("ts", "updated_ts", "end_ts", "failed_ts")
+FIRST_DATA_COLUMN = 2
 
 
 def _experiment(requested: str | None = None):  # type: ignore[no-untyped-def]
@@ -105,12 +108,14 @@ def api_database() -> tuple[Response, int]:
         return jsonify(error="no experiment app yet"), 404
     names = [c["data"] for c in experiment.table_data(table, length=0)["columns"]]
     filters = {}
+    # column 0 is the selection box, column 1 the links; the table's columns follow
     for index, name in enumerate(names):
-        value = args.get(f"columns[{index + 1}][search][value]", "")  # column 0: selection
+        value = args.get(f"columns[{index + FIRST_DATA_COLUMN}][search][value]", "")
         if value:
             filters[name] = value
     order_index = args.get("order[0][column]", type=int)
-    order = names[order_index - 1] if order_index and 0 < order_index <= len(names) else None
+    position = (order_index - FIRST_DATA_COLUMN) if order_index is not None else -1
+    order = names[position] if 0 <= position < len(names) else None
     try:
         page = experiment.table_data(
             table, start=args.get("start", 0, type=int),
@@ -120,6 +125,19 @@ def api_database() -> tuple[Response, int]:
             column_filters=filters)
     except ValueError as exc:
         return jsonify(error=str(exc)), 400
+    tz = state().config.TIMEZONE
+    logs = "dashboard.dashboard_logs" in current_app.view_functions
+    for row in page["data"]:
+        # what the grid shows beside the raw values: times in TIMEZONE, links to the record
+        row["_time"] = {c: format_time(row[c], tz) for c in TIME_COLUMNS
+                        if row.get(c) is not None}
+        object_type, ident = row.get("object_type", table.capitalize()), row.get(f"{table}_id")
+        links = {"graph": url_for("dashboard.monitoring_locate", object_type=object_type,
+                                  obj_id=str(ident), app=experiment.app)}
+        if logs:
+            links["logs"] = url_for("dashboard.dashboard_logs", app=experiment.app,
+                                    q=str(ident))
+        row["_links"] = links
     return jsonify(draw=args.get("draw", 0, type=int), recordsTotal=page["total_count"],
                    recordsFiltered=page["filtered_count"], data=page["data"]), 200
 

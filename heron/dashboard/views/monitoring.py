@@ -13,7 +13,7 @@ import time
 from collections.abc import Iterator
 
 from flask import Response as FlaskResponse
-from flask import jsonify, render_template, request, stream_with_context
+from flask import jsonify, redirect, render_template, request, stream_with_context, url_for
 from werkzeug.wrappers import Response
 
 from heron.dashboard.routes import route
@@ -21,7 +21,7 @@ from heron.dashboard.security import login_required
 from heron.dashboard.state import state
 from heron.dashboard.tabs import DashboardTab, dashboard_tabs
 from heron.dashboard.views.database import _experiment
-from heron.store.queries.experiment import OBJECT_TYPES, SORTS, change_mark
+from heron.store.queries.experiment import OBJECT_TYPES, SORTS, change_mark, locate_network
 
 STREAM_SECONDS = 30.0
 STREAM_TICK = 1.0
@@ -38,8 +38,10 @@ def dashboard_monitoring() -> str:
     panels = experiment.monitoring_panels(**kwargs)
     structure = experiment.network_structure(collapsed=True)
     roles = sorted({n["role"] for n in structure["networks"]})
+    start = {name: request.args.get(name, "") for name in ("search", "participant", "focus",
+                                                           "expand")}
     return render_template("heron/monitoring.html", title="Monitoring", panels=panels,
-                           roles=roles, experiment_app=experiment.app,
+                           roles=roles, experiment_app=experiment.app, start=start,
                            options=experiment.node_visualization_options())
 
 
@@ -93,6 +95,23 @@ def api_network_stream() -> FlaskResponse:
 
     return FlaskResponse(stream_with_context(events()), mimetype="text/event-stream",
                          headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+
+@route("/monitoring/locate/<object_type>/<obj_id>")
+@login_required
+def monitoring_locate(object_type: str, obj_id: str) -> Response:
+    """Open the graph at one record: its network opened and found, the record selected."""
+    experiment = _experiment()
+    if experiment is None or object_type not in OBJECT_TYPES:
+        return FlaskResponse("Unknown object.\n", status=404, mimetype="text/plain")
+    params: dict[str, str] = {"app": str(experiment.app), "focus": f"{object_type}:{obj_id}"}
+    if object_type == "Participant":
+        params["participant"] = obj_id
+    else:
+        network_id = locate_network(state().store, str(experiment.app), object_type, obj_id)
+        if network_id is not None:
+            params.update(search=network_id, expand=network_id)
+    return redirect(url_for("dashboard.dashboard_monitoring", **params))
 
 
 @route("/node_details/<object_type>/<obj_id>")

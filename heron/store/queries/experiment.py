@@ -271,6 +271,29 @@ def network_structure(store: Store, app: str, *, network_roles: list[str] | None
     return out
 
 
+def locate_network(store: Store, app: str, object_type: str, obj_id: str) -> str | None:
+    """The network a record belongs to (through its node for infos and transmissions)."""
+    table_name = OBJECT_TYPES[object_type]
+    if table_name == "network":
+        return obj_id
+    t = store.table(table_name)
+    node = store.table("node")
+    key = t.c[f"{table_name}_id"]
+    with store.read() as conn:
+        if table_name in ("node", "vector"):
+            return conn.execute(select(t.c.network_id).where(t.c.app == app, key == obj_id)
+                                ).scalar()
+        if table_name == "participant":
+            return conn.execute(select(node.c.network_id).where(
+                node.c.app == app, node.c.participant_id == obj_id).limit(1)).scalar()
+        origin = conn.execute(select(t.c.origin_id).where(t.c.app == app, key == obj_id)
+                              ).scalar()
+        if origin is None:
+            return None
+        return conn.execute(select(node.c.network_id).where(
+            node.c.app == app, node.c.node_id == origin)).scalar()
+
+
 def change_mark(store: Store, app: str) -> tuple[int, float]:
     """A value that changes whenever an experiment record of ``app`` is written: the count
     of its experiment events and the time the last one arrived (from ingest's counters, so
