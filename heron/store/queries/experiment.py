@@ -79,7 +79,10 @@ def table_page(store: Store, app: str, table: str = "participant", *,
     for name, value in (column_filters or {}).items():
         if name not in names:
             raise ValueError(f"unknown column {name!r} in {table}")
-        filters.append(cast(t.c[name], String) == str(value))
+        column = t.c[name]
+        # compare strings as they are, so an index on the column (ids) can serve the filter
+        target = column if isinstance(column.type, String) else cast(column, String)
+        filters.append(target == str(value))
     if search_value:
         needle = f"%{search_value.lower()}%"
         filters.append(or_(*(func.lower(cast(t.c[n], String)).like(needle) for n in names)))
