@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 from playwright.sync_api import sync_playwright
-from werkzeug.serving import make_server
+from werkzeug.serving import WSGIRequestHandler, make_server
 
 from heron import config as heron_config
 from heron import events as ev
@@ -45,7 +45,12 @@ def main() -> None:
             store.ingest([ev.Node(app=app, node_id=f"n{i}-{j}", network_id=f"net{i}",
                                   type="agent" if j else "source")
                           for i in range(networks) for j in range(per)])
-        server = make_server("127.0.0.1", 0, create_app(cfg, store=store), threaded=True)
+        class Quiet(WSGIRequestHandler):
+            def log_request(self, *args: object, **kwargs: object) -> None:
+                pass
+
+        server = make_server("127.0.0.1", 0, create_app(cfg, store=store), threaded=True,
+                             request_handler=Quiet)
         threading.Thread(target=server.serve_forever, daemon=True).start()
         base = f"http://127.0.0.1:{server.server_port}/dashboard"
         print(f"{'experiment':28} {'settled in':>11} {'× baseline':>11} {'worst freeze':>13}"

@@ -42,12 +42,43 @@
     focus = null;
     select(id);
   }
-  /* Lay out the first drawing once, in batches (the page stays responsive), then freeze. */
+  /* Lay out the first drawing once, then freeze it. A small graph is laid out by physics in
+     short batches (the page stays responsive); a large one is placed on a grid at once:
+     networks in rows under their role, each opened network's items in a ring around it. */
   function settle() {
     if (settled || settling) return;
-    settling = true;
-    network.setOptions({ physics: { enabled: true } });
-    network.stabilize(nodes.length > 500 ? 80 : 150);
+    if (nodes.length <= 300) {
+      settling = true;
+      network.setOptions({ physics: { enabled: true, stabilization: { updateInterval: 10 } } });
+      network.stabilize(150);
+      return;
+    }
+    network.setOptions({ physics: false });
+    const placed = [];
+    const networks = nodes.get({ filter: function (n) { return n.id.indexOf("Network:") === 0; } });
+    const columns = Math.max(1, Math.ceil(Math.sqrt(networks.length * 2)));
+    placed.push({ id: "experiment", x: (columns * 170) / 2, y: -260 });
+    const roles = nodes.get({ filter: function (n) { return n.id.indexOf("Role:") === 0; } });
+    roles.forEach(function (r, i) { placed.push({ id: r.id, x: (i + 0.5) * (columns * 170) / roles.length, y: -140 }); });
+    const where = {};
+    networks.forEach(function (n, i) {
+      where[n.id] = { x: (i % columns) * 170, y: Math.floor(i / columns) * 90 };
+      placed.push(Object.assign({ id: n.id }, where[n.id]));
+    });
+    const rings = {};
+    nodes.forEach(function (n) {
+      const centre = where[n.parent];
+      if (!centre) return;
+      const k = rings[n.parent] = (rings[n.parent] || 0) + 1;
+      const angle = k * 0.9, radius = 45 + 6 * k;
+      where[n.id] = { x: centre.x + radius * Math.cos(angle), y: centre.y + radius * Math.sin(angle) };
+      placed.push(Object.assign({ id: n.id }, where[n.id]));
+    });
+    nodes.update(placed);
+    network.fit();
+    settled = true;
+    box.dataset.ready = "1";
+    applyFocus();
   }
   window.heronGraph = network;
 
