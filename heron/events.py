@@ -146,6 +146,28 @@ class Profile(Event, tag="profile", kw_only=True):
     tree: JSONDict = {}
 
 
+class Endpoint(Event, tag="endpoint", kw_only=True):
+    """Event name: ``endpoint``. An endpoint the monitor found, registered at the level it
+    starts at. A level already set (on the Rules page) is never overwritten by it."""
+
+    endpoint: Name
+    monitor_level: Annotated[int, Meta(ge=0, le=3)] = 1
+
+
+class ExceptionRaised(Event, tag="exception", kw_only=True):
+    """Event name: ``exception``. An unhandled exception in a monitored endpoint.
+
+    ``fingerprint`` groups occurrences: the type and the top frames (file and function, not
+    line numbers, so an edit elsewhere in a file keeps the group)."""
+
+    endpoint: Name | None = None
+    request_id: str | None = None
+    type: Name
+    message: Annotated[str, Meta(max_length=10_000)] = ""
+    stack: Annotated[str, Meta(max_length=200_000)] = ""
+    fingerprint: Annotated[str, Meta(min_length=1, max_length=64)]
+
+
 # --- instrumentation client ----------------------------------------------------------
 class RunStart(Event, tag="run_start", kw_only=True):
     """Event name: ``run_start``. A run (or sub-run) context opened."""
@@ -337,9 +359,9 @@ class TestResult(Event, tag="test_result", kw_only=True):
 
 
 AnyEvent = (
-    Request | Outlier | Profile | RunStart | RunEnd | Export | SessionStart | SessionStep
-    | SessionEnd | Resource | Log | Participant | Network | Node | Info | Transmission
-    | Vector | TestResult
+    Request | Outlier | Profile | Endpoint | ExceptionRaised | RunStart | RunEnd | Export
+    | SessionStart | SessionStep | SessionEnd | Resource | Log | Participant | Network | Node
+    | Info | Transmission | Vector | TestResult
 )
 
 #: Every kind, by its wire name.

@@ -73,6 +73,7 @@ def _entity(prefix: str, md: MetaData, name: str, key: str, *columns: Column) ->
         UniqueConstraint("app", key, name=f"{prefix}{name}_app_key"),
     )
     Index(f"{prefix}{name}_ts", table.c.ts)
+    Index(f"{prefix}{name}_app_seq", table.c.app, table.c.seq)  # migration 0003: paging
     return table
 
 
@@ -159,6 +160,32 @@ def build_metadata(prefix: str = "heron_") -> MetaData:
         Column("errors", BigInteger, nullable=False),
         Column("sum_ms", Float, nullable=False),
         Column("sketch", LargeBinary),
+    )
+
+    exception = Table(
+        f"{p}exception", md, *_common(),  # migration 0003
+        Column("endpoint", String(NAME)),
+        Column("request_id", String(ID)),
+        Column("type", String(NAME), nullable=False),
+        Column("message", Text, nullable=False, default=""),
+        Column("stack", Text, nullable=False, default=""),
+        Column("fingerprint", String(64), nullable=False),
+    )
+    Index(f"{p}exception_app_fingerprint", exception.c.app, exception.c.fingerprint)
+    Index(f"{p}exception_app_endpoint_ts", exception.c.app, exception.c.endpoint,
+          exception.c.ts)
+
+    # Latency sketches per endpoint, version and hour: request counts per logarithmic
+    # bucket of duration (heron.store.sketch), added to at ingest, so percentiles over any
+    # window come from a few thousand rows instead of millions of requests.
+    Table(
+        f"{p}rollup_latency", md,  # migration 0003
+        Column("app", String(200), primary_key=True),
+        Column("endpoint", String(NAME), primary_key=True),
+        Column("version", String(NAME), primary_key=True),
+        Column("bucket", BigInteger, primary_key=True),  # start of the hour, epoch seconds
+        Column("idx", Integer, primary_key=True),        # sketch bucket of the duration
+        Column("count", BigInteger, nullable=False),
     )
 
     Table(

@@ -29,6 +29,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from heron import events as ev
+from heron.store.rollups import apply as apply_rollups
 
 if TYPE_CHECKING:
     from heron.store import Store
@@ -120,9 +121,12 @@ UPSERTS: dict[str, _Upsert] = {
     "session_end": _Upsert("session", ("session_id",), _session_end, {"params": {}}),
 }
 
+#: Kinds with their own writer below (not appended, not upserted by key).
+SPECIAL = frozenset({"endpoint"})
+
 #: Append-only kinds and the table each is stored in.
 APPENDS: dict[str, str] = {
-    kind: kind for kind in ev.KINDS if kind not in UPSERTS
+    kind: kind for kind in ev.KINDS if kind not in UPSERTS and kind not in SPECIAL
 }
 
 
@@ -153,10 +157,13 @@ def ingest(store: Store, events: Sequence[ev.Event]) -> IngestResult:
         for event in fresh:
             by_kind[event.kind].append(event)
         for kind, batch in by_kind.items():
-            if kind in UPSERTS:
+            if kind in UPSERTS or kind in SPECIAL:
                 continue
             _append(conn, store.table(APPENDS[kind]), batch)
         _apply_upserts(conn, store, by_kind)
+        if "endpoint" in by_kind or "request" in by_kind:
+            apply_rollups(conn, store, by_kind.get("endpoint", []),
+                          by_kind.get("request", []))
         _count(conn, store.table("app_kind"), fresh, received)
         _count_minutes(conn, store.table("event_minute"), fresh)
     return IngestResult(stored=len(fresh), duplicates=len(events) - len(fresh))

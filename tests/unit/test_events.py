@@ -20,6 +20,8 @@ def test_every_kind_round_trips_through_the_wire_format() -> None:
         ev.Request(endpoint="index", duration_ms=0.3),
         ev.Outlier(request_id="r", endpoint="index", duration_ms=900, headers={"a": "b"}),
         ev.Profile(request_id="r", endpoint="index", duration_ms=5, tree={"name": "x"}),
+        ev.Endpoint(endpoint="index", monitor_level=2),
+        ev.ExceptionRaised(endpoint="index", type="KeyError", message="'x'", fingerprint="f1"),
         ev.RunStart(run_id="r1", run_class="ranker", dimensions={"source": "web"}),
         ev.RunEnd(run_id="r1", outcome="error", error_type="ValueError"),
         ev.Export(run_id="r1", metrics={"confidence": 0.9}, dimensions={"ok": True}),

@@ -1,0 +1,66 @@
+"""Web monitoring: unhandled exceptions, and latency sketches per endpoint and hour; an
+(app, seq) index on experiment records, so the Database view pages 1M rows fast.
+
+Revision ID: 0003
+Revises: 0002
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+from sqlalchemy.dialects.postgresql import JSONB
+
+from heron.store.migrations import prefix
+
+revision = "0003"
+down_revision = "0002"
+branch_labels = None
+depends_on = None
+
+SeqType = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+JSONType = sa.JSON().with_variant(JSONB(), "postgresql")
+
+
+ENTITIES = ("participant", "network", "node", "info", "transmission", "vector")
+
+
+def upgrade() -> None:
+    p = prefix()
+    for name in ENTITIES:
+        op.create_index(f"{p}{name}_app_seq", f"{p}{name}", ["app", "seq"])
+    op.create_table(
+        f"{p}exception",
+        sa.Column("seq", SeqType, primary_key=True, autoincrement=True),
+        sa.Column("id", sa.String(64), nullable=False),
+        sa.Column("app", sa.String(200), nullable=False),
+        sa.Column("ts", sa.Float(), nullable=False),
+        sa.Column("endpoint", sa.String(500)),
+        sa.Column("request_id", sa.String(64)),
+        sa.Column("type", sa.String(500), nullable=False),
+        sa.Column("message", sa.Text(), nullable=False),
+        sa.Column("stack", sa.Text(), nullable=False),
+        sa.Column("fingerprint", sa.String(64), nullable=False),
+    )
+    op.create_index(f"{p}exception_app_fingerprint", f"{p}exception", ["app", "fingerprint"])
+    op.create_index(f"{p}exception_app_endpoint_ts", f"{p}exception",
+                    ["app", "endpoint", "ts"])
+    op.create_table(
+        f"{p}rollup_latency",
+        sa.Column("app", sa.String(200), primary_key=True),
+        sa.Column("endpoint", sa.String(500), primary_key=True),
+        sa.Column("version", sa.String(500), primary_key=True),
+        sa.Column("bucket", sa.BigInteger(), primary_key=True),
+        sa.Column("idx", sa.Integer(), primary_key=True),
+        sa.Column("count", sa.BigInteger(), nullable=False),
+    )
+
+
+def downgrade() -> None:
+    p = prefix()
+    for name in ENTITIES:
+        op.drop_index(f"{p}{name}_app_seq", f"{p}{name}")
+    op.drop_table(f"{p}rollup_latency")
+    op.drop_index(f"{p}exception_app_endpoint_ts", f"{p}exception")
+    op.drop_index(f"{p}exception_app_fingerprint", f"{p}exception")
+    op.drop_table(f"{p}exception")

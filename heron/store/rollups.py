@@ -1,0 +1,108 @@
+"""Web-monitoring rollups, maintained at ingest in the same transaction as the requests.
+
+* ``rollup_request``: per app, endpoint, version and minute — requests, server errors
+  (status ≥ 500) and the sum of durations; hit counts and means over any window.
+* ``rollup_latency``: per app, endpoint, version and hour — a latency sketch
+  (:mod:`heron.store.sketch`); percentiles over any window within 1%.
+* ``endpoint``: every endpoint seen, its monitor level and when it was first and last
+  requested. An ``endpoint`` event registers one at the level it starts at; a level set
+  later on the Rules page is never overwritten.
+
+Every update adds to what is stored (``count = count + new``), so concurrent ingest from
+several server processes never loses a count.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import case
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+
+from heron import events as ev
+from heron.store import sketch
+
+if TYPE_CHECKING:
+    from heron.store import Store
+
+SERVER_ERROR = 500
+
+
+def _insert(conn: Connection, table: Any) -> Any:
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    return dialect.insert(table)
+
+
+def apply(conn: Connection, store: Store, endpoints: list[ev.Event],
+          requests: list[ev.Event]) -> None:
+    _register(conn, store, endpoints, requests)
+    if requests:
+        _minutes(conn, store, requests)
+        _latency(conn, store, requests)
+
+
+def _register(conn: Connection, store: Store, endpoints: list[ev.Event],
+              requests: list[ev.Event]) -> None:
+    table = store.table("endpoint")
+    if endpoints:
+        rows = {}
+        for e in endpoints:
+            assert isinstance(e, ev.Endpoint)
+            rows.setdefault((e.app, e.endpoint), {
+                "app": e.app, "endpoint": e.endpoint, "monitor_level": e.monitor_level,
+                "first_ts": e.ts, "last_ts": 0.0})
+        stmt = _insert(conn, table).on_conflict_do_nothing(index_elements=["app", "endpoint"])
+        conn.execute(stmt, list(rows.values()))
+    if requests:
+        seen: dict[tuple[str, str], list[float]] = {}
+        for r in requests:
+            assert isinstance(r, ev.Request)
+            span = seen.setdefault((r.app, r.endpoint), [r.ts, r.ts])
+            span[0], span[1] = min(span[0], r.ts), max(span[1], r.ts)
+        stmt = _insert(conn, table)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["app", "endpoint"],
+            set_={"last_ts": case((stmt.excluded.last_ts > table.c.last_ts,
+                                   stmt.excluded.last_ts), else_=table.c.last_ts)})
+        conn.execute(stmt, [{"app": app, "endpoint": name, "monitor_level": 1,
+                             "first_ts": first, "last_ts": last}
+                            for (app, name), (first, last) in sorted(seen.items())])
+
+
+def _minutes(conn: Connection, store: Store, requests: list[ev.Event]) -> None:
+    table = store.table("rollup_request")
+    sums: dict[tuple[str, str, str, int], list[float]] = defaultdict(lambda: [0, 0, 0.0])
+    for r in requests:
+        assert isinstance(r, ev.Request)
+        row = sums[(r.app, r.endpoint, r.version or "", int(r.ts // 60) * 60)]
+        row[0] += 1
+        row[1] += r.status >= SERVER_ERROR
+        row[2] += r.duration_ms
+    stmt = _insert(conn, table)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["app", "endpoint", "version", "bucket"],
+        set_={"count": table.c["count"] + stmt.excluded["count"],
+              "errors": table.c.errors + stmt.excluded.errors,
+              "sum_ms": table.c.sum_ms + stmt.excluded.sum_ms})
+    conn.execute(stmt, [{"app": a, "endpoint": e, "version": v, "bucket": b,
+                         "count": int(c), "errors": int(err), "sum_ms": total}
+                        for (a, e, v, b), (c, err, total) in sorted(sums.items())])
+
+
+def _latency(conn: Connection, store: Store, requests: list[ev.Event]) -> None:
+    table = store.table("rollup_latency")
+    counts: dict[tuple[str, str, str, int, int], int] = defaultdict(int)
+    for r in requests:
+        assert isinstance(r, ev.Request)
+        counts[(r.app, r.endpoint, r.version or "", int(r.ts // 3600) * 3600,
+                sketch.index(r.duration_ms))] += 1
+    stmt = _insert(conn, table)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["app", "endpoint", "version", "bucket", "idx"],
+        set_={"count": table.c["count"] + stmt.excluded["count"]})
+    rows = [{"app": a, "endpoint": e, "version": v, "bucket": b, "idx": i, "count": n}
+            for (a, e, v, b, i), n in sorted(counts.items())]
+    for start in range(0, len(rows), 2_000):
+        conn.execute(stmt, rows[start:start + 2_000])
