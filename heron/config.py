@@ -77,6 +77,20 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("SAMPLING_PERIOD", "float", 5.0,
             "Milliseconds between two profiler samples; at least 1.", section="dashboard",
             minimum=1.0),
+    Setting("TRUSTED_PROXIES", "list", [],
+            "Addresses of reverse proxies in front of the app. Only a request arriving from "
+            "one of them is recorded with the first address of its `X-Forwarded-For`; any "
+            "other is recorded with its own address (`REMOTE_ADDR`)."),
+    Setting("REDACT", "list", [],
+            "More header or field names to redact from outliers, besides Authorization, "
+            "Cookie, Set-Cookie and any name containing password, secret, token, key, "
+            "session, csrf or auth (case-insensitive substrings)."),
+    Setting("OUTLIER_BODY_BYTES", "int", 10_000,
+            "Largest request body (form or JSON) kept with an outlier, in bytes.", minimum=0),
+    Setting("RETENTION_DAYS", "float", 30.0,
+            "Raw requests, outliers, profiles and exceptions older than this many days are "
+            "pruned by the server every hour (rollups are kept). 0 keeps everything.",
+            minimum=0.0),
     Setting("HIDDEN_TABS", "list", [],
             "Route names of built-in dashboard tabs to hide, e.g. `[\"home\"]`."),
     # -- authentication ----------------------------------------------------------------

@@ -118,6 +118,21 @@ class HttpSink:
                 timeout=urllib3.Timeout(connect=min(3.0, self.timeout), read=self.timeout))
         return self._http
 
+    def get_json(self, path: str, fields: dict[str, str]) -> Any:
+        """GET a JSON document from the same server with the same token (monitor levels).
+
+        Its own connection pool: the delivery connection is the flusher thread's."""
+        from urllib.parse import urlencode
+
+        base = self.url.removesuffix("/api/v1/events")
+        headers = {k: v for k, v in self.headers.items() if k == "Authorization"}
+        with urllib3.PoolManager(retries=False, timeout=self.timeout) as pool:
+            response = pool.request("GET", f"{base}{path}?{urlencode(fields)}",
+                                    headers=headers)
+        if response.status != 200:
+            raise OSError(f"{base}{path} answered {response.status}")
+        return json.loads(response.data)
+
     # -- the sink protocol ---------------------------------------------------------------
     def write(self, events: list[Event]) -> None:
         """Spool the batch, then deliver what the server will take now. Never raises."""

@@ -1,0 +1,340 @@
+"""Web monitoring reads: endpoint levels, the overview, per-endpoint charts, outliers,
+profiles and exceptions.
+
+Counts, means and percentiles come from the rollups maintained at ingest
+(:mod:`heron.store.rollups`), so pages stay fast with millions of requests stored; only
+per-request detail (status codes, users, IPs, outliers) reads raw rows, within the time
+window and through the ``(app, endpoint, ts)`` index.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from typing import Any
+
+from sqlalchemy import and_, func, select, update
+
+from heron.store import Store, sketch
+from heron.store.queries import time_bucket
+
+QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
+
+
+def endpoint_levels(store: Store, app: str) -> dict[str, int]:
+    table = store.table("endpoint")
+    with store.read() as conn:
+        return {e: int(level) for e, level in conn.execute(
+            select(table.c.endpoint, table.c.monitor_level).where(table.c.app == app))}
+
+
+def set_level(store: Store, app: str, endpoint: str, level: int) -> bool:
+    """Set one endpoint's monitor level; False when the endpoint is unknown."""
+    if level not in (0, 1, 2, 3):
+        raise ValueError(f"monitor level must be 0, 1, 2 or 3, got {level!r}")
+    table = store.table("endpoint")
+    with store.write() as conn:
+        done = conn.execute(update(table).where(table.c.app == app, table.c.endpoint == endpoint)
+                            .values(monitor_level=level))
+    return done.rowcount == 1
+
+
+def web_apps(store: Store) -> list[str]:
+    """Apps with monitored endpoints."""
+    table = store.table("endpoint")
+    with store.read() as conn:
+        return list(conn.execute(select(table.c.app).distinct().order_by(table.c.app))
+                    .scalars())
+
+
+def endpoints(store: Store, app: str) -> list[dict[str, Any]]:
+    table = store.table("endpoint")
+    with store.read() as conn:
+        return [dict(r._mapping) for r in conn.execute(
+            select(table).where(table.c.app == app).order_by(table.c.endpoint))]
+
+
+def _latency_buckets(store: Store, app: str, since: float, until: float,
+                     group: str = "endpoint", endpoint: str | None = None
+                     ) -> dict[str, list[tuple[int, int]]]:
+    """Sketch buckets per endpoint (or version), summed over the hours in the window."""
+    table = store.table("rollup_latency")
+    key = table.c[group]
+    query = (select(key, table.c.idx, func.sum(table.c["count"]))
+             .where(table.c.app == app, table.c.bucket >= int(since // 3600) * 3600,
+                    table.c.bucket < until)
+             .group_by(key, table.c.idx))
+    if endpoint is not None:
+        query = query.where(table.c.endpoint == endpoint)
+    out: dict[str, list[tuple[int, int]]] = defaultdict(list)
+    with store.read() as conn:
+        for name, idx, count in conn.execute(query):
+            out[name].append((int(idx), int(count)))
+    return out
+
+
+def overview(store: Store, app: str, *, since: float, today_start: float,
+             now: float | None = None) -> list[dict[str, Any]]:
+    """Every endpoint of ``app``: level, last requested, hits today / 7 days / total, and
+    median, p95, mean and error rate over the window starting at ``since``."""
+    now = time.time() if now is None else now
+    rollup = store.table("rollup_request")
+    week = now - 7 * 86400
+    count = rollup.c["count"]
+
+    def hits(start: float) -> Any:
+        return func.sum(func.coalesce(_if(rollup.c.bucket >= int(start // 60) * 60, count), 0))
+
+    query = (select(rollup.c.endpoint, hits(today_start).label("today"),
+                    hits(week).label("week"), func.sum(count).label("total"),
+                    hits(since).label("window"),
+                    func.sum(_if(rollup.c.bucket >= int(since // 60) * 60, rollup.c.errors))
+                    .label("errors"),
+                    func.sum(_if(rollup.c.bucket >= int(since // 60) * 60, rollup.c.sum_ms))
+                    .label("sum_ms"))
+             .where(rollup.c.app == app).group_by(rollup.c.endpoint))
+    with store.read() as conn:
+        rows = {r.endpoint: r for r in conn.execute(query)}
+    latency = _latency_buckets(store, app, since, now + 3600)
+    out = []
+    for e in endpoints(store, app):
+        r = rows.get(e["endpoint"])
+        window = int(r.window or 0) if r else 0
+        buckets = latency.get(e["endpoint"], [])
+        out.append({
+            "endpoint": e["endpoint"], "monitor_level": e["monitor_level"],
+            "last_ts": e["last_ts"] or None,
+            "hits_today": int(r.today or 0) if r else 0,
+            "hits_7d": int(r.week or 0) if r else 0,
+            "hits_total": int(r.total or 0) if r else 0,
+            "hits_window": window,
+            "median_ms": sketch.quantile(buckets, 0.5),
+            "p95_ms": sketch.quantile(buckets, 0.95),
+            "mean_ms": (float(r.sum_ms or 0) / window) if r and window else None,
+            "error_rate": (int(r.errors or 0) / window) if r and window else None,
+        })
+    return out
+
+
+def _if(condition: Any, value: Any) -> Any:
+    from sqlalchemy import case
+
+    return case((condition, value), else_=None)
+
+
+def percentiles(store: Store, app: str, endpoint: str | None, since: float, until: float,
+                group: str = "endpoint") -> dict[str, dict[str, float | None]]:
+    """Box-plot quantiles (5, 25, 50, 75, 95%) per endpoint or per version."""
+    buckets = _latency_buckets(store, app, since, until, group=group, endpoint=endpoint)
+    return {name: {f"p{int(q * 100)}": sketch.quantile(b, q) for q in QUANTILES}
+            for name, b in sorted(buckets.items())}
+
+
+def series(store: Store, app: str, endpoint: str | None, since: float, until: float,
+           step: int, by: str = "version") -> dict[str, Any]:
+    """Hits and mean duration per ``step`` seconds, one series per version (or endpoint)."""
+    rollup = store.table("rollup_request")
+    with store.read() as conn:
+        bucket = time_bucket(conn.dialect.name, rollup.c.bucket, step)
+        query = (select(bucket.label("t"), rollup.c[by], func.sum(rollup.c["count"]),
+                        func.sum(rollup.c.sum_ms), func.sum(rollup.c.errors))
+                 .where(rollup.c.app == app, rollup.c.bucket >= int(since // 60) * 60,
+                        rollup.c.bucket < until)
+                 .group_by(bucket, rollup.c[by]).order_by(bucket))
+        if endpoint is not None:
+            query = query.where(rollup.c.endpoint == endpoint)
+        out: dict[str, list[list[float]]] = defaultdict(list)
+        for t, name, n, total, errors in conn.execute(query):
+            out[name or "(none)"].append([int(t), int(n), float(total) / int(n) if n else 0.0,
+                                          int(errors)])
+    return {"step": step, "series": dict(out)}
+
+
+def heatmap(store: Store, app: str, since: float, until: float, offset_s: float = 0.0
+            ) -> list[list[int]]:
+    """Requests per (day of week 0=Monday, hour) in the window, in the zone ``offset_s``."""
+    rollup = store.table("rollup_request")
+    with store.read() as conn:
+        hour = time_bucket(conn.dialect.name, rollup.c.bucket, 3600)
+        rows = conn.execute(select(hour, func.sum(rollup.c["count"]))
+                            .where(rollup.c.app == app, rollup.c.bucket >= since,
+                                   rollup.c.bucket < until).group_by(hour)).all()
+    grid = [[0] * 24 for _ in range(7)]
+    for t, n in rows:
+        local = int(t) + offset_s
+        day = int(((local // 86400) + 3) % 7)  # 1970-01-01 was a Thursday
+        grid[day][int(local % 86400 // 3600)] += int(n)
+    return grid
+
+
+def raw_groups(store: Store, app: str, endpoint: str, since: float, until: float,
+               column: str, limit: int = 50_000) -> dict[str, Any]:
+    """Per ``group_by`` value (or IP, or status) and version: requests and mean duration,
+    from raw rows in the window (the newest ``limit``)."""
+    request = store.table("request")
+    recent = (select(request.c[column].label("key"), request.c.version,
+                     request.c.duration_ms)
+              .where(request.c.app == app, request.c.endpoint == endpoint,
+                     request.c.ts >= since, request.c.ts < until)
+              .order_by(request.c.ts.desc()).limit(limit).subquery())
+    query = (select(recent.c.key, recent.c.version, func.count(), func.avg(recent.c.duration_ms))
+             .group_by(recent.c.key, recent.c.version))
+    with store.read() as conn:
+        return {"rows": [{"key": "(none)" if k is None else str(k), "version": v,
+                          "count": int(n), "mean_ms": float(mean or 0)}
+                         for k, v, n, mean in conn.execute(query)]}
+
+
+def status_series(store: Store, app: str, endpoint: str, since: float, until: float,
+                  step: int) -> dict[str, list[list[int]]]:
+    request = store.table("request")
+    with store.read() as conn:
+        bucket = time_bucket(conn.dialect.name, request.c.ts, step)
+        rows = conn.execute(select(bucket, request.c.status, func.count())
+                            .where(request.c.app == app, request.c.endpoint == endpoint,
+                                   request.c.ts >= since, request.c.ts < until)
+                            .group_by(bucket, request.c.status).order_by(bucket)).all()
+    out: dict[str, list[list[int]]] = defaultdict(list)
+    for t, status, n in rows:
+        out[str(status)].append([int(t), int(n)])
+    return dict(out)
+
+
+def sql_summary(store: Store, app: str, endpoint: str, since: float, until: float
+                ) -> dict[str, float]:
+    request = store.table("request")
+    with store.read() as conn:
+        n, queries, ms = conn.execute(
+            select(func.count(), func.avg(request.c.sql_count), func.avg(request.c.sql_ms))
+            .where(request.c.app == app, request.c.endpoint == endpoint,
+                   request.c.ts >= since, request.c.ts < until)).one()
+    return {"requests": int(n), "mean_queries": float(queries or 0),
+            "mean_sql_ms": float(ms or 0)}
+
+
+def outliers(store: Store, app: str, endpoint: str | None, since: float, until: float,
+             limit: int = 100) -> list[dict[str, Any]]:
+    table = store.table("outlier")
+    query = (select(table.c.seq, table.c.id, table.c.ts, table.c.endpoint,
+                    table.c.duration_ms, table.c.cpu_percent, table.c.memory_bytes)
+             .where(table.c.app == app, table.c.ts >= since, table.c.ts < until)
+             .order_by(table.c.duration_ms.desc()).limit(limit))
+    if endpoint is not None:
+        query = query.where(table.c.endpoint == endpoint)
+    with store.read() as conn:
+        return [dict(r._mapping) for r in conn.execute(query)]
+
+
+def outlier(store: Store, app: str, outlier_id: str) -> dict[str, Any] | None:
+    table = store.table("outlier")
+    with store.read() as conn:
+        row = conn.execute(select(table).where(table.c.app == app, table.c.id == outlier_id)
+                           ).first()
+    return dict(row._mapping) if row else None
+
+
+def profiles(store: Store, app: str, endpoint: str, since: float, until: float,
+             limit: int = 50) -> list[dict[str, Any]]:
+    table = store.table("profile")
+    with store.read() as conn:
+        return [dict(r._mapping) for r in conn.execute(
+            select(table.c.id, table.c.ts, table.c.duration_ms, table.c.request_id)
+            .where(table.c.app == app, table.c.endpoint == endpoint, table.c.ts >= since,
+                   table.c.ts < until).order_by(table.c.ts.desc()).limit(limit))]
+
+
+def profile(store: Store, app: str, profile_id: str) -> dict[str, Any] | None:
+    table = store.table("profile")
+    with store.read() as conn:
+        row = conn.execute(select(table).where(table.c.app == app, table.c.id == profile_id)
+                           ).first()
+    return dict(row._mapping) if row else None
+
+
+def grouped_profile(store: Store, app: str, endpoint: str, since: float, until: float,
+                    limit: int = 500) -> dict[str, Any]:
+    """Every sampled request of the window merged into one tree (the grouped profiler):
+    ``{"name", "value" (ms), "children"}`` nodes keyed by code line, plus a flat table of
+    lines with their total and self time."""
+    table = store.table("profile")
+    with store.read() as conn:
+        trees = [r[0] for r in conn.execute(
+            select(table.c.tree).where(table.c.app == app, table.c.endpoint == endpoint,
+                                       table.c.ts >= since, table.c.ts < until)
+            .order_by(table.c.ts.desc()).limit(limit))]
+    root: dict[str, Any] = {"name": endpoint, "value": 0.0, "children": {}}
+    lines: dict[str, dict[str, Any]] = {}
+    for tree in trees:
+        period = float(tree.get("period_ms", 0))
+        root["value"] += tree.get("samples", 0) * period
+        _merge(tree["root"], root, tree.get("lines", []), period, lines)
+
+    def listify(node: dict[str, Any]) -> dict[str, Any]:
+        children = sorted(node["children"].values(), key=lambda c: -c["value"])
+        return {**node, "children": [listify(c) for c in children]}
+
+    return {"requests": len(trees), "tree": listify(root),
+            "lines": sorted(lines.values(), key=lambda r: -r["total_ms"])}
+
+
+def _merge(node: list[Any], into: dict[str, Any], code: list[dict[str, Any]], period: float,
+           lines: dict[str, dict[str, Any]]) -> None:
+    """Add one stored tree's ``[line, samples, children]`` node into a merged tree."""
+    for child in node[2]:
+        info = code[child[0]]
+        name = f"{info['function']} ({info['file'].rsplit('/', 1)[-1]}:{info['line']})"
+        ms = child[1] * period
+        target = into["children"].setdefault(
+            name, {"name": name, "value": 0.0, "children": {}, "code": info["code"]})
+        target["value"] += ms
+        row = lines.setdefault(name, {"line": name, "code": info["code"], "total_ms": 0.0,
+                                      "self_ms": 0.0, "hits": 0})
+        row["total_ms"] += ms
+        row["self_ms"] += ms - sum(c[1] for c in child[2]) * period
+        row["hits"] += child[1]
+        _merge(child, target, code, period, lines)
+
+
+def exception_groups(store: Store, app: str, since: float, until: float,
+                     endpoint: str | None = None) -> list[dict[str, Any]]:
+    table = store.table("exception")
+    query = (select(table.c.fingerprint, table.c.type, table.c.endpoint, func.count(),
+                    func.min(table.c.ts), func.max(table.c.ts), func.max(table.c.seq))
+             .where(table.c.app == app, table.c.ts >= since, table.c.ts < until)
+             .group_by(table.c.fingerprint, table.c.type, table.c.endpoint)
+             .order_by(func.max(table.c.ts).desc()))
+    if endpoint is not None:
+        query = query.where(table.c.endpoint == endpoint)
+    with store.read() as conn:
+        groups = conn.execute(query).all()
+        latest = {}
+        seqs = [g[6] for g in groups]
+        for start in range(0, len(seqs), 500):
+            for row in conn.execute(select(table).where(table.c.seq.in_(seqs[start:start + 500]))):
+                latest[row.seq] = row
+    return [{"fingerprint": f, "type": t, "endpoint": e, "count": int(n), "first_ts": first,
+             "last_ts": last, "message": latest[s].message if s in latest else "",
+             "stack": latest[s].stack if s in latest else ""}
+            for f, t, e, n, first, last, s in groups]
+
+
+def durations(store: Store, app: str, endpoint: str, *, since: float, until: float,
+              version: str | None = None, limit: int = 20_000) -> list[float]:
+    """Raw durations (newest ``limit``) for the reporting tests."""
+    request = store.table("request")
+    conditions = [request.c.app == app, request.c.endpoint == endpoint,
+                  request.c.ts >= since, request.c.ts < until]
+    if version is not None:
+        conditions.append(request.c.version == version)
+    with store.read() as conn:
+        return [float(d) for d in conn.execute(
+            select(request.c.duration_ms).where(and_(*conditions))
+            .order_by(request.c.ts.desc()).limit(limit)).scalars()]
+
+
+def versions(store: Store, app: str) -> list[str]:
+    rollup = store.table("rollup_request")
+    with store.read() as conn:
+        return [v for v in conn.execute(select(rollup.c.version).distinct()
+                                         .where(rollup.c.app == app)
+                                         .order_by(rollup.c.version)).scalars()]

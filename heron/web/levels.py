@@ -1,0 +1,88 @@
+"""Each endpoint's monitor level, as set on the Rules page, kept in a dict per process.
+
+The request path reads the dict only. A new endpoint starts at MONITOR_LEVEL and is
+registered in the store (an ``endpoint`` event); a background thread re-reads the levels
+every ``REFRESH_S`` seconds — from the local store, or from the server's
+``/api/v1/endpoints`` when recording to a remote heron — so a change on the Rules page
+reaches every process within seconds.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+from heron import api
+from heron import events as ev
+from heron._internal import capture_internal_exceptions, logger
+
+REFRESH_S = 5.0
+
+
+class LevelTable:
+    def __init__(self, app_id: str, default: int):
+        self.app_id = app_id
+        self.default = default
+        self._levels: dict[str, int] = {}
+        self._known: set[str] = set()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def level(self, endpoint: str) -> int:
+        level = self._levels.get(endpoint)
+        if level is not None:
+            return level
+        self.register([endpoint])
+        return self.default
+
+    def register(self, endpoints: list[str]) -> None:
+        """Make endpoints known to the store (at MONITOR_LEVEL unless already set)."""
+        new = [e for e in endpoints if e not in self._known]
+        if not new:
+            return
+        with self._lock:
+            for endpoint in new:
+                if endpoint in self._known:
+                    continue
+                self._known.add(endpoint)
+                api.emit(ev.Endpoint(app=self.app_id, endpoint=endpoint,
+                                     monitor_level=self.default))
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._refresh_forever,
+                                                name="heron-levels", daemon=True)
+                self._thread.start()
+
+    def set_levels(self, levels: dict[str, int]) -> None:
+        self._levels = dict(levels)  # one assignment: readers see the old or the new dict
+
+    def refresh(self) -> None:
+        levels = fetch_levels(self.app_id)
+        if levels is not None:
+            self.set_levels(levels)
+
+    def _refresh_forever(self) -> None:
+        while True:
+            time.sleep(REFRESH_S)
+            with capture_internal_exceptions("reading monitor levels"):
+                self.refresh()
+
+
+def fetch_levels(app_id: str) -> dict[str, int] | None:
+    """The stored levels of ``app_id``'s endpoints: local store or remote server."""
+    recorder = api.recorder()
+    sink: Any = getattr(recorder, "sink", None)
+    store = getattr(sink, "store", None)  # recording into a local store
+    if store is not None:
+        from heron.store.queries.web import endpoint_levels
+
+        return endpoint_levels(store, app_id)
+    fetch = getattr(sink, "get_json", None)
+    if fetch is None:
+        return None
+    try:
+        body = fetch("/api/v1/endpoints", {"app": app_id})
+    except Exception as exc:  # noqa: BLE001 - keep the last levels; say why once in a while
+        logger.debug("heron: cannot read monitor levels from the server: %s", exc)
+        return None
+    return {e["endpoint"]: int(e["monitor_level"]) for e in body.get("endpoints", [])}

@@ -1,0 +1,225 @@
+"""Request monitoring shared by every integration (Flask, WSGI, ASGI).
+
+The request thread only measures: it reads the clock (``perf_counter_ns``), looks up the
+endpoint's level in a dict, and hands finished records to the recorder, whose one
+background thread writes them in batches. Two more threads exist per process, and only
+when needed: the outlier watcher (level ≥ 2) and the profiler's sampler (level 3).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import ipaddress
+import threading
+import time
+import traceback
+from dataclasses import dataclass, field
+from typing import Any
+
+from heron import api
+from heron import config as heron_config
+from heron import events as ev
+from heron._internal import capture_internal_exceptions, logger
+from heron.config import Config
+from heron.web import sql
+from heron.web.groupby import group_of
+from heron.web.levels import LevelTable
+from heron.web.outliers import OutlierDetector, OutlierWatch
+from heron.web.profiler import Sampler
+from heron.web.redact import Redactor
+from heron.web.version import app_version
+
+FINGERPRINT_FRAMES = 5
+
+
+@dataclass(eq=False)
+class Active:
+    """One request being measured."""
+
+    started_ns: int
+    environ: Any
+    id: str = field(default_factory=lambda: ev.new_id(time.time()))
+    ts: float = field(default_factory=time.time)
+    endpoint: str | None = None
+    level: int = 0
+    method: str = "GET"
+    threshold_ms: float | None = None  # outlier threshold when it started (level ≥ 2)
+    thread_id: int = 0
+    task: Any = None
+    root_frame: Any = None
+    done: bool = False
+    streamed: bool = True     # unknown until the framework says (Flask: is_streamed)
+    stack: str = ""           # where it was when it crossed the outlier threshold
+    cpu_percent: float | None = None
+    memory_bytes: int | None = None
+    values: dict[str, Any] = field(default_factory=dict)
+    sql: list[float] = field(default_factory=lambda: [0, 0.0])
+    sql_token: Any = None
+    profile: Any = None
+    error: BaseException | None = None
+
+    def elapsed_ms(self) -> float:
+        return (time.perf_counter_ns() - self.started_ns) / 1e6
+
+
+class WebMonitor:
+    """Records the requests of one application."""
+
+    def __init__(self, app_id: str, config: Config | None = None):
+        self.config = cfg = config or heron_config.get()
+        self.app_id = app_id
+        self.version = app_version(cfg.GIT, cfg.APP_VERSION)
+        self.redactor = Redactor(cfg.REDACT)
+        self.levels = LevelTable(app_id, cfg.MONITOR_LEVEL)
+        self.detector = OutlierDetector(cfg.OUTLIER_DETECTION_CONSTANT, cfg.OUTLIER_MIN_MS)
+        self.watch = OutlierWatch()
+        self.sampler = Sampler(cfg.SAMPLING_PERIOD)
+        self.body_bytes = cfg.OUTLIER_BODY_BYTES
+        self._proxies = [ipaddress.ip_network(p, strict=False) for p in cfg.TRUSTED_PROXIES]
+        sql.install()
+
+    # -- the request's life ------------------------------------------------------------
+    def start(self, environ: Any, method: str = "GET") -> Active:
+        """The clock starts; the endpoint may not be known yet (Flask routes later)."""
+        active = Active(time.perf_counter_ns(), environ, method=method)
+        active.sql_token = sql.current.set(active.sql)
+        return active
+
+    def route(self, active: Active, endpoint: str) -> None:
+        """The endpoint is known: look up its level and arm the outlier watch/profiler."""
+        with capture_internal_exceptions("monitoring a request"):
+            level = self.levels.level(endpoint)
+            active.endpoint, active.level = endpoint, level
+            if level >= 2:
+                threshold = self.detector.threshold(endpoint)
+                if threshold is not None:
+                    active.threshold_ms = threshold
+                    active.thread_id = threading.get_ident()
+                    try:
+                        active.task = asyncio.current_task()
+                    except RuntimeError:
+                        active.task = None
+                    remaining = threshold - active.elapsed_ms()
+                    self.watch.arm(active, max(0.0, remaining) / 1000)
+            if level >= 3 and active.root_frame is not None:
+                active.profile = self.sampler.attach(threading.get_ident(), active.root_frame)
+
+    def exception(self, active: Active, error: BaseException) -> None:
+        active.error = error
+
+    def wants_values(self, active: Active) -> bool:
+        """Whether the request is slow enough that its values should be kept now."""
+        return (active.threshold_ms is not None and active.elapsed_ms() > active.threshold_ms)
+
+    def finish(self, active: Active, status: int) -> None:
+        """The response is sent: record what the endpoint's level asks for."""
+        duration_ms = active.elapsed_ms()
+        active.done = True
+        if active.sql_token is not None:
+            try:
+                sql.current.reset(active.sql_token)
+            except ValueError:  # finished in another context (a streamed response)
+                sql.current.set(None)
+        if active.profile is not None:
+            self.sampler.detach(active.profile)
+        if active.endpoint is None or active.level < 1:
+            return
+        with capture_internal_exceptions("recording a request"):
+            self._record(active, status, duration_ms)
+
+    def _record(self, active: Active, status: int, duration_ms: float) -> None:
+        endpoint = active.endpoint
+        assert endpoint is not None
+        environ = active.environ
+        api.emit(ev.Request(
+            id=active.id, app=self.app_id, ts=active.ts, endpoint=endpoint,
+            method=active.method, status=status, duration_ms=duration_ms,
+            version=self.version, group_by=group_of(heron_config.group_by),
+            ip=self.client_ip(environ), sql_count=int(active.sql[0]),
+            sql_ms=active.sql[1]))
+        if active.error is not None:
+            api.emit(exception_event(self.app_id, endpoint, active.id, active.error))
+        if active.level >= 2:
+            if (active.threshold_ms is not None and duration_ms > active.threshold_ms):
+                api.emit(ev.Outlier(
+                    app=self.app_id, ts=active.ts, request_id=active.id, endpoint=endpoint,
+                    duration_ms=duration_ms, stack=active.stack,
+                    cpu_percent=active.cpu_percent, memory_bytes=active.memory_bytes,
+                    request_values=active.values or self.query_values(environ),
+                    headers=self.redactor.headers(environ) if isinstance(environ, dict) else {},
+                    environ=self.redactor.environ(environ) if isinstance(environ, dict)
+                    else {}))
+            self.detector.observe(endpoint, duration_ms)
+        if active.profile is not None:
+            tree = active.profile.tree()
+            if tree["samples"]:
+                api.emit(ev.Profile(app=self.app_id, ts=active.ts, request_id=active.id,
+                                    endpoint=endpoint, duration_ms=duration_ms, tree=tree))
+
+    # -- helpers -----------------------------------------------------------------------
+    def client_ip(self, environ: Any) -> str | None:
+        if not isinstance(environ, dict):
+            return None
+        remote = environ.get("REMOTE_ADDR")
+        forwarded = environ.get("HTTP_X_FORWARDED_FOR")
+        if forwarded and remote and self._trusted(remote):
+            return str(forwarded.split(",")[0].strip())[:64] or remote
+        return remote
+
+    def _trusted(self, address: str) -> bool:
+        try:
+            ip = ipaddress.ip_address(address)
+        except ValueError:
+            return False
+        return any(ip in network for network in self._proxies)
+
+    def query_values(self, environ: Any) -> dict[str, Any]:
+        from urllib.parse import parse_qs
+
+        if not isinstance(environ, dict) or not environ.get("QUERY_STRING"):
+            return {}
+        return {"args": self.redactor.mapping(parse_qs(environ["QUERY_STRING"]))}
+
+    def keep_values(self, active: Active, args: Any, form: Any, json_body: Any) -> None:
+        """Keep a slow request's values (redacted, capped) while they can still be read."""
+        values: dict[str, Any] = {}
+        if args:
+            values["args"] = self.redactor.mapping(args)
+        if form:
+            values["form"] = _capped(self.redactor.mapping(form), self.body_bytes)
+        if json_body is not None:
+            values["json"] = _capped(self.redactor.value(json_body), self.body_bytes)
+        active.values = values
+
+
+def _capped(value: Any, limit: int) -> Any:
+    import msgspec
+
+    encoded = msgspec.json.encode(value)
+    if len(encoded) <= limit:
+        return value
+    return {"truncated": True, "bytes": len(encoded),
+            "start": encoded[:limit].decode("utf-8", "replace")}
+
+
+def fingerprint(error: BaseException) -> str:
+    """Type and top frames (file and function: an edit that shifts lines keeps the group)."""
+    frames = traceback.extract_tb(error.__traceback__)[-FINGERPRINT_FRAMES:]
+    kind = f"{type(error).__module__}.{type(error).__qualname__}"
+    text = kind + "|" + "|".join(f"{f.filename}:{f.name}" for f in frames)
+    return hashlib.sha1(text.encode(), usedforsecurity=False).hexdigest()[:32]
+
+
+def exception_event(app_id: str, endpoint: str | None, request_id: str | None,
+                    error: BaseException) -> ev.ExceptionRaised:
+    stack = "".join(traceback.format_exception(type(error), error, error.__traceback__))
+    return ev.ExceptionRaised(
+        app=app_id, endpoint=endpoint, request_id=request_id,
+        type=f"{type(error).__module__}.{type(error).__qualname__}".removeprefix("builtins."),
+        message=str(error)[:10_000], stack=stack[-200_000:], fingerprint=fingerprint(error))
+
+
+def log_bound(app_id: str, version: str | None) -> None:
+    logger.info("heron: monitoring requests of %r (version %s)", app_id, version)
+

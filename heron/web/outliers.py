@@ -1,0 +1,97 @@
+"""Outliers: requests much slower than their endpoint's recent average.
+
+The average is exponentially weighted (a slow week long ago does not hide today's
+outliers). One watcher thread per process wakes when a level-2 request crosses its
+threshold and, while the request still runs, records where it is (its stack), the
+process's CPU and memory: the request is caught in the act, as FMD does, without FMD's
+thread per request.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import sys
+import threading
+import time
+import traceback
+from typing import Any
+
+import psutil
+
+from heron._internal import capture_internal_exceptions
+
+MIN_REQUESTS = 20
+ALPHA = 0.05  # weight of the newest request in the average (about the last 40 requests)
+
+
+class OutlierDetector:
+    def __init__(self, constant: float, floor_ms: float):
+        self.constant = constant
+        self.floor_ms = floor_ms
+        self._stats: dict[str, list[float]] = {}  # endpoint -> [count, average]
+
+    def threshold(self, endpoint: str) -> float | None:
+        """Duration above which a request of ``endpoint`` is an outlier; None while the
+        endpoint has fewer than MIN_REQUESTS requests."""
+        stats = self._stats.get(endpoint)
+        if stats is None or stats[0] < MIN_REQUESTS:
+            return None
+        return max(self.constant * stats[1], self.floor_ms)
+
+    def observe(self, endpoint: str, duration_ms: float) -> None:
+        stats = self._stats.setdefault(endpoint, [0, 0.0])
+        stats[0] += 1
+        if stats[0] <= MIN_REQUESTS:  # plain mean until there is enough to weigh
+            stats[1] += (duration_ms - stats[1]) / stats[0]
+        else:
+            stats[1] += ALPHA * (duration_ms - stats[1])
+
+
+class OutlierWatch:
+    """One thread waking at the earliest threshold crossing among running requests."""
+
+    def __init__(self) -> None:
+        self._heap: list[tuple[float, int, Any]] = []
+        self._order = itertools.count()
+        self._cond = threading.Condition()
+        self._thread: threading.Thread | None = None
+        self._process = psutil.Process()
+
+    def arm(self, active: Any, after_s: float) -> None:
+        deadline = time.monotonic() + after_s
+        with self._cond:
+            heapq.heappush(self._heap, (deadline, next(self._order), active))
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="heron-outliers",
+                                                daemon=True)
+                self._thread.start()
+            if self._heap[0][2] is active:
+                self._cond.notify()
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while not self._heap:
+                    self._cond.wait()
+                deadline, _, active = self._heap[0]
+                wait = deadline - time.monotonic()
+                if wait > 0:
+                    self._cond.wait(wait)
+                    continue
+                heapq.heappop(self._heap)
+            if not active.done:
+                with capture_internal_exceptions("capturing an outlier"):
+                    self.capture(active)
+
+    def capture(self, active: Any) -> None:
+        if active.task is not None:
+            frames = active.task.get_stack(limit=64)
+            stack = "".join(traceback.format_list(
+                [(f.f_code.co_filename, f.f_lineno, f.f_code.co_name, None) for f in frames]))
+        else:
+            frame = sys._current_frames().get(active.thread_id)
+            stack = "".join(traceback.format_stack(frame)) if frame is not None else ""
+        active.stack = stack
+        active.cpu_percent = self._process.cpu_percent(interval=None)
+        active.memory_bytes = int(self._process.memory_info().rss)

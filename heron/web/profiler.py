@@ -1,0 +1,95 @@
+"""The sampling profiler for level-3 requests: one thread per process samples the stacks
+of the threads serving them every SAMPLING_PERIOD ms (never a thread per request).
+
+A request's samples become a call tree with time per line of code, stored compactly: each
+distinct code line once in ``lines``, the tree as nested ``[line index, samples, children]``.
+"""
+
+from __future__ import annotations
+
+import linecache
+import sys
+import threading
+import time
+from collections import Counter
+from typing import Any
+
+from heron.errors import ConfigError
+
+MAX_DEPTH = 128
+
+
+class ProfileRun:
+    def __init__(self, thread_id: int, root: Any, period_ms: float):
+        self.thread_id = thread_id
+        self.root = root
+        self.period_ms = period_ms
+        self.samples: Counter[tuple[tuple[str, int, str], ...]] = Counter()
+
+    def tree(self) -> dict[str, Any]:
+        """``{"period_ms", "samples", "lines": [...], "root": [-1, n, children]}``."""
+        lines: list[dict[str, Any]] = []
+        index: dict[tuple[str, int, str], int] = {}
+        root: list[Any] = [-1, 0, []]
+        for stack, count in self.samples.items():
+            root[1] += count
+            node = root
+            for frame in stack:
+                i = index.get(frame)
+                if i is None:
+                    i = index[frame] = len(lines)
+                    filename, lineno, function = frame
+                    lines.append({"file": filename, "line": lineno, "function": function,
+                                  "code": linecache.getline(filename, lineno).strip()})
+                for child in node[2]:
+                    if child[0] == i:
+                        break
+                else:
+                    child = [i, 0, []]
+                    node[2].append(child)
+                child[1] += count
+                node = child
+        return {"period_ms": self.period_ms, "samples": root[1], "lines": lines, "root": root}
+
+
+class Sampler:
+    def __init__(self, period_ms: float):
+        if period_ms < 1:
+            raise ConfigError(f"SAMPLING_PERIOD={period_ms!r}: the profiler samples at most "
+                              "every 1 ms; give 1 or more (milliseconds)")
+        self.period_ms = float(period_ms)
+        self._runs: dict[int, ProfileRun] = {}
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def attach(self, thread_id: int, root: Any) -> ProfileRun:
+        run = ProfileRun(thread_id, root, self.period_ms)
+        self._runs[thread_id] = run
+        if self._thread is None:
+            with self._lock:
+                if self._thread is None:
+                    self._thread = threading.Thread(target=self._run, name="heron-profiler",
+                                                    daemon=True)
+                    self._thread.start()
+        return run
+
+    def detach(self, run: ProfileRun) -> None:
+        if self._runs.get(run.thread_id) is run:
+            del self._runs[run.thread_id]
+
+    def _run(self) -> None:
+        period = self.period_ms / 1000
+        while True:
+            time.sleep(period)
+            if not self._runs:
+                continue
+            frames = sys._current_frames()
+            for thread_id, run in list(self._runs.items()):
+                frame = frames.get(thread_id)
+                stack = []
+                while frame is not None and frame is not run.root and len(stack) < MAX_DEPTH:
+                    stack.append((frame.f_code.co_filename, frame.f_lineno,
+                                  frame.f_code.co_name))
+                    frame = frame.f_back
+                if frame is run.root and stack:
+                    run.samples[tuple(reversed(stack))] += 1

@@ -1,0 +1,44 @@
+"""Time spent in SQL per request, from SQLAlchemy's engine events.
+
+Listeners are installed once on SQLAlchemy's ``Engine`` class, so every engine the app
+creates (before or after ``bind``) is measured. They only count while a monitored request
+is running in the current context (``current`` holds its ``[count, total_ms]``).
+"""
+
+from __future__ import annotations
+
+import contextvars
+import time
+from typing import Any
+
+current: contextvars.ContextVar[list[float] | None] = contextvars.ContextVar(
+    "heron_sql", default=None)
+_installed: list[bool] = []
+_KEY = "heron_sql_started"
+
+
+def install() -> None:
+    if _installed:
+        return
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    event.listen(Engine, "before_cursor_execute", _before)
+    event.listen(Engine, "after_cursor_execute", _after)
+    _installed.append(True)
+
+
+def _before(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any,
+            executemany: bool) -> None:
+    if current.get() is not None:
+        conn.info.setdefault(_KEY, []).append(time.perf_counter_ns())
+
+
+def _after(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any,
+           executemany: bool) -> None:
+    totals = current.get()
+    started = conn.info.get(_KEY)
+    if totals is None or not started:
+        return
+    totals[0] += 1
+    totals[1] += (time.perf_counter_ns() - started.pop()) / 1e6
