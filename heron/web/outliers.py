@@ -91,7 +91,19 @@ class OutlierWatch:
                 [(f.f_code.co_filename, f.f_lineno, f.f_code.co_name, None) for f in frames]))
         else:
             frame = sys._current_frames().get(active.thread_id)
-            stack = "".join(traceback.format_stack(frame)) if frame is not None else ""
+            stack = _format_below(frame, active.root_frame)
         active.stack = stack
         active.cpu_percent = self._process.cpu_percent(interval=None)
         active.memory_bytes = int(self._process.memory_info().rss)
+
+
+def _format_below(frame: Any, root: Any, limit: int = 64) -> str:
+    """The stack from just below ``root`` (the middleware) to ``frame``: the app's own
+    frames, not the server's."""
+    frames = []
+    while frame is not None and frame is not root and len(frames) < limit:
+        frames.append(frame)
+        frame = frame.f_back
+    summary = traceback.StackSummary.extract(
+        ((f, f.f_lineno) for f in reversed(frames)), lookup_lines=True)
+    return "".join(summary.format())
