@@ -16,12 +16,14 @@ HERON = [sys.executable, "-m", "heron.cli"]
 
 
 class Proc:
-    def __init__(self, args: list[str], env: dict[str, str] | None = None):
+    def __init__(self, args: list[str], env: dict[str, str] | None = None, *,
+                 cwd: str | os.PathLike[str] | None = None, raw: bool = False):
+        """Run ``heron ARGS`` (or, with ``raw``, the command ``args`` itself)."""
         self.lines: list[str] = []
-        self.proc = subprocess.Popen(HERON + args, stdout=subprocess.PIPE,
+        self.proc = subprocess.Popen(args if raw else HERON + args, stdout=subprocess.PIPE,
                                      stderr=subprocess.STDOUT, text=True,
                                      env={**os.environ, **(env or {})},
-                                     start_new_session=True)
+                                     start_new_session=True, cwd=cwd)
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
 
@@ -42,9 +44,9 @@ class Proc:
             time.sleep(0.05)
         raise AssertionError(f"no line matching {pattern!r}; output:\n" + "\n".join(self.lines))
 
-    def stop(self) -> int:
+    def stop(self, sig: int = signal.SIGTERM) -> int:
         if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
+            self.proc.send_signal(sig)
         try:
             return self.proc.wait(30)
         finally:

@@ -1,11 +1,10 @@
-"""Web service monitoring: bind a Flask app, or wrap any WSGI app.
-
-Today: every request of a bound Flask app is recorded (endpoint, method, status the
-client received, duration, version, IP) and the dashboard is mounted into the app.
-"""
+"""Web service monitoring: ``heron.bind(app)`` for Flask, ``WSGIMiddleware`` for any WSGI
+app, ``ASGIMiddleware`` for any ASGI app (FastAPI, Starlette). See ``docs/web.md``."""
 
 from __future__ import annotations
 
+from heron.web.asgi import ASGIMiddleware
 from heron.web.flask import bind
+from heron.web.wsgi import WSGIMiddleware
 
-__all__ = ["bind"]
+__all__ = ["ASGIMiddleware", "WSGIMiddleware", "bind"]

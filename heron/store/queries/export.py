@@ -1,7 +1,8 @@
 """Export any stored kind page by page, in a stable order, without OFFSET scans.
 
 Pages are keyset-paged on each table's ``seq`` (insertion order): a cursor is the last
-``seq`` returned, so page 10,000 costs what page 1 costs.
+``seq`` returned, so page 10,000 costs what page 1 costs. ``endpoint`` (a small table with
+each endpoint's monitor level) pages by offset.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ EXPORT_KINDS: dict[str, str] = {
     name: name for name in (
         "request", "outlier", "profile", "run", "export", "session", "session_step",
         "resource", "log", "participant", "network", "node", "info", "transmission",
-        "vector", "test_result",
+        "vector", "test_result", "exception", "endpoint",
     )
 }
 MAX_LIMIT = 10_000
@@ -53,6 +54,8 @@ def export_page(store: Store, kind: str, *, app: str | None = None,
     if not 1 <= limit <= MAX_LIMIT:
         raise ValueError(f"limit must be between 1 and {MAX_LIMIT}, not {limit}")
     after = parse_cursor(cursor)
+    if kind == "endpoint":
+        return _endpoint_page(store, app, since, until, limit, after)
     table = store.table(EXPORT_KINDS[kind])
     query = select(table).where(table.c.seq > after)
     if app is not None:
@@ -66,3 +69,21 @@ def export_page(store: Store, kind: str, *, app: str | None = None,
         rows = [dict(r._mapping) for r in conn.execute(query)]
     next_cursor = str(rows[-1]["seq"]) if len(rows) == limit else None
     return Page(rows, next_cursor)
+
+
+def _endpoint_page(store: Store, app: str | None, since: float | None, until: float | None,
+                   limit: int, offset: int) -> Page:
+    """Endpoints with their monitor levels (a small table keyed by app and name, so the
+    cursor is an offset; ``since``/``until`` apply to when each was last requested)."""
+    table = store.table("endpoint")
+    query = select(table)
+    if app is not None:
+        query = query.where(table.c.app == app)
+    if since is not None:
+        query = query.where(table.c.last_ts >= since)
+    if until is not None:
+        query = query.where(table.c.last_ts < until)
+    query = query.order_by(table.c.app, table.c.endpoint).offset(offset).limit(limit)
+    with store.read() as conn:
+        rows = [dict(r._mapping) for r in conn.execute(query)]
+    return Page(rows, str(offset + limit) if len(rows) == limit else None)
