@@ -1,0 +1,137 @@
+/* Web monitoring charts (ECharts): the overview's and one endpoint's, from one JSON call
+   per page. Every chart says when it has no data; a failed call says so above the charts. */
+(function () {
+  "use strict";
+  const table = document.getElementById("endpoints-table");
+  if (table && window.DataTable) new DataTable(table, { pageLength: 25, order: [[5, "desc"]] });
+
+  const holder = document.getElementById("overview-charts") || document.getElementById("endpoint-charts");
+  if (!holder) return;
+  const error = document.getElementById("chart-error");
+  const charts = {};
+  holder.querySelectorAll("[data-chart]").forEach(function (el) {
+    charts[el.dataset.chart] = echarts.init(el);
+  });
+  window.heronCharts = charts;
+  window.addEventListener("resize", function () { Object.values(charts).forEach(function (c) { c.resize(); }); });
+
+  function ms(v) {
+    if (v === null || v === undefined) return "—";
+    if (v < 1) return (v * 1000).toFixed(0) + " µs";
+    if (v < 1000) return v.toFixed(1) + " ms";
+    return (v / 1000).toFixed(2) + " s";
+  }
+  function when(t, tz) {
+    return new Date(t * 1000).toLocaleString([], { timeZone: tz, month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" });
+  }
+  function empty(chart, text) {
+    chart.clear();
+    chart.setOption({ title: { text: text, left: "center", top: "middle", textStyle: { fontSize: 13, color: "#6c757d" } } });
+  }
+  const base = { animation: false, grid: { left: 64, right: 20, top: 30, bottom: 60 } };
+
+  function boxes(chart, data, axisName) {
+    const names = Object.keys(data);
+    if (!names.length) return empty(chart, "No requests in this time window");
+    chart.setOption(Object.assign({}, base, {
+      tooltip: { trigger: "item", formatter: function (p) {
+        const v = p.data.slice(-5);
+        return p.name + "<br>p5 " + ms(v[0]) + "<br>p25 " + ms(v[1]) + "<br>median " + ms(v[2]) + "<br>p75 " + ms(v[3]) + "<br>p95 " + ms(v[4]);
+      } },
+      xAxis: { type: "category", data: names, name: axisName, nameLocation: "middle", nameGap: 40, axisLabel: { interval: 0, rotate: names.length > 4 ? 30 : 0 } },
+      yAxis: { type: "log", name: "duration (ms)", logBase: 10 },
+      series: [{ type: "boxplot", data: names.map(function (n) { const q = data[n]; return [q.p5, q.p25, q.p50, q.p75, q.p95]; }) }],
+    }), true);
+  }
+
+  function lines(chart, series, tz, valueIndex, yName, formatter) {
+    const names = Object.keys(series);
+    if (!names.length) return empty(chart, "No requests in this time window");
+    chart.setOption(Object.assign({}, base, {
+      tooltip: { trigger: "axis", valueFormatter: formatter },
+      legend: { type: "scroll", bottom: 0 },
+      xAxis: { type: "time", name: "time (" + tz + ")", nameLocation: "middle", nameGap: 26 },
+      yAxis: { type: "value", name: yName },
+      series: names.map(function (n) {
+        return { name: n, type: "line", showSymbol: false, data: series[n].map(function (p) { return [p[0] * 1000, p[valueIndex]]; }) };
+      }),
+    }), true);
+  }
+
+  function bubbles(chart, data, what) {
+    const rows = data.rows;
+    if (!rows.length) return empty(chart, "No requests with a " + what + " in this time window");
+    const versions = Array.from(new Set(rows.map(function (r) { return r.version || "(none)"; })));
+    const keys = Array.from(new Set(rows.map(function (r) { return r.key; }))).slice(0, 40);
+    const most = Math.max.apply(null, rows.map(function (r) { return r.count; }));
+    chart.setOption(Object.assign({}, base, {
+      grid: { left: 110, right: 20, top: 30, bottom: 60 },
+      tooltip: { formatter: function (p) { return p.data[3] + " · version " + p.data[4] + "<br>" + p.data[2] + " requests, mean " + ms(p.data[5]); } },
+      xAxis: { type: "category", data: versions, name: "version", nameLocation: "middle", nameGap: 26 },
+      yAxis: { type: "category", data: keys, name: what },
+      series: [{ type: "scatter", symbolSize: function (v) { return 6 + 30 * Math.sqrt(v[2] / most); },
+        data: rows.filter(function (r) { return keys.indexOf(r.key) >= 0; }).map(function (r) {
+          return [versions.indexOf(r.version || "(none)"), keys.indexOf(r.key), r.count, r.key, r.version || "(none)", r.mean_ms];
+        }) }],
+    }), true);
+  }
+
+  function overview(d) {
+    const days = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+    const cells = [];
+    let top = 0;
+    d.heatmap.forEach(function (row, day) { row.forEach(function (n, hour) { cells.push([hour, day, n]); top = Math.max(top, n); }); });
+    charts.heatmap.setOption(Object.assign({}, base, {
+      tooltip: { formatter: function (p) { return days[p.data[1]] + " " + p.data[0] + ":00 (" + d.timezone + ")<br>" + p.data[2].toLocaleString() + " requests"; } },
+      xAxis: { type: "category", data: Array.from({ length: 24 }, function (_, h) { return String(h); }), name: "hour (" + d.timezone + ")", nameLocation: "middle", nameGap: 26 },
+      yAxis: { type: "category", data: days },
+      visualMap: { min: 0, max: Math.max(1, top), orient: "horizontal", left: "center", bottom: 0, itemHeight: 80, calculable: false },
+      grid: { left: 50, right: 20, top: 20, bottom: 80 },
+      series: [{ type: "heatmap", data: cells }],
+    }), true);
+    lines(charts.daily, d.daily.series, d.timezone, 1, "requests per " + (d.daily.step >= 86400 ? "day" : "hour"), function (v) { return Number(v).toLocaleString(); });
+    const endpoints = Object.keys(d.by_endpoint_version);
+    const versions = Array.from(new Set([].concat.apply([], endpoints.map(function (e) { return Object.keys(d.by_endpoint_version[e]); }))));
+    if (!versions.length) empty(charts.versions, "No requests in this time window");
+    else charts.versions.setOption(Object.assign({}, base, {
+      tooltip: { trigger: "axis" }, legend: { type: "scroll", bottom: 0 },
+      xAxis: { type: "category", data: endpoints, axisLabel: { interval: 0, rotate: endpoints.length > 4 ? 30 : 0 } },
+      yAxis: { type: "value", name: "requests" },
+      series: versions.map(function (v) { return { name: "version " + v, type: "bar", stack: "v", data: endpoints.map(function (e) { return d.by_endpoint_version[e][v] || 0; }) }; }),
+    }), true);
+    boxes(charts.boxes, d.boxes, "endpoint");
+  }
+
+  function endpoint(d) {
+    lines(charts.load, d.load.series, d.timezone, 1, "requests per " + (d.step / 60) + " min", function (v) { return Number(v).toLocaleString(); });
+    const statuses = {};
+    Object.keys(d.statuses).forEach(function (s) { statuses[s] = d.statuses[s]; });
+    lines(charts.statuses, statuses, d.timezone, 1, "requests", function (v) { return Number(v).toLocaleString(); });
+    boxes(charts["version-boxes"], d.versions, "version");
+    bubbles(charts.users, d.users, "user (group_by)");
+    bubbles(charts.ips, d.ips, "IP address");
+    const tree = d.grouped.tree;
+    if (!d.grouped.requests) empty(charts.sunburst, "No profiled requests (level 3) in this time window");
+    else charts.sunburst.setOption({
+      animation: false,
+      tooltip: { formatter: function (p) { return (p.data.name || "") + "<br>" + ms(p.data.value) + (p.data.code ? "<br><code>" + echarts.format.encodeHTML(p.data.code) + "</code>" : ""); } },
+      series: [{ type: "sunburst", radius: ["10%", "95%"], data: tree.children, label: { show: false }, emphasis: { focus: "ancestor" } }],
+    }, true);
+    const body = document.querySelector("#grouped-lines tbody");
+    if (body) {
+      body.replaceChildren.apply(body, d.grouped.lines.slice(0, 50).map(function (l) {
+        return heron.el("tr", {}, [heron.el("td", {}, [heron.el("code", { text: l.line }), document.createTextNode(" " + l.code)]),
+          heron.el("td", { class: "text-end heron-num", text: ms(l.total_ms) }), heron.el("td", { class: "text-end heron-num", text: ms(l.self_ms) })]);
+      }));
+    }
+  }
+
+  function load() {
+    fetch(holder.dataset.api, { headers: { "Accept": "application/json" }, credentials: "same-origin" })
+      .then(function (r) { if (!r.ok) return r.json().then(function (b) { throw new Error(b.error || ("server answered " + r.status)); }); return r.json(); })
+      .then(function (d) { error.hidden = true; (holder.id === "overview-charts" ? overview : endpoint)(d); holder.dataset.drawn = "1"; })
+      .catch(function (err) { error.hidden = false; error.textContent = "Could not load the charts: " + err.message; });
+  }
+  load();
+  heron.poll(function () { return holder.dataset.api; }, 15000, function (d) { (holder.id === "overview-charts" ? overview : endpoint)(d); });
+})();

@@ -1,0 +1,38 @@
+"""Retention: delete raw web-monitoring rows older than a cut-off.
+
+Raw requests, outliers, profiles and exceptions grow with traffic; the rollups
+(``rollup_request``, ``rollup_latency``) keep the counts and percentiles of pruned
+requests, so the overview and charts still cover the pruned period. The event ledger's
+rows for pruned events are kept: a client replaying an old batch must still find them
+already stored, not store them again.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import delete
+
+from heron.store import Store
+
+PRUNED = ("request", "outlier", "profile", "exception")
+CHUNK = 10_000  # under SQLite's bound-parameter limit
+
+
+def prune(store: Store, older_than: float) -> dict[str, int]:
+    """Delete rows with ``ts`` before ``older_than``; how many went, per kind."""
+    removed: dict[str, int] = {}
+    for kind in PRUNED:
+        table = store.table(kind)
+        total = 0
+        while True:  # in chunks: one huge delete would hold the write lock for long
+            with store.write() as conn:
+                seqs = conn.execute(table.select().with_only_columns(table.c.seq)
+                                    .where(table.c.ts < older_than).limit(CHUNK)
+                                    ).scalars().all()
+                if not seqs:
+                    break
+                conn.execute(delete(table).where(table.c.seq.in_(seqs)))
+            total += len(seqs)
+            if len(seqs) < CHUNK:
+                break
+        removed[kind] = total
+    return removed
