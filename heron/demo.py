@@ -4,8 +4,9 @@ Three apps, as a lab running heron would have:
 
 * ``stroop-online``: an online experiment; participants arrive, work and finish, in
   networks of nodes passing infos along transmissions and vectors;
-* ``recommender-api``: a web service with requests (some slow: outliers and profiles),
-  an algorithm in runs and sub-runs exporting metrics, logs and test results;
+* ``recommender-api``: a real Flask app bound with heron and driven over HTTP by simulated
+  users (``heron.demo_web``), an algorithm in runs and sub-runs exporting metrics, logs
+  and test results;
 * ``rig-2``: a lab rig running sessions with pipeline steps and resource samples.
 
 Everything goes through the same recorder as real instrumentation would.
@@ -23,12 +24,11 @@ from collections.abc import Callable
 
 import heron
 from heron import events as ev
+from heron.demo_web import DemoWeb
 from heron.events import new_id
 
 logger = logging.getLogger("heron.demo")
 
-ENDPOINTS = [("index", "GET"), ("recommend", "GET"), ("items", "GET"), ("rate", "POST"),
-             ("login", "POST")]
 STATUSES = ["submitted", "approved", "approved", "approved", "returned", "abandoned"]
 
 
@@ -47,35 +47,6 @@ class DemoLab:
         self._backfill_ts: float | None = None
 
     # -- sources -----------------------------------------------------------------------
-    def web(self) -> None:
-        endpoint, method = self.rng.choice(ENDPOINTS)
-        slow = self.rng.random() < 0.03
-        duration = self.rng.lognormvariate(3.0, 0.5) * (8 if slow else 1)
-        status = 500 if self.rng.random() < 0.02 else 200
-        request = ev.Request(app="recommender-api", endpoint=endpoint, method=method,
-                             status=status, duration_ms=duration,
-                             version=self.rng.choice(["1.4.0", "1.5.0"]),
-                             group_by=f"user{self.rng.randint(1, 12)}",
-                             ip=f"10.0.0.{self.rng.randint(2, 40)}")
-        self.emit(request)
-        if slow:
-            self.emit(ev.Outlier(app="recommender-api", request_id=request.id,
-                                 endpoint=endpoint, duration_ms=duration,
-                                 stack='File "app.py", line 42, in recommend\n  rank(items)',
-                                 cpu_percent=self.rng.uniform(20, 95),
-                                 memory_bytes=self.rng.randint(80, 200) * 2**20,
-                                 headers={"User-Agent": "demo", "Authorization": "[redacted]"}))
-            self.emit(ev.Profile(app="recommender-api", request_id=request.id,
-                                 endpoint=endpoint, duration_ms=duration,
-                                 tree={"name": endpoint, "ms": duration, "children": [
-                                     {"name": "rank", "ms": duration * 0.8, "children": []}]}))
-        if status == 500:
-            self.emit(ev.Log(app="recommender-api", level=40, logger="recommender.views",
-                             message=f"error while serving {endpoint}",
-                             exc_text="Traceback (most recent call last):\n  ...\n"
-                                      "KeyError: 'item'",
-                             request_id=request.id))
-
     def algorithm(self, ts: float | None = None) -> None:
         """A classifier with sub-components, through heron's real client API.
 
@@ -184,10 +155,8 @@ class DemoLab:
 
     # -- loop ------------------------------------------------------------------------------
     def tick(self) -> None:
-        """One round: a few requests, and now and then every other source."""
+        """One round: now and then every source (the web service is real: demo_web)."""
         self._n += 1
-        for _ in range(self.rng.randint(2, 6)):
-            self.web()
         if self._n % 2 == 0:
             self.algorithm(self._backfill_ts)
             self.emit(ev.Log(app="recommender-api", level=20, logger="recommender",
@@ -236,5 +205,9 @@ def start_in_worker(database: str, prefix: str, interval: float = 0.5) -> DemoLa
     backfill_ts.clear()
     lab._backfill_ts = None
     lab.start(interval)
-    logger.info("demo lab started in process %d", os.getpid())
+    web = DemoWeb(heron.api.local_store())
+    web.history()
+    web.start(interval)
+    logger.info("demo lab started in process %d; its web service at %s", os.getpid(),
+                web.base)
     return lab

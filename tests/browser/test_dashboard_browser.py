@@ -251,3 +251,31 @@ def test_monitoring_opens_large_experiments_as_clusters(page: Page, server: Live
     page.wait_for_function("window.heronGraph.body.data.nodes.get('Network:net7') === null")
     expect(page.locator("#graph-counts")).to_contain_text("11 networks")
     assert page.console_errors == []  # type: ignore[attr-defined]
+
+
+def test_web_monitoring_pages_draw_their_charts(page: Page, server: LiveServer, store) -> None:  # type: ignore[no-untyped-def]
+    from tests.integration.test_web_pages import seed
+
+    seed(store)
+    log_in(page, server.url, "admin", ADMIN_PASSWORD)
+    page.goto(f"{server.url}/dashboard/endpoints?app=shop&window=24h")
+    expect(page.locator("#endpoints-table tbody tr")).to_have_count(3)
+    page.wait_for_function("document.getElementById('overview-charts').dataset.drawn === '1'")
+    for chart in ("heatmap", "daily", "versions", "boxes"):
+        expect(page.locator(f"[data-chart={chart}] canvas").first).to_be_visible()
+        assert page.evaluate(f"window.heronCharts['{chart}'].getOption().series.length") > 0
+    page.locator("#endpoints-table a", has_text="search").click()
+    expect(page).to_have_url(re.compile(r"/dashboard/endpoints/e/shop/search"))
+    page.wait_for_function("document.getElementById('endpoint-charts').dataset.drawn === '1'")
+    for chart in ("load", "statuses", "version-boxes", "users", "ips", "sunburst"):
+        assert page.evaluate(f"window.heronCharts['{chart}'].getOption().series.length") > 0
+    expect(page.locator("#grouped-lines tbody tr")).to_have_count(2)
+    page.click("#outliers-table a")
+    expect(page.locator("#outlier-stack")).to_contain_text("in search")
+    for path, marker in (("endpoints/rules?app=shop", "#rules-table"),
+                         ("endpoints/reporting?app=shop&a=1.0&b=2.0", "#reporting-table"),
+                         ("endpoints/exceptions?app=shop&window=24h", "[data-fingerprint]"),
+                         ("endpoints/profile/shop/prof1", "#profile-tree")):
+        page.goto(f"{server.url}/dashboard/{path}")
+        expect(page.locator(marker).first).to_be_visible()
+    assert page.console_errors == []  # type: ignore[attr-defined]
