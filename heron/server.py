@@ -124,6 +124,7 @@ def serve(config: Config, *, host: str, port: int, workers: int | None = None,
 
     def worker_ready(worker: Any) -> None:
         _end_streams_on_sigterm(worker)
+        _start_retention(worker, config)
         if post_worker_init is not None:
             post_worker_init(worker)
 
@@ -147,3 +148,33 @@ def _end_streams_on_sigterm(worker: Any) -> None:
             previous(signum, frame)
 
     signal.signal(signal.SIGTERM, on_term)
+
+
+RETENTION_EVERY_S = 3600.0
+
+
+def _start_retention(worker: Any, config: Config) -> None:
+    """Prune raw web-monitoring rows older than RETENTION_DAYS, now and every hour.
+
+    Every worker runs it; deleting what another worker deleted already is harmless."""
+    import threading
+    import time
+
+    from heron._internal import capture_internal_exceptions
+    from heron.store.retention import prune
+
+    if not config.RETENTION_DAYS:
+        return
+    heron_state = getattr(worker.wsgi, "extensions", {}).get("heron")
+    if heron_state is None:
+        return
+
+    def loop() -> None:
+        while True:
+            with capture_internal_exceptions("pruning old data"):
+                prune(heron_state.store,
+                      older_than=time.time() - config.RETENTION_DAYS * 86400)
+            if heron_state.closing.wait(RETENTION_EVERY_S):
+                return
+
+    threading.Thread(target=loop, name="heron-retention", daemon=True).start()

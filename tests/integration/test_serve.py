@@ -166,3 +166,17 @@ def test_demo_serves_live_events_with_a_one_time_link(tmp_path: Path) -> None:
         assert "/dashboard/login" in page.geturl()
     finally:
         assert proc.stop() == 0
+
+
+def test_serve_prunes_raw_requests_past_retention(serve, store) -> None:  # type: ignore[no-untyped-def]
+    from heron.store.queries.export import export_page
+
+    old = time.time() - 40 * 86400
+    store.ingest([ev.Request(app="shop", endpoint="e", duration_ms=1.0, ts=old + i)
+                  for i in range(50)]
+                 + [ev.Request(app="shop", endpoint="e", duration_ms=1.0)])
+    serve()  # RETENTION_DAYS defaults to 30
+    deadline = time.time() + 20
+    while time.time() < deadline and len(export_page(store, "request").items) > 1:
+        time.sleep(0.2)
+    assert len(export_page(store, "request").items) == 1
