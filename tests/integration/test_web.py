@@ -233,3 +233,30 @@ def test_rollup_percentiles_match_exact_ones(store: Store) -> None:
     assert row["median_ms"] == pytest.approx(ordered[2499], rel=0.02)
     assert row["p95_ms"] == pytest.approx(ordered[int(0.95 * 4999)], rel=0.02)
     assert row["mean_ms"] == pytest.approx(sum(durations) / 5_000)
+
+
+def test_an_app_sending_to_a_server_reads_its_levels_from_it(live_server, store, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import urllib.error
+    import urllib.request
+
+    heron.init(url=live_server.url, token="ingest-secret-1", app="shop",
+               spool_dir=str(tmp_path / "spool"))
+    app = heron.bind(make_app())
+    assert "dashboard" not in app.blueprints  # the server serves the dashboard
+    client = app.test_client()
+    client.get("/")
+    assert heron.flush(10)
+    assert web.endpoint_levels(store, "shop")["index"] == 1  # registered on the server
+    web.set_level(store, "shop", "index", 0)
+    monitor = app.wsgi_app.monitor  # type: ignore[attr-defined]
+    monitor.levels.refresh()
+    assert monitor.levels.level("index") == 0
+    client.get("/")
+    assert heron.flush(10)
+    assert len(rows(store, "request")) == 1  # the second request, at level 0, is not sent
+    try:
+        urllib.request.urlopen(f"{live_server.url}/api/v1/endpoints?app=shop", timeout=10)
+    except urllib.error.HTTPError as exc:
+        assert exc.code == 401
+    else:
+        raise AssertionError("endpoints answered without a token")
