@@ -25,17 +25,22 @@ lint: $(STAMP)
 	$(BIN)/ruff check heron tests bench scripts
 
 # Benchmarks run in their own environment, where peers heron is measured against
-# (opentelemetry-sdk) may be installed; they are never heron dependencies.
+# (opentelemetry-sdk, flask-monitoringdashboard) may be installed; they are never heron
+# dependencies.
 BENCH_VENV := .venv-bench
 $(BENCH_VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(BENCH_VENV)
 	$(BENCH_VENV)/bin/pip install --quiet --upgrade pip
-	$(BENCH_VENV)/bin/pip install --quiet -e . opentelemetry-sdk
+	$(BENCH_VENV)/bin/pip install --quiet -e '.[test]' opentelemetry-sdk flask-monitoringdashboard
 	touch $(BENCH_VENV)/.installed
 
 bench: $(BENCH_VENV)/.installed
 	$(BENCH_VENV)/bin/python bench/export_cost.py
 	$(BENCH_VENV)/bin/python bench/delivery.py
+	$(BENCH_VENV)/bin/python bench/request_overhead.py
+	$(BENCH_VENV)/bin/python bench/dashboard_scale.py
+	$(BENCH_VENV)/bin/python bench/database_paging.py
+	$(BENCH_VENV)/bin/python bench/monitoring_graph.py
 
 vendor:
 	scripts/vendor_frontend.sh

@@ -163,14 +163,17 @@ def init_app(app: Flask, store: Store, config: Config, experiment: Any = None) -
     :param experiment: a :class:`heron.Experiment` customising the experiment pages.
     """
     from heron.auth.tokens import ensure_secret_key
+    from heron.dashboard import sessions
     from heron.experiment.hooks import Experiment
 
     state = attach(app, store, config)
     experiment = experiment if experiment is not None else Experiment()
     experiment.attach(store, config.APP)
     state.extras["experiment"] = experiment
-    if not app.secret_key:
+    heron_key = not app.secret_key
+    if heron_key:
         app.secret_key = ensure_secret_key(store, config)
+    sessions.install(app, f"/{config.CUSTOM_LINK}", heron_key)
     app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
     if not app.config.get("SESSION_COOKIE_SAMESITE"):
         app.config["SESSION_COOKIE_SAMESITE"] = "Lax"

@@ -1,13 +1,15 @@
 """``heron.bind(app)``: monitor a Flask app's requests and mount the dashboard in it.
 
-Flask routes the request; heron reads the endpoint name Flask found (``request.endpoint``)
-instead of matching the URL a second time. Dashboard and heron API requests are not
-recorded. Unhandled exceptions are caught through Flask's ``got_request_exception`` signal
+Flask routes the request; heron wraps each view function so the view names its endpoint
+(no second URL match, and no Flask request hooks: those cost more than heron's whole
+recording). Dashboard and heron API requests are not recorded. Unhandled exceptions are
+caught through Flask's ``got_request_exception`` signal
 (Flask turns them into 500 responses before the WSGI layer would see them).
 """
 
 from __future__ import annotations
 
+import functools
 import inspect
 from typing import Any
 
@@ -58,48 +60,62 @@ def bind(app: Flask, *, experiment: Any = None, **config: Any) -> Flask:
     else:
         logger.info("heron: recording %r to %s; its dashboard is served there", app_id,
                     cfg.URL)
-    registered: list[bool] = []
+    middleware = WSGIMiddleware(app.wsgi_app, app_id, monitor=monitor, route_later=True)
+    wrapped: dict[str, Any] = {}
 
-    def note_endpoint() -> None:
-        active = request.environ.get(ENVIRON_KEY)
-        if active is None:
-            return
-        if not registered:  # every route appears on the Rules page before its first hit
-            registered.append(True)
-            with capture_internal_exceptions("registering endpoints"):
-                monitor.levels.register(sorted(
-                    {r.endpoint for r in app.url_map.iter_rules()
-                     if _monitored(r.endpoint, r.endpoint.rsplit(".", 1)[0]
-                                   if "." in r.endpoint else None)}))
-        if _monitored(request.endpoint, request.blueprint):
-            monitor.route(active, request.endpoint)  # type: ignore[arg-type]
-
-    def note_response(response: Any) -> Any:
-        active = request.environ.get(ENVIRON_KEY)
-        if active is not None:
-            # a view's generator (stream_with_context, Response(gen())) is timed to its end;
-            # everything else, error pages included, is complete when returned
-            active.streamed = inspect.isgenerator(response.response)
-        return response
-
-    def keep_values(_error: BaseException | None = None) -> None:
-        active = request.environ.get(ENVIRON_KEY)
-        if active is None or not monitor.wants_values(active):
-            return
-        with capture_internal_exceptions("keeping an outlier's values"):
-            monitor.keep_values(active, request.args.to_dict(flat=False),
-                                request.form.to_dict(flat=False),
-                                request.get_json(silent=True) if request.is_json else None)
+    def wrap_views() -> None:
+        """Wrap each view (also those added after bind) so it names its endpoint: cheaper
+        than Flask request hooks, which cost more than heron's whole recording."""
+        if len(app.view_functions) == len(wrapped):
+            return  # nothing added since the last request: one comparison per request
+        new = [e for e, view in app.view_functions.items() if wrapped.get(e) is not view]
+        with capture_internal_exceptions("registering endpoints"):
+            for endpoint in new:
+                view = app.view_functions[endpoint]
+                blueprint = endpoint.rsplit(".", 1)[0] if "." in endpoint else None
+                if _monitored(endpoint, blueprint):
+                    view = _monitored_view(monitor, endpoint, view)
+                    app.view_functions[endpoint] = view
+                wrapped[endpoint] = view
+            monitor.levels.register(sorted(e for e in wrapped if _monitored(
+                e, e.rsplit(".", 1)[0] if "." in e else None)))
 
     def on_exception(sender: Flask, exception: BaseException, **_: Any) -> None:
         active = request.environ.get(ENVIRON_KEY)
         if active is not None:
             monitor.exception(active, exception)
 
-    app.before_request(note_endpoint)
-    app.after_request(note_response)
-    app.teardown_request(keep_values)
     got_request_exception.connect(on_exception, app, weak=False)
-    app.wsgi_app = WSGIMiddleware(app.wsgi_app, app_id, monitor=monitor,  # type: ignore[method-assign]
-                                  route_later=True)
+    middleware.before = wrap_views
+    app.wsgi_app = middleware  # type: ignore[method-assign]
     return app
+
+
+def _monitored_view(monitor: WebMonitor, endpoint: str, view: Any) -> Any:
+    @functools.wraps(view)
+    def heron_view(*args: Any, **kwargs: Any) -> Any:
+        active = request.environ.get(ENVIRON_KEY)
+        if active is None:
+            return view(*args, **kwargs)
+        monitor.route(active, endpoint)
+        active.streamed = False  # unless the view returns a generator, below
+        try:
+            result = view(*args, **kwargs)
+        finally:
+            if active.threshold_ms is not None and monitor.wants_values(active):
+                _keep_values(monitor, active)
+        # a generator (Response(gen()), stream_with_context) is timed to its last chunk;
+        # anything else is complete when the app returns it
+        body = getattr(result, "response", None)
+        active.streamed = inspect.isgenerator(result) or inspect.isgenerator(body)
+        return result
+
+    heron_view.heron_wrapped = True  # type: ignore[attr-defined]
+    return heron_view
+
+
+def _keep_values(monitor: WebMonitor, active: Any) -> None:
+    with capture_internal_exceptions("keeping an outlier's values"):
+        monitor.keep_values(active, request.args.to_dict(flat=False),
+                            request.form.to_dict(flat=False),
+                            request.get_json(silent=True) if request.is_json else None)

@@ -27,6 +27,7 @@ class LevelTable:
         self._levels: dict[str, int] = {}
         self._known: set[str] = set()
         self._thread: threading.Thread | None = None
+        self._recorder: Any = None
         self._lock = threading.Lock()
 
     def level(self, endpoint: str) -> int:
@@ -49,6 +50,7 @@ class LevelTable:
                 api.emit(ev.Endpoint(app=self.app_id, endpoint=endpoint,
                                      monitor_level=self.default))
             if self._thread is None:
+                self._recorder = api.recorder()
                 self._thread = threading.Thread(target=self._refresh_forever,
                                                 name="heron-levels", daemon=True)
                 self._thread.start()
@@ -62,10 +64,11 @@ class LevelTable:
             self.set_levels(levels)
 
     def _refresh_forever(self) -> None:
-        while True:
-            time.sleep(REFRESH_S)
+        # ends when heron.shutdown() closed the recorder this table was made with
+        while api.recorder() is self._recorder and self._recorder is not None:
             with capture_internal_exceptions("reading monitor levels"):
                 self.refresh()
+            time.sleep(REFRESH_S)
 
 
 def fetch_levels(app_id: str) -> dict[str, int] | None:

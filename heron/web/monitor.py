@@ -14,13 +14,12 @@ import ipaddress
 import threading
 import time
 import traceback
-from dataclasses import dataclass, field
 from typing import Any
 
 from heron import api
 from heron import config as heron_config
 from heron import events as ev
-from heron._internal import capture_internal_exceptions, logger
+from heron._internal import internal_error, logger
 from heron.config import Config
 from heron.web import sql
 from heron.web.groupby import group_of
@@ -33,31 +32,42 @@ from heron.web.version import app_version
 FINGERPRINT_FRAMES = 5
 
 
-@dataclass(eq=False)
 class Active:
-    """One request being measured."""
+    """One request being measured (slots: made for every request)."""
 
-    started_ns: int
-    environ: Any
-    id: str = field(default_factory=lambda: ev.new_id(time.time()))
-    ts: float = field(default_factory=time.time)
-    endpoint: str | None = None
-    level: int = 0
-    method: str = "GET"
-    threshold_ms: float | None = None  # outlier threshold when it started (level ≥ 2)
-    thread_id: int = 0
-    task: Any = None
-    root_frame: Any = None
-    done: bool = False
-    streamed: bool = True     # unknown until the framework says (Flask: is_streamed)
-    stack: str = ""           # where it was when it crossed the outlier threshold
-    cpu_percent: float | None = None
-    memory_bytes: int | None = None
-    values: dict[str, Any] = field(default_factory=dict)
-    sql: list[float] = field(default_factory=lambda: [0, 0.0])
-    sql_token: Any = None
-    profile: Any = None
-    error: BaseException | None = None
+    __slots__ = ("started_ns", "environ", "_id", "ts", "endpoint", "level", "method",
+                 "threshold_ms", "thread_id", "task", "root_frame", "done", "streamed",
+                 "stack", "cpu_percent", "memory_bytes", "values", "sql", "sql_token",
+                 "profile", "error")
+
+    def __init__(self, started_ns: int, environ: Any, method: str = "GET"):
+        self.started_ns = started_ns
+        self.environ = environ
+        self.method = method
+        self._id: str | None = None  # made only when something links to the request
+        self.ts = time.time()
+        self.endpoint: str | None = None
+        self.level = 0
+        self.threshold_ms: float | None = None  # outlier threshold (level >= 2)
+        self.thread_id = 0
+        self.task: Any = None
+        self.root_frame: Any = None
+        self.done = False
+        self.streamed = True     # unknown until the framework says
+        self.stack = ""          # where it was when it crossed the outlier threshold
+        self.cpu_percent: float | None = None
+        self.memory_bytes: int | None = None
+        self.values: dict[str, Any] = {}
+        self.sql = [0, 0.0]
+        self.sql_token: Any = None
+        self.profile: Any = None
+        self.error: BaseException | None = None
+
+    @property
+    def id(self) -> str:
+        if self._id is None:
+            self._id = ev.new_id(self.ts)
+        return self._id
 
     def elapsed_ms(self) -> float:
         return (time.perf_counter_ns() - self.started_ns) / 1e6
@@ -82,13 +92,13 @@ class WebMonitor:
     # -- the request's life ------------------------------------------------------------
     def start(self, environ: Any, method: str = "GET") -> Active:
         """The clock starts; the endpoint may not be known yet (Flask routes later)."""
-        active = Active(time.perf_counter_ns(), environ, method=method)
+        active = Active(time.perf_counter_ns(), environ, method)
         active.sql_token = sql.current.set(active.sql)
         return active
 
     def route(self, active: Active, endpoint: str) -> None:
         """The endpoint is known: look up its level and arm the outlier watch/profiler."""
-        with capture_internal_exceptions("monitoring a request"):
+        try:
             level = self.levels.level(endpoint)
             active.endpoint, active.level = endpoint, level
             if level >= 2:
@@ -104,6 +114,8 @@ class WebMonitor:
                     self.watch.arm(active, max(0.0, remaining) / 1000)
             if level >= 3 and active.root_frame is not None:
                 active.profile = self.sampler.attach(threading.get_ident(), active.root_frame)
+        except Exception as exc:  # noqa: BLE001 - never break the request
+            internal_error("monitoring a request", exc)
 
     def exception(self, active: Active, error: BaseException) -> None:
         active.error = error
@@ -125,15 +137,20 @@ class WebMonitor:
             self.sampler.detach(active.profile)
         if active.endpoint is None or active.level < 1:
             return
-        with capture_internal_exceptions("recording a request"):
+        try:
             self._record(active, status, duration_ms)
+        except Exception as exc:  # noqa: BLE001 - never break the request
+            internal_error("recording a request", exc)
 
     def _record(self, active: Active, status: int, duration_ms: float) -> None:
         endpoint = active.endpoint
         assert endpoint is not None
         environ = active.environ
+        outlier = (active.level >= 2 and active.threshold_ms is not None
+                   and duration_ms > active.threshold_ms)
+        linked = outlier or active.error is not None or active.profile is not None
         api.emit(ev.Request(
-            id=active.id, app=self.app_id, ts=active.ts, endpoint=endpoint,
+            id=active.id if linked else "", app=self.app_id, ts=active.ts, endpoint=endpoint,
             method=active.method, status=status, duration_ms=duration_ms,
             version=self.version, group_by=group_of(heron_config.group_by),
             ip=self.client_ip(environ), sql_count=int(active.sql[0]),
@@ -141,7 +158,7 @@ class WebMonitor:
         if active.error is not None:
             api.emit(exception_event(self.app_id, endpoint, active.id, active.error))
         if active.level >= 2:
-            if (active.threshold_ms is not None and duration_ms > active.threshold_ms):
+            if outlier:
                 api.emit(ev.Outlier(
                     app=self.app_id, ts=active.ts, request_id=active.id, endpoint=endpoint,
                     duration_ms=duration_ms, stack=active.stack,

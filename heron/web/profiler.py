@@ -88,7 +88,8 @@ class Sampler:
                 frame = frames.get(thread_id)
                 stack = []
                 while frame is not None and frame is not run.root and len(stack) < MAX_DEPTH:
-                    stack.append((frame.f_code.co_filename, frame.f_lineno,
+                    stack.append((frame.f_code.co_filename,
+                                  frame.f_lineno or frame.f_code.co_firstlineno,
                                   frame.f_code.co_name))
                     frame = frame.f_back
                 if frame is run.root and stack:

@@ -40,10 +40,14 @@ class WSGIMiddleware:
         # does this for Flask, so a request is routed once, not twice)
         self.endpoint_of = None if route_later else (
             endpoint_of or _flask_endpoint_of(app) or _path)
+        #: called at the start of each request (bind() wraps views added since the last)
+        self.before: Callable[[], None] | None = None
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]
                  ) -> Iterable[bytes]:
         monitor = self.monitor
+        if self.before is not None:
+            self.before()
         active = monitor.start(environ, environ.get("REQUEST_METHOD", "GET"))
         environ[ENVIRON_KEY] = active
         active.root_frame = sys._getframe()  # the profiler keeps what runs below this

@@ -10,6 +10,8 @@ import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import pytest
+
 from heron.store import open_store
 from heron.store.queries.export import export_page
 from tests.conftest import free_port
@@ -90,7 +92,9 @@ def test_fastapi_under_uvicorn_records_route_templates(tmp_path, db_url) -> None
     assert [(e["type"], e["endpoint"]) for e in errors] == [("ValueError", "/crash")]
 
 
-def test_flask_under_gunicorn_two_workers_stores_every_request_once(tmp_path, db_url) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("worker", ["sync", "gthread"])
+def test_flask_under_gunicorn_two_workers_stores_every_request_once(tmp_path, db_url,
+                                                                    worker) -> None:  # type: ignore[no-untyped-def]
     url, prefix = db_url
     port = free_port()
     proc = run_server(tmp_path, """
@@ -104,7 +108,7 @@ def test_flask_under_gunicorn_two_workers_stores_every_request_once(tmp_path, db
             return str(n)
 
         heron.bind(app)
-        """, [sys.executable, "-m", "gunicorn", "-w", "2", "-k", "gthread", "--threads", "4",
+        """, [sys.executable, "-m", "gunicorn", "-w", "2", "-k", worker, "--threads", "4",
               "-b", f"127.0.0.1:{port}", "served:app"],
         {"HERON_DATABASE": url, "HERON_TABLE_PREFIX": prefix, "HERON_PASSWORD": "pw-123456789"})
     total = 2_000

@@ -306,8 +306,8 @@ def dashboard_reporting() -> str:
 
 
 def _children() -> list[DashboardTab]:
-    return [DashboardTab("Overview", "dashboard.dashboard_endpoints"),
-            DashboardTab("Rules", "dashboard.dashboard_rules"),
+    # the group's own page is listed first as "Overview" by the navigation
+    return [DashboardTab("Rules", "dashboard.dashboard_rules"),
             DashboardTab("Reporting", "dashboard.dashboard_reporting"),
             DashboardTab("Exceptions", "dashboard.dashboard_exceptions")]
 

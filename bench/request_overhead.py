@@ -1,0 +1,164 @@
+"""What monitoring adds to each request of a hello-world Flask app, and what it keeps.
+
+Variants: plain Flask; heron at levels 1, 2 and 3 recording into its local SQLite store
+(so the background writer's CPU is counted too); heron at level 1 with events discarded
+(what the request path alone costs); Flask-MonitoringDashboard (FMD) at
+levels 1, 2 and 3 (installed in the bench's own environment, never a heron dependency).
+Each variant runs in its own process (FMD is a process-wide singleton), and the rounds are
+interleaved: round 1 of every variant, then round 2, … so machine noise hits all alike.
+
+Per variant: µs per request (WSGI calls straight into the app, no network), the overhead
+against plain Flask measured in the same round, and the share of requests stored after a
+burst of 2,000 and of 20,000 requests (heron after ``flush()``; FMD after its threads
+settle).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+VARIANTS = ["plain", "heron-1", "heron-2", "heron-3", "heronpath-1", "fmd-1", "fmd-2",
+            "fmd-3"]
+LABELS = {"heronpath-1": "heron-1 request path only (events discarded, no store)"}
+ROUNDS = int(os.environ.get("HERON_BENCH_ROUNDS", "3"))
+BURSTS = (2_000, 20_000)
+
+
+def make_app():  # type: ignore[no-untyped-def]
+    from flask import Flask
+
+    app = Flask("hello")
+
+    @app.get("/")
+    def index():  # type: ignore[no-untyped-def]
+        return "Hello, World!"
+
+    return app
+
+
+def child(variant: str, folder: str) -> None:
+    """Run one variant: time bursts, then count what was stored; print JSON."""
+    from werkzeug.test import EnvironBuilder
+
+    app = make_app()
+    count = None
+    kind, _, level = variant.partition("-")
+    if kind == "heron":
+        import heron
+        from heron.store import open_store
+
+        url = f"sqlite:///{folder}/heron-{variant}.db"
+        heron.bind(app, database=url, monitor_level=int(level), password="bench-password")
+        store = open_store(url)
+
+        def count() -> int:  # type: ignore[no-redef]
+            heron.flush(120)
+            with store.read() as conn:
+                return int(conn.exec_driver_sql(
+                    "SELECT count(*) FROM heron_request").scalar() or 0)
+    elif kind == "heronpath":
+        import heron
+
+        class Discard:
+            def write(self, events: list) -> None:  # type: ignore[type-arg]
+                pass
+
+            def close(self) -> None:
+                pass
+
+        heron.init(app="hello", sink=Discard(), monitor_level=int(level))
+        heron.bind(app)
+        count = None
+    elif kind == "fmd":
+        import flask_monitoringdashboard as dashboard
+
+        db = f"{folder}/fmd-{variant}.db"
+        dashboard.config.database_name = f"sqlite:///{db}"
+        dashboard.config.monitor_level = int(level)
+        dashboard.bind(app)
+
+        def count() -> int:  # type: ignore[no-redef]
+            import sqlite3
+
+            previous = -1
+            for _ in range(120):  # until its per-request threads have written
+                time.sleep(0.5)
+                with sqlite3.connect(db) as conn:
+                    n = conn.execute("SELECT count(*) FROM Request").fetchone()[0]
+                if n == previous:
+                    return int(n)
+                previous = n
+            return int(previous)
+
+    environ = EnvironBuilder(path="/", method="GET",
+                             environ_base={"REMOTE_ADDR": "127.0.0.1"}).get_environ()
+
+    def start_response(status: str, headers: list, exc_info=None):  # type: ignore[no-untyped-def]
+        return lambda data: None
+
+    def call() -> None:
+        body = app(dict(environ), start_response)
+        for _ in body:
+            pass
+        close = getattr(body, "close", None)
+        if close:
+            close()
+
+    for _ in range(300):  # warm up (and let levels/thresholds settle)
+        call()
+    base = count() if count else 0
+    out = {}
+    for burst in BURSTS:
+        started = time.perf_counter()
+        for _ in range(burst):
+            call()
+        elapsed = time.perf_counter() - started
+        stored = (count() - base) if count else burst
+        base += stored
+        out[str(burst)] = {"us": elapsed / burst * 1e6, "stored": stored / burst}
+    print(json.dumps(out))
+
+
+def main() -> None:
+    if len(sys.argv) == 3:
+        child(sys.argv[1], sys.argv[2])
+        return
+    results: dict[str, list[dict]] = {v: [] for v in VARIANTS}  # type: ignore[type-arg]
+    with tempfile.TemporaryDirectory() as folder:
+        for round_no in range(ROUNDS):
+            for variant in VARIANTS:
+                round_dir = Path(folder) / f"r{round_no}"
+                round_dir.mkdir(exist_ok=True)
+                done = subprocess.run([sys.executable, __file__, variant, str(round_dir)],
+                                      capture_output=True, text=True, timeout=900)
+                if done.returncode != 0:
+                    print(f"{variant} failed:\n{done.stderr[-2000:]}", file=sys.stderr)
+                    continue
+                results[variant].append(json.loads(done.stdout.strip().splitlines()[-1]))
+    plain = {b: statistics.median(r[str(b)]["us"] for r in results["plain"]) for b in BURSTS}
+    print(f"hello-world Flask, {ROUNDS} interleaved rounds, median µs per request")
+    print(f"{'variant':10} {'µs/req':>8} {'overhead':>9} {'stored of 2,000':>16} "
+          f"{'stored of 20,000':>17}")
+    for variant in VARIANTS:
+        rows = results[variant]
+        if not rows:
+            print(f"{variant:10} (failed)")
+            continue
+        us = statistics.median(r["20000"]["us"] for r in rows)
+        small = min(r["2000"]["stored"] for r in rows)
+        big = min(r["20000"]["stored"] for r in rows)
+        stored = (f"{small:15.1%} {big:16.1%}" if variant != "heronpath-1"
+                  else f"{'(discarded)':>15} {'(discarded)':>16}")
+        print(f"{variant:10} {us:8.1f} {us - plain[20000]:+9.1f} {stored}  "
+              f"{LABELS.get(variant, '')}")
+
+
+if __name__ == "__main__":
+    main()
