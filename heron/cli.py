@@ -475,6 +475,58 @@ def _safe_url(url: str) -> str:
         return "the Dallinger database"
 
 
+@cli.group("session")
+def session_group() -> None:
+    """Run experiment sessions on a rig."""
+
+
+@session_group.command("run")
+@click.argument("params_file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--set", "settings", multiple=True, metavar="KEY=VALUE",
+              help="Override a parameter (params.NAME for the experiment's own); repeatable.")
+@click.option("--rig-defaults", type=click.Path(exists=True, dir_okay=False),
+              help="The rig's default parameters, under the file's.")
+def session_run(params_file: str, settings: tuple[str, ...], rig_defaults: str | None) -> None:
+    """Run a whole session from PARAMS_FILE (JSON or TOML): pre-acquisition modules, the
+    acquisition command as a child process, post-acquisition modules. Exit status 0 only
+    when the session succeeded."""
+    import heron
+    from heron.sessions import SessionFailed, SessionTerminated, from_params
+
+    overrides = {}
+    for item in settings:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise click.BadParameter(f"{item!r} is not KEY=VALUE", param_hint="--set")
+        try:
+            overrides[key] = json.loads(value)
+        except ValueError:
+            overrides[key] = value
+    session = from_params(params_file, rig_defaults, **overrides)
+    plan = session.plan  # type: ignore[attr-defined]
+    acquisition = plan.get("acquisition")
+    if isinstance(acquisition, str):
+        acquisition = [sys.executable, acquisition]
+    if heron.api.recorder() is None:
+        heron.init(app=session.app if session.app != "default" else None)
+    try:
+        with session as s:
+            s.run_pipeline("pre_acquisition", plan.get("pre_acquisition") or [])
+            if acquisition:
+                s.spawn(acquisition)
+            s.run_pipeline("post_acquisition", plan.get("post_acquisition") or [])
+    except (SessionFailed, SessionTerminated, KeyboardInterrupt) as exc:
+        click.echo(f"session {session.outcome}: {exc}; see {session.metadata}", err=True)
+        sys.exit(1)
+    finally:
+        heron.shutdown()
+    failed = [step["name"] for step in session.steps if step["outcome"] != "ok"]
+    click.echo(f"session {session.id} finished in {session.folder}"
+               + (f" ({len(failed)} module(s) failed: {', '.join(failed)})" if failed else ""))
+    if failed:
+        sys.exit(1)
+
+
 # ------------------------------------------------------------------------------------ db
 @cli.group()
 def db() -> None:

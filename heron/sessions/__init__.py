@@ -1,0 +1,97 @@
+"""Experiment sessions: a folder and a log per session, metadata, pipeline steps, resource
+usage, a central mirror and debug state on failure. See ``docs/sessions.md``."""
+
+from __future__ import annotations
+
+import json
+import os
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from heron.errors import ConfigError
+from heron.sessions.session import STAGES, Session, SessionFailed, SessionTerminated
+
+__all__ = ["STAGES", "Session", "SessionFailed", "SessionTerminated", "from_params",
+           "load_params", "session"]
+
+#: Keys of a parameter file, besides the experiment's own ``params`` table.
+SESSION_KEYS = {
+    "output_dir", "subject_id", "user_id", "name", "app", "centralized_log_directory",
+    "mirror_interval", "resource_interval", "low_disk_gb", "prompt_notes", "log_level",
+    "repositories",
+}
+PIPELINE_KEYS = {"pre_acquisition", "acquisition", "post_acquisition"}
+KNOWN_KEYS = SESSION_KEYS | PIPELINE_KEYS | {"params"}
+
+
+def session(output_dir: str | os.PathLike[str], **options: Any) -> Session:
+    """A session writing into ``output_dir``: ``with heron.session(...) as s:``.
+
+    Options: ``subject_id``, ``user_id``, ``params``, ``name``, ``app``,
+    ``centralized_log_directory``, ``mirror_interval`` (s), ``resource_interval`` (s,
+    default 5), ``low_disk_gb`` (default 5), ``prompt_notes``, ``log_level`` (default INFO),
+    ``repositories`` (more git repositories to record).
+    """
+    return Session(output_dir, **options)
+
+
+def load_params(path: str | os.PathLike[str], rig_defaults: dict[str, Any] | str |
+                os.PathLike[str] | None = None,
+                overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A parameter file (JSON or TOML) over the rig's defaults, with ``overrides`` on top;
+    an unknown key is an error naming it."""
+    merged: dict[str, Any] = {}
+    if rig_defaults is not None:
+        defaults = rig_defaults if isinstance(rig_defaults, dict) else _read(rig_defaults)
+        merged.update(defaults)
+    merged.update(_read(path))
+    for key, value in (overrides or {}).items():
+        head, _, rest = key.partition(".")
+        if rest:
+            table = merged.setdefault(head, {})
+            if not isinstance(table, dict):
+                raise ConfigError(f"--set {key}: {head} is not a table")
+            table[rest] = value
+        else:
+            merged[key] = value
+    if "crash_report" in merged:
+        raise ConfigError(f"{path}: crash_report is not supported by this version of heron "
+                          "yet; remove the block (sessions still write debug_state.json)")
+    unknown = sorted(set(merged) - KNOWN_KEYS)
+    if unknown:
+        raise ConfigError(f"{path}: unknown key(s) {', '.join(unknown)}; known keys: "
+                          f"{', '.join(sorted(KNOWN_KEYS))} (the experiment's own "
+                          "parameters go in a [params] table)")
+    if "output_dir" not in merged:
+        raise ConfigError(f"{path}: output_dir is required")
+    if not isinstance(merged.get("params", {}), dict):
+        raise ConfigError(f"{path}: params must be a table")
+    return merged
+
+
+def from_params(path: str | os.PathLike[str], rig_defaults: dict[str, Any] | str |
+                os.PathLike[str] | None = None, **overrides: Any) -> Session:
+    """A :class:`Session` from a parameter file (see :func:`load_params`)."""
+    merged = load_params(path, rig_defaults, overrides)
+    options = {k: v for k, v in merged.items() if k in SESSION_KEYS and k != "output_dir"}
+    session_ = Session(merged["output_dir"], params=merged.get("params", {}),
+                       input_params=_read(path), **options)
+    session_.plan = {k: merged.get(k) for k in PIPELINE_KEYS}  # type: ignore[attr-defined]
+    return session_
+
+
+def _read(path: str | os.PathLike[str]) -> dict[str, Any]:
+    file = Path(path)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read parameter file {file}: {exc.strerror}") from None
+    try:
+        data = tomllib.loads(text) if file.suffix == ".toml" else json.loads(text)
+    except (ValueError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"parameter file {file} is not valid "
+                          f"{'TOML' if file.suffix == '.toml' else 'JSON'}: {exc}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"parameter file {file} must hold a table of parameters")
+    return data
