@@ -7,7 +7,8 @@ Three apps, as a lab running heron would have:
 * ``recommender-api``: a real Flask app bound with heron and driven over HTTP by simulated
   users (``heron.demo_web``), an algorithm in runs and sub-runs exporting metrics, logs
   and test results;
-* ``rig-2``: a lab rig running sessions with pipeline steps and resource samples.
+* ``rig-2``: a lab rig running a real ``heron.session`` every minute (``heron.demo_rig``),
+  with pipeline steps, an acquisition process and resource samples.
 
 Everything goes through the same recorder as real instrumentation would.
 """
@@ -18,12 +19,15 @@ import logging
 import os
 import random
 import socket
+import tempfile
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import heron
 from heron import events as ev
+from heron.demo_rig import DemoRig
 from heron.demo_web import DemoWeb
 from heron.events import new_id
 
@@ -163,8 +167,8 @@ class DemoLab:
                              message=f"ranked candidates for user{self.rng.randint(1, 12)}"))
         if self._n % 3 == 0:
             self.experiment()
-        if self._n % 5 == 0:
-            self.rig()
+        if self._n % 5 == 0 and self._backfill_ts is not None:
+            self.rig()  # history only: live sessions are real ones (demo_rig)
         if self._n % 20 == 0:
             self.tests()
 
@@ -208,6 +212,8 @@ def start_in_worker(database: str, prefix: str, interval: float = 0.5) -> DemoLa
     web = DemoWeb(heron.api.local_store())
     web.history()
     web.start(interval)
+    rig = DemoRig(Path(tempfile.gettempdir()) / f"heron-demo-sessions-{os.getpid()}")
+    rig.start()
     logger.info("demo lab started in process %d; its web service at %s", os.getpid(),
                 web.base)
     return lab

@@ -1,0 +1,77 @@
+"""The demo's lab rig: a real ``heron.session`` every minute or so, with pipeline modules,
+an acquisition child process, resource samples and a central mirror; one session in four
+has a post-acquisition module that fails."""
+
+from __future__ import annotations
+
+import logging
+import random
+import sys
+import threading
+from pathlib import Path
+
+import heron
+
+log = logging.getLogger("rig.demo")
+ACQUISITION = ("import time\n"
+               "for frame in range(1, 11):\n"
+               "    print(f'frame {frame}/10 shown', flush=True)\n"
+               "    time.sleep(0.5)\n")
+
+
+def check_rig(session) -> bool:  # type: ignore[no-untyped-def]
+    logging.getLogger("rig.checks").info("water valve, lick sensor and camera respond")
+    return True
+
+
+def calibrate(contrast: float) -> int:
+    logging.getLogger("rig.calibration").info("monitor gamma calibrated for contrast %.2f",
+                                              contrast)
+    return 0
+
+
+def copy_data(session) -> None:  # type: ignore[no-untyped-def]
+    logging.getLogger("rig.transfer").info("copied %s to the server", session.folder.name)
+
+
+def make_qc() -> bool:
+    logging.getLogger("rig.qc").info("QC plots written")
+    return True
+
+
+def broken_qc() -> bool:
+    raise RuntimeError("QC needs the eye-tracking file, which is missing")
+
+
+class DemoRig:
+    def __init__(self, folder: Path, every: float = 60.0, seed: int | None = None):
+        self.folder = folder
+        self.every = every
+        self.rng = random.Random(seed)
+        self._stop = threading.Event()
+        self.count = 0
+
+    def run_one(self) -> None:
+        self.count += 1
+        qc = broken_qc if self.count % 4 == 0 else make_qc
+        with heron.session(self.folder, subject_id=self.rng.choice(["mouse-42", "mouse-43"]),
+                           user_id="ana", name="grating", app="rig-2",
+                           params={"trials": 40, "contrast": 0.8}, resource_interval=2.0,
+                           centralized_log_directory=self.folder / "central") as s:
+            s.run_pipeline("pre_acquisition", [check_rig, calibrate])
+            s.spawn([sys.executable, "-c", ACQUISITION])
+            s.run_pipeline("post_acquisition", [copy_data, qc])
+
+    def start(self) -> None:
+        def loop() -> None:
+            while not self._stop.is_set():
+                try:
+                    self.run_one()
+                except Exception:  # noqa: BLE001 - the demo goes on
+                    log.exception("demo session failed")
+                self._stop.wait(self.every)
+
+        threading.Thread(target=loop, name="heron-demo-rig", daemon=True).start()
+
+    def stop(self) -> None:
+        self._stop.set()
