@@ -22,7 +22,7 @@ SESSION_KEYS = {
     "repositories",
 }
 PIPELINE_KEYS = {"pre_acquisition", "acquisition", "post_acquisition"}
-KNOWN_KEYS = SESSION_KEYS | PIPELINE_KEYS | {"params"}
+KNOWN_KEYS = SESSION_KEYS | PIPELINE_KEYS | {"params", "crash_report"}
 
 
 def session(output_dir: str | os.PathLike[str], **options: Any) -> Session:
@@ -55,9 +55,6 @@ def load_params(path: str | os.PathLike[str], rig_defaults: dict[str, Any] | str
             table[rest] = value
         else:
             merged[key] = value
-    if "crash_report" in merged:
-        raise ConfigError(f"{path}: crash_report is not supported by this version of heron "
-                          "yet; remove the block (sessions still write debug_state.json)")
     unknown = sorted(set(merged) - KNOWN_KEYS)
     if unknown:
         raise ConfigError(f"{path}: unknown key(s) {', '.join(unknown)}; known keys: "
@@ -76,7 +73,8 @@ def from_params(path: str | os.PathLike[str], rig_defaults: dict[str, Any] | str
     merged = load_params(path, rig_defaults, overrides)
     options = {k: v for k, v in merged.items() if k in SESSION_KEYS and k != "output_dir"}
     session_ = Session(merged["output_dir"], params=merged.get("params", {}),
-                       input_params=_read(path), **options)
+                       input_params=_read(path), crash_report=merged.get("crash_report"),
+                       **options)
     session_.plan = {k: merged.get(k) for k in PIPELINE_KEYS}  # type: ignore[attr-defined]
     return session_
 

@@ -11,6 +11,7 @@ Layout (as the OpenScope launcher's, so its users find their files)::
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import platform
@@ -32,6 +33,7 @@ from heron import api
 from heron import events as ev
 from heron.errors import ConfigError, HeronError
 from heron.sessions import pipeline
+from heron.sessions.crash import CrashReportConfig, Failure, Reporter, fingerprint
 from heron.sessions.files import METADATA, IsoFormatter, git_revision, write_json
 from heron.sessions.resources import ResourceSampler
 
@@ -94,7 +96,8 @@ class Session:
                  mirror_interval: float | None = None, resource_interval: float = 5.0,
                  low_disk_gb: float = 5.0, prompt_notes: bool = False,
                  log_level: str | int = "INFO", repositories: Sequence[str] = (),
-                 input_params: dict[str, Any] | None = None):
+                 input_params: dict[str, Any] | None = None,
+                 crash_report: dict[str, Any] | None = None):
         if resource_interval <= 0:
             raise ConfigError(f"resource_interval must be positive, got {resource_interval}")
         if mirror_interval is not None and mirror_interval <= 0:
@@ -117,6 +120,9 @@ class Session:
         if not isinstance(self.log_level, int):
             raise ConfigError(f"log_level {log_level!r} is not a logging level")
         self.repositories = list(repositories)
+        config = CrashReportConfig.parse(crash_report)
+        self.reporter = Reporter(config, self.output_dir) if config else None
+        self._failures: list[Failure] = []
         self.id = ev.new_id()
         self.log = logging.getLogger(f"heron.session.{name}")
         self.stage = "setup"
@@ -159,6 +165,13 @@ class Session:
             "repositories": [git_revision(Path(r).expanduser()) for r in self.repositories]})
         self._write_pipeline()
         self._write_end_state(final=False)
+        if self.reporter is not None:
+            try:
+                sent = self.reporter.retry_outbox()
+                if sent:
+                    self.log.info("sent %d crash report(s) kept from earlier sessions", sent)
+            except Exception:  # noqa: BLE001 - reporting never stops a session
+                self.log.exception("retrying kept crash reports failed")
         self._sampler = ResourceSampler(self.metadata / "resource_usage.jsonl", self.output_dir,
                                         self.resource_interval, self.low_disk_bytes,
                                         self._on_sample)
@@ -234,6 +247,9 @@ class Session:
             results.append(step)
             if step["outcome"] == "ok":
                 continue
+            self._failures.append(Failure(
+                stage, stage, step.get("traceback") or f"{module.name}: {step['error']}",
+                stage, fingerprint(stage, f"{module.name}|{step['error']}")))
             policy = module.on_failure or DEFAULT_ON_FAILURE.get(stage, "continue")
             if policy == "prompt":
                 policy = "continue" if _ask(f"{module.name} failed in {stage}. Continue? "
@@ -266,6 +282,7 @@ class Session:
         except Exception as exc:  # noqa: BLE001 - a module's failure is recorded, not fatal
             self.log.exception("module %s failed", module.name)
             step.update(outcome="failed", result=None, error=f"{type(exc).__name__}: {exc}")
+            step["traceback"] = "".join(traceback.format_exception(exc))
         step["end"] = time.time()
         self.steps.append(step)
         self._write_pipeline()
@@ -345,6 +362,9 @@ class Session:
         except Exception:  # noqa: BLE001 - finalisation goes on
             pass
         if exc is not None:
+            text = "".join(traceback.format_exception(type(exc), exc, tb))
+            self._failures.insert(0, Failure("exception", type(exc).__name__, text, failed_in,
+                                             fingerprint("exception", text)))
             self._write_debug_state(exc, tb, failed_in)
         self._finish()
         return False  # an exception goes on to the caller, after the record is complete
@@ -369,6 +389,7 @@ class Session:
         api.emit(ev.SessionEnd(app=self.app, ts=stop, session_id=self.id,
                                outcome=self.outcome, stage=self.stage_reached,
                                error=self.error))
+        self._report()
         self._mirror_stop.set()
         root = logging.getLogger()
         for handler in self._handlers:
@@ -380,6 +401,36 @@ class Session:
         if self._previous_sigterm is not None:
             signal.signal(signal.SIGTERM, self._previous_sigterm)
         self.mirror()
+
+    def _report(self) -> None:
+        """Send a crash report for the first failure the configuration reports on."""
+        if self.reporter is None:
+            return
+        matching = [f for f in self._failures if f.kind in self.reporter.config.report_on]
+        if not matching:
+            return
+        failure = matching[0]
+        try:
+            for handler in self._handlers:
+                handler.flush()
+            log_text = (self.metadata / "launcher.log").read_text(encoding="utf-8",
+                                                                  errors="replace")
+            report = self.reporter.build(self, failure, log_text)
+            result = self.reporter.send(report)
+            self.crash_report = result or {"sent": False, "kept_for_retry": True}
+            path = self.metadata / "debug_state.json"
+            try:
+                state = json.loads(path.read_text())
+            except (OSError, ValueError):
+                state = {"exception": None, "traceback": failure.traceback,
+                         "stage": failure.stage, "stage_reached": self.stage_reached,
+                         "last_log_lines": list(self._tail.lines),
+                         "parameters": _jsonable(self.params),
+                         "resources": self._sampler.summary() if self._sampler else {}}
+            state["crash_report"] = self.crash_report
+            write_json(path, state)
+        except Exception:  # noqa: BLE001 - reporting never changes the session's outcome
+            self.log.exception("crash report failed")
 
     def _write_end_state(self, *, final: bool, stop: float | None = None) -> None:
         from heron import __version__
@@ -481,8 +532,6 @@ def _safe(text: str) -> str:
 
 
 def _jsonable(value: Any) -> Any:
-    import json
-
     try:
         json.dumps(value)
         return value
