@@ -283,6 +283,7 @@ def build_metadata(prefix: str = "heron_") -> MetaData:
         Column("request_id", String(ID)),
     )
     Index(f"{p}log_app_ts", log.c.app, log.c.ts)
+    Index(f"{p}log_session", log.c.session_id)  # migration 0003: a session's log
     Index(f"{p}log_ts", log.c.ts)
 
     _entity(

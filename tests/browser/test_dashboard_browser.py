@@ -53,8 +53,8 @@ def log_in(page: Page, base: str, user: str, password: str) -> None:
 def test_login_navigation_and_custom_tab(page: Page, server: LiveServer) -> None:
     log_in(page, server.url, "admin", ADMIN_PASSWORD)
     nav = page.locator("#heron-nav a.nav-link")
-    expect(nav).to_have_text(["Apps", "Lab notes", "Runs", "Overview", "Rules", "Reporting",
-                              "Exceptions", "Monitoring", "Database", "Users"])
+    expect(nav).to_have_text(["Apps", "Lab notes", "Runs", "Sessions", "Overview", "Rules",
+                              "Reporting", "Exceptions", "Monitoring", "Database", "Users"])
     expect(page.locator(".heron-user")).to_contain_text("admin")
     page.click("text=Lab notes")
     expect(page).to_have_url(f"{server.url}/dashboard/lab_notes")
@@ -279,4 +279,42 @@ def test_web_monitoring_pages_draw_their_charts(page: Page, server: LiveServer, 
                          ("endpoints/profile/shop/prof1", "#profile-tree")):
         page.goto(f"{server.url}/dashboard/{path}")
         expect(page.locator(marker).first).to_be_visible()
+    assert page.console_errors == []  # type: ignore[attr-defined]
+
+
+def record_session(db_url, tmp_path) -> str:  # type: ignore[no-untyped-def]
+    """A real session recorded into the test's store; returns its id."""
+    import sys
+
+    import heron
+
+    url, prefix = db_url
+    heron.init(app="rig-2", database=url, table_prefix=prefix)
+
+    def failing_qc() -> bool:
+        return False
+
+    with heron.session(tmp_path / "rig", subject_id="mouse-42", user_id="ana",
+                       name="grating", resource_interval=0.2) as s:
+        s.log.info("stimulus <b>started</b>")
+        s.spawn([sys.executable, "-c", "import time; print('frame 1'); time.sleep(0.6)"])
+        s.run_pipeline("post_acquisition", [failing_qc])
+    assert heron.flush(10)
+    return s.id
+
+
+def test_session_page_draws_its_chart_and_log(page: Page, server: LiveServer, db_url,
+                                             tmp_path) -> None:  # type: ignore[no-untyped-def]
+    session_id = record_session(db_url, tmp_path)
+    log_in(page, server.url, "admin", ADMIN_PASSWORD)
+    page.goto(f"{server.url}/dashboard/sessions")
+    row = page.locator(f"#sessions-table tr[data-session='{session_id}']")
+    expect(row).to_contain_text("mouse-42")
+    row.locator("a").click()
+    page.wait_for_function("document.getElementById('session-page').dataset.loaded === '1'")
+    assert page.evaluate("window.heronSessionChart.getOption().series.length") == 2
+    log = page.locator("#session-log")
+    expect(log).to_contain_text("stimulus <b>started</b>")  # shown as text, not markup
+    expect(log).to_contain_text("frame 1")
+    expect(page.locator("#steps-table")).to_contain_text("failing_qc")
     assert page.console_errors == []  # type: ignore[attr-defined]

@@ -244,3 +244,24 @@ def test_session_run_command(tmp_path: Path) -> None:
     assert done.exit_code == 1 and "session failed" in done.output
     wrong = runner.invoke(cli, ["session", "run", str(params), "--set", "oops"])
     assert wrong.exit_code == 2 and "KEY=VALUE" in wrong.output
+
+
+def test_sessions_tab_and_session_page(admin_client, db_url, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from tests.browser.test_dashboard_browser import record_session
+
+    session_id = record_session(db_url, tmp_path)
+    listing = admin_client.get("/dashboard/sessions?window=24h").get_data(as_text=True)
+    assert f'data-session="{session_id}"' in listing and "mouse-42" in listing
+    filtered = admin_client.get("/dashboard/sessions?window=24h&subject=nobody")
+    assert session_id not in filtered.get_data(as_text=True)
+    page = admin_client.get(f"/dashboard/sessions/{session_id}").get_data(as_text=True)
+    assert "failing_qc" in page and "post_acquisition" in page
+    data = admin_client.get(f"/dashboard/api/sessions/{session_id}").get_json()
+    assert not data["running"] and data["outcome"] == "ok"
+    assert len(data["resources"]) >= 2
+    messages = [line["message"] for line in data["log"]]
+    assert "stimulus <b>started</b>" in messages and "frame 1" in messages
+    newer = admin_client.get(f"/dashboard/api/sessions/{session_id}"
+                             f"?after={data['log'][-1]['seq']}").get_json()
+    assert newer["log"] == []
+    assert admin_client.get("/dashboard/sessions/nope").status_code == 404

@@ -2,4 +2,4 @@
 
 from heron.dashboard.views import auth, home, runs  # noqa: F401, I001
 from heron.dashboard.views import database, monitoring, users  # noqa: F401, E402  (tab order)
-from heron.dashboard.views import endpoints  # noqa: F401, E402
+from heron.dashboard.views import endpoints, sessions  # noqa: F401, E402

@@ -1,5 +1,6 @@
 """Web monitoring: unhandled exceptions, and latency sketches per endpoint and hour; an
-(app, seq) index on experiment records, so the Database view pages 1M rows fast.
+(app, seq) index on experiment records, so the Database view pages 1M rows fast; an index
+on a log's session id, for a session's page.
 
 Revision ID: 0003
 Revises: 0002
@@ -29,6 +30,7 @@ def upgrade() -> None:
     p = prefix()
     for name in ENTITIES:
         op.create_index(f"{p}{name}_app_seq", f"{p}{name}", ["app", "seq"])
+    op.create_index(f"{p}log_session", f"{p}log", ["session_id"])
     op.create_table(
         f"{p}exception",
         sa.Column("seq", SeqType, primary_key=True, autoincrement=True),
@@ -60,6 +62,7 @@ def downgrade() -> None:
     p = prefix()
     for name in ENTITIES:
         op.drop_index(f"{p}{name}_app_seq", f"{p}{name}")
+    op.drop_index(f"{p}log_session", f"{p}log")
     op.drop_table(f"{p}rollup_latency")
     op.drop_index(f"{p}exception_app_endpoint_ts", f"{p}exception")
     op.drop_index(f"{p}exception_app_fingerprint", f"{p}exception")
