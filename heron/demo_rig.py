@@ -1,13 +1,16 @@
 """The demo's lab rig: a real ``heron.session`` every minute or so, with pipeline modules,
 an acquisition child process, resource samples and a central mirror; one session in four
-has a post-acquisition module that fails."""
+has a post-acquisition module that fails, and its crash report goes to a webhook receiver
+the demo runs on 127.0.0.1 (the report shows in the session's log)."""
 
 from __future__ import annotations
 
+import json
 import logging
 import random
 import sys
 import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import heron
@@ -43,6 +46,25 @@ def broken_qc() -> bool:
     raise RuntimeError("QC needs the eye-tracking file, which is missing")
 
 
+class _Receiver(BaseHTTPRequestHandler):
+    """The demo's stand-in for a Slack webhook: logs each crash report it receives."""
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+    def do_POST(self) -> None:  # noqa: N802
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        try:
+            text = json.loads(body).get("text", "")
+        except ValueError:
+            text = ""
+        logging.getLogger("rig.crash-receiver").warning(
+            "crash report received: %s", text.splitlines()[0] if text else "(empty)")
+        self.send_response(200)
+        self.end_headers()
+        self.wfile.write(b"ok")
+
+
 class DemoRig:
     def __init__(self, folder: Path, every: float = 60.0, seed: int | None = None):
         self.folder = folder
@@ -50,6 +72,12 @@ class DemoRig:
         self.rng = random.Random(seed)
         self._stop = threading.Event()
         self.count = 0
+        self.receiver = ThreadingHTTPServer(("127.0.0.1", 0), _Receiver)
+        threading.Thread(target=self.receiver.serve_forever, name="heron-demo-receiver",
+                         daemon=True).start()
+        self.crash_report = {
+            "enabled": True, "report_on": ["exception", "post_acquisition"],
+            "webhook_url": f"http://127.0.0.1:{self.receiver.server_port}/hooks/rig-2"}
 
     def run_one(self) -> None:
         self.count += 1
@@ -57,7 +85,8 @@ class DemoRig:
         with heron.session(self.folder, subject_id=self.rng.choice(["mouse-42", "mouse-43"]),
                            user_id="ana", name="grating", app="rig-2",
                            params={"trials": 40, "contrast": 0.8}, resource_interval=2.0,
-                           centralized_log_directory=self.folder / "central") as s:
+                           centralized_log_directory=self.folder / "central",
+                           crash_report=self.crash_report) as s:
             s.run_pipeline("pre_acquisition", [check_rig, calibrate])
             s.spawn([sys.executable, "-c", ACQUISITION])
             s.run_pipeline("post_acquisition", [copy_data, qc])
@@ -75,3 +104,4 @@ class DemoRig:
 
     def stop(self) -> None:
         self._stop.set()
+        self.receiver.shutdown()
