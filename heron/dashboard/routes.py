@@ -157,10 +157,14 @@ def _template_globals() -> dict[str, Any]:
     return {"csrf_token": csrf_token, "current_user": current_user, **frame_context()}
 
 
-def init_app(app: Flask, store: Store, config: Config, experiment: Any = None) -> None:
+def init_app(app: Flask, store: Store, config: Config, experiment: Any = None, *,
+             host_app: bool = False) -> None:
     """Mount the dashboard on ``app`` (``heron serve`` and bound apps alike).
 
     :param experiment: a :class:`heron.Experiment` customising the experiment pages.
+    :param host_app: ``app`` is the user's own (``heron.bind``): if it had no secret key,
+        sessions are opened only under the dashboard's prefix, so its own requests do not
+        start paying for cookie sessions they never used.
     """
     from heron.auth.tokens import ensure_secret_key
     from heron.dashboard import sessions
@@ -173,7 +177,7 @@ def init_app(app: Flask, store: Store, config: Config, experiment: Any = None) -
     heron_key = not app.secret_key
     if heron_key:
         app.secret_key = ensure_secret_key(store, config)
-    sessions.install(app, f"/{config.CUSTOM_LINK}", heron_key)
+    sessions.install(app, f"/{config.CUSTOM_LINK}", heron_key and host_app)
     app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
     if not app.config.get("SESSION_COOKIE_SAMESITE"):
         app.config["SESSION_COOKIE_SAMESITE"] = "Lax"

@@ -41,7 +41,7 @@ class CachedSessionInterface(SecureCookieSessionInterface):
         return super().open_session(app, request)
 
 
-def install(app: Flask, prefix: str, heron_key: bool) -> None:
-    """``heron_key``: the secret key is heron's (the app had none of its own)."""
+def install(app: Flask, prefix: str, only_under_prefix: bool) -> None:
+    """``only_under_prefix``: a bound app whose secret key is heron's."""
     if type(app.session_interface) is SecureCookieSessionInterface:
-        app.session_interface = CachedSessionInterface(prefix if heron_key else None)
+        app.session_interface = CachedSessionInterface(prefix if only_under_prefix else None)

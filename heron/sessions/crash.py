@@ -29,7 +29,7 @@ import urllib3
 from heron.errors import ConfigError
 from heron.sessions.files import write_json
 
-log = logging.getLogger("heron.session.crash")
+log = logging.getLogger("session.crash_report")
 
 REPORT_ON = ("exception", "pre_acquisition", "post_acquisition")
 KEYS = {"enabled", "repo", "token_env", "labels", "report_on", "max_output_lines",

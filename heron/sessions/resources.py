@@ -18,7 +18,7 @@ from typing import Any
 
 import psutil
 
-log = logging.getLogger("heron.session.resources")
+log = logging.getLogger("session.resources")
 
 
 class ResourceSampler:

@@ -124,7 +124,9 @@ class Session:
         self.reporter = Reporter(config, self.output_dir) if config else None
         self._failures: list[Failure] = []
         self.id = ev.new_id()
-        self.log = logging.getLogger(f"heron.session.{name}")
+        # not under "heron.": heron's own logger level (LOGGING_LEVEL) must not mute the
+        # experiment's session log
+        self.log = logging.getLogger(f"session.{_safe(name)}")
         self.stage = "setup"
         self.stage_reached = "setup"
         self.outcome = "ok"
@@ -301,7 +303,7 @@ class Session:
         if self.stage in ("setup", "pre_acquisition") and not self._in_module():
             self.enter_stage("acquisition")
         name = Path(str(command[0])).name if command else "?"
-        child_log = logging.getLogger(f"heron.session.child.{_safe(name)}")
+        child_log = logging.getLogger(f"session.child.{_safe(name)}")
         process = subprocess.Popen(list(map(str, command)), stdout=subprocess.PIPE,
                                    stderr=subprocess.PIPE, text=True, bufsize=1,
                                    env={**os.environ, **(env or {})}, cwd=cwd)
@@ -482,7 +484,7 @@ class Session:
                     shutil.copyfile(source, tmp)
                     os.replace(tmp, target / name)
         except OSError as exc:
-            logging.getLogger("heron.session").warning(
+            logging.getLogger("session").warning(
                 "could not copy the session log to %s: %s", target, exc)
             return None
         return target

@@ -55,7 +55,7 @@ def bind(app: Flask, *, experiment: Any = None, **config: Any) -> Flask:
             logger.warning("heron: the dashboard at /%s has a new admin user %r with a "
                            "random password; set PASSWORD, or run `heron user passwd %s`",
                            cfg.CUSTOM_LINK, cfg.USERNAME, cfg.USERNAME)
-        init_app(app, store, cfg, experiment)
+        init_app(app, store, cfg, experiment, host_app=True)
         app.extensions["heron"].extras["monitor"] = monitor
     else:
         logger.info("heron: recording %r to %s; its dashboard is served there", app_id,

@@ -61,8 +61,8 @@ def test_a_session_leaves_a_complete_folder(tmp_path: Path) -> None:
     assert len(records) > 15 and all(LINE.match(line) for line in records)
     text = "\n".join(log)
     for expected in ("INFO rig: rig checked for mouse-42", "calibrated with 3 trials",
-                     "stimulus started", "INFO heron.session.child.python", "frame 1 shown",
-                     "WARNING heron.session.child.python", "late frame",
+                     "stimulus started", "INFO session.child.python", "frame 1 shown",
+                     "WARNING session.child.python", "late frame",
                      "module copy_data failed", "OSError: disk not mounted",
                      "stage pre_acquisition started", "stage acquisition started",
                      "stage post_acquisition ended", "stage cleanup started"):

@@ -111,10 +111,10 @@ def test_flask_under_gunicorn_two_workers_stores_every_request_once(tmp_path, db
         """, [sys.executable, "-m", "gunicorn", "-w", "2", "-k", worker, "--threads", "4",
               "-b", f"127.0.0.1:{port}", "served:app"],
         {"HERON_DATABASE": url, "HERON_TABLE_PREFIX": prefix, "HERON_PASSWORD": "pw-123456789"})
-    total = 2_000
+    total = 1_000
     try:
         wait_http(f"http://127.0.0.1:{port}/item/0")
-        with ThreadPoolExecutor(16) as pool:
+        with ThreadPoolExecutor(8) as pool:
             codes = list(pool.map(lambda n: get(f"http://127.0.0.1:{port}/item/{n}"),
                                   range(1, total + 1)))
         assert codes == [200] * total
