@@ -93,3 +93,6 @@ def _read(path: str | os.PathLike[str]) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ConfigError(f"parameter file {file} must hold a table of parameters")
     return data
+
+
+session.from_params = from_params  # type: ignore[attr-defined]  # heron.session.from_params

@@ -176,7 +176,8 @@ class Reporter:
             log.warning("crash report not sent (%s); kept for the next session", exc)
             self._keep(report)
             return None
-        log.info("crash report sent: %s", result.get("issue_url") or "webhook")
+        log.info("crash report sent: %s", result.get("issue_url") or "webhook",
+                 extra={"heron_crash_report": result.get("issue_url") or "webhook"})
         return result
 
     def retry_outbox(self) -> int:

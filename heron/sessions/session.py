@@ -64,6 +64,9 @@ class _Tail(logging.Handler):
             self.handleError(record)
 
 
+_MARKS = ("heron_note", "heron_crash_report")  # records the session page picks out
+
+
 class _Events(logging.Handler):
     """Sends the session's log records to heron's store, tagged with the session id."""
 
@@ -81,6 +84,8 @@ class _Events(logging.Handler):
                             thread=record.threadName, process=record.process,
                             exc_text=(logging.Formatter().formatException(record.exc_info)
                                       if record.exc_info else None),
+                            extra={k[len("heron_"):]: getattr(record, k) for k in _MARKS
+                                   if hasattr(record, k)},
                             session_id=self.session.id))
         except Exception:  # noqa: BLE001
             self.handleError(record)
@@ -334,7 +339,7 @@ class Session:
         """Keep a note with the session (notes.txt)."""
         stamp = datetime.now().astimezone().isoformat(timespec="seconds")
         self.notes.append(f"{stamp} {text}")
-        self.log.info("note: %s", text)
+        self.log.info("note: %s", text, extra={"heron_note": text})
         self._write_notes()
 
     def _write_notes(self) -> None:

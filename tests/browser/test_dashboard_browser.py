@@ -299,6 +299,7 @@ def record_session(db_url, tmp_path) -> str:  # type: ignore[no-untyped-def]
         s.log.info("stimulus <b>started</b>")
         s.spawn([sys.executable, "-c", "import time; print('frame 1'); time.sleep(0.6)"])
         s.run_pipeline("post_acquisition", [failing_qc])
+        s.note("water <i>level</i> ok")
     assert heron.flush(10)
     return s.id
 

@@ -158,3 +158,13 @@ def test_webhook_reports_and_configuration_errors(tmp_path: Path, github) -> Non
         heron.session(tmp_path, crash_report={"enabled": True, "tokn": "x"})
     with pytest.raises(ConfigError, match="report_on"):
         heron.session(tmp_path, crash_report=block("http://127.0.0.1:9", report_on=["x"]))
+
+
+def test_the_session_page_links_the_crash_report(tmp_path: Path, github, db_url,
+                                                 admin_client) -> None:  # type: ignore[no-untyped-def]
+    url, prefix = db_url
+    heron.init(app="rig-2", database=url, table_prefix=prefix)
+    s = crash(tmp_path, block(github.url))
+    assert heron.flush(10)
+    page = admin_client.get(f"/dashboard/sessions/{s.id}").get_data(as_text=True)
+    assert 'href="https://github.test/o/r/issues/1"' in page

@@ -188,6 +188,14 @@ def test_log_records_reach_the_store_tagged_with_the_session(tmp_path: Path) -> 
     assert sessions[0]["outcome"] == "ok" and sessions[0]["subject_id"] == "m3"
 
 
+def test_from_params_is_reachable_as_heron_session_from_params(tmp_path: Path) -> None:
+    params = tmp_path / "p.json"
+    params.write_text(json.dumps({"output_dir": str(tmp_path / "out"), "subject_id": "m5"}))
+    with heron.session.from_params(params) as s:  # type: ignore[attr-defined]
+        pass
+    assert s.folder.name.startswith("m5_")
+
+
 def test_parameter_files_and_their_errors(tmp_path: Path) -> None:
     params = tmp_path / "p.toml"
     params.write_text(textwrap.dedent(f"""
@@ -256,6 +264,7 @@ def test_sessions_tab_and_session_page(admin_client, db_url, tmp_path: Path) -> 
     assert session_id not in filtered.get_data(as_text=True)
     page = admin_client.get(f"/dashboard/sessions/{session_id}").get_data(as_text=True)
     assert "failing_qc" in page and "post_acquisition" in page
+    assert "water &lt;i&gt;level&lt;/i&gt; ok" in page  # the note, escaped
     data = admin_client.get(f"/dashboard/api/sessions/{session_id}").get_json()
     assert not data["running"] and data["outcome"] == "ok"
     assert len(data["resources"]) >= 2

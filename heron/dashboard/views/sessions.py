@@ -61,8 +61,10 @@ def session_page(session_id: str) -> str:
         step["duration"] = format_duration_ms((step["end_ts"] - step["start_ts"]) * 1000) \
             if step["start_ts"] and step["end_ts"] else "—"
         step["status"] = "ok" if step["outcome"] == "ok" else "failure"
+    marks = queries.marks(s.store, session_id)
     return render_template("heron/session.html", title=f"Session {row['name'] or ''}",
-                           s=row, steps=steps)
+                           s=row, steps=steps, notes=marks["note"],
+                           crash_reports=marks["crash_report"])
 
 
 @route("/api/sessions/<session_id>")

@@ -52,6 +52,19 @@ def resources(store: Store, session_id: str) -> list[dict[str, Any]]:
             .where(table.c.session_id == session_id).order_by(table.c.ts))]
 
 
+def marks(store: Store, session_id: str) -> dict[str, list[str]]:
+    """The session's notes and crash report links, picked out of its log."""
+    table = store.table("log")
+    out: dict[str, list[str]] = {"note": [], "crash_report": []}
+    with store.read() as conn:
+        for (extra,) in conn.execute(select(table.c.extra).where(
+                table.c.session_id == session_id).order_by(table.c.seq)):
+            for key in out:
+                if isinstance(extra, dict) and extra.get(key):
+                    out[key].append(str(extra[key]))
+    return out
+
+
 def log_lines(store: Store, session_id: str, after: int = 0, limit: int = 2_000
               ) -> list[dict[str, Any]]:
     """The session's log records after ``seq`` ``after``, oldest first."""
