@@ -106,10 +106,8 @@ class WebMonitor:
                 if threshold is not None:
                     active.threshold_ms = threshold
                     active.thread_id = threading.get_ident()
-                    try:
-                        active.task = asyncio.current_task()
-                    except RuntimeError:
-                        active.task = None
+                    loop = asyncio._get_running_loop()  # None outside asyncio, no exception
+                    active.task = asyncio.current_task(loop) if loop is not None else None
                     remaining = threshold - active.elapsed_ms()
                     self.watch.arm(active, max(0.0, remaining) / 1000)
             if level >= 3 and active.root_frame is not None:
@@ -128,6 +126,8 @@ class WebMonitor:
         """The response is sent: record what the endpoint's level asks for."""
         duration_ms = active.elapsed_ms()
         active.done = True
+        if active.threshold_ms is not None:
+            self.watch.disarm(active)
         if active.sql_token is not None:
             try:
                 sql.current.reset(active.sql_token)

@@ -9,8 +9,6 @@ thread per request.
 
 from __future__ import annotations
 
-import heapq
-import itertools
 import sys
 import threading
 import time
@@ -49,40 +47,43 @@ class OutlierDetector:
 
 
 class OutlierWatch:
-    """One thread waking at the earliest threshold crossing among running requests."""
+    """One thread looking, every ``TICK_S``, at the level-2 requests still running, and
+    catching those past their threshold. A request only joins and leaves a set: no lock,
+    no wake-up per request (waking a thread per request costs more than the request)."""
+
+    TICK_S = 0.005
 
     def __init__(self) -> None:
-        self._heap: list[tuple[float, int, Any]] = []
-        self._order = itertools.count()
-        self._cond = threading.Condition()
+        self._running: dict[int, tuple[float, Any]] = {}  # id(active) -> (deadline, active)
         self._thread: threading.Thread | None = None
+        self._start_lock = threading.Lock()
         self._process = psutil.Process()
 
     def arm(self, active: Any, after_s: float) -> None:
-        deadline = time.monotonic() + after_s
-        with self._cond:
-            heapq.heappush(self._heap, (deadline, next(self._order), active))
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name="heron-outliers",
-                                                daemon=True)
-                self._thread.start()
-            if self._heap[0][2] is active:
-                self._cond.notify()
+        self._running[id(active)] = (time.monotonic() + after_s, active)
+        if self._thread is None:
+            with self._start_lock:
+                if self._thread is None:
+                    self._thread = threading.Thread(target=self._run, name="heron-outliers",
+                                                    daemon=True)
+                    self._thread.start()
+
+    def disarm(self, active: Any) -> None:
+        self._running.pop(id(active), None)
 
     def _run(self) -> None:
         while True:
-            with self._cond:
-                while not self._heap:
-                    self._cond.wait()
-                deadline, _, active = self._heap[0]
-                wait = deadline - time.monotonic()
-                if wait > 0:
-                    self._cond.wait(wait)
+            time.sleep(self.TICK_S)
+            if not self._running:
+                continue
+            now = time.monotonic()
+            for key, (deadline, active) in list(self._running.items()):
+                if deadline > now:
                     continue
-                heapq.heappop(self._heap)
-            if not active.done:
-                with capture_internal_exceptions("capturing an outlier"):
-                    self.capture(active)
+                self._running.pop(key, None)
+                if not active.done:
+                    with capture_internal_exceptions("capturing an outlier"):
+                        self.capture(active)
 
     def capture(self, active: Any) -> None:
         if active.task is not None:
