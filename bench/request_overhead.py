@@ -27,6 +27,8 @@ from pathlib import Path
 VARIANTS = ["plain", "heron-1", "heron-2", "heron-3", "heronpath-1", "fmd-1", "fmd-2",
             "fmd-3"]
 LABELS = {"heronpath-1": "heron-1 request path only (events discarded, no store)"}
+if os.environ.get("HERON_BENCH_VARIANTS"):  # e.g. "plain,heron-1" to rerun a few
+    VARIANTS = os.environ["HERON_BENCH_VARIANTS"].split(",")
 ROUNDS = int(os.environ.get("HERON_BENCH_ROUNDS", "3"))
 BURSTS = (2_000, 20_000)
 VARIANT_S = int(os.environ.get("HERON_BENCH_VARIANT_S", "600"))  # FMD at level 3 is slow
