@@ -8,7 +8,9 @@ Three apps, as a lab running heron would have:
   users (``heron.demo_web``), an algorithm in runs and sub-runs exporting metrics, logs
   and test results;
 * ``rig-2``: a lab rig running a real ``heron.session`` every minute (``heron.demo_rig``),
-  with pipeline steps, an acquisition process and resource samples.
+  with pipeline steps, an acquisition process and resource samples;
+* ``dallinger-chain``: a Dallinger experiment's database, advanced by a simulated Dallinger
+  server and watched by heron's Dallinger adapter (``heron.demo_dallinger``).
 
 Everything goes through the same recorder as real instrumentation would.
 """
@@ -27,6 +29,7 @@ from pathlib import Path
 
 import heron
 from heron import events as ev
+from heron.demo_dallinger import DemoDallinger
 from heron.demo_rig import DemoRig
 from heron.demo_web import DemoWeb
 from heron.events import new_id
@@ -212,8 +215,11 @@ def start_in_worker(database: str, prefix: str, interval: float = 0.5) -> DemoLa
     web = DemoWeb(heron.api.local_store())
     web.history()
     web.start(interval)
-    rig = DemoRig(Path(tempfile.gettempdir()) / f"heron-demo-sessions-{os.getpid()}")
+    scratch = Path(tempfile.gettempdir())
+    rig = DemoRig(scratch / f"heron-demo-sessions-{os.getpid()}")
     rig.start()
+    dallinger = DemoDallinger(scratch / f"heron-demo-dallinger-{os.getpid()}.db")
+    dallinger.start()
     logger.info("demo lab started in process %d; its web service at %s", os.getpid(),
                 web.base)
     return lab

@@ -154,6 +154,9 @@ def test_demo_serves_live_events_with_a_one_time_link(tmp_path: Path) -> None:
         later, kinds = total()
         assert later > first > 0  # events keep arriving
         assert kinds == set(ev.KINDS)  # every kind of event is in the demo
+        apps = {a["app"] for a in json.loads(opener.open(api, timeout=10).read())["apps"]}
+        # the web service, the rig's sessions and the watched Dallinger database are live
+        assert {"recommender-api", "rig-2", "dallinger-chain"} <= apps
         # the demo's own Experiment adds a panel and a tab
         base = f"http://127.0.0.1:{port}/dashboard"
         monitoring = opener.open(f"{base}/monitoring", timeout=10).read().decode()
