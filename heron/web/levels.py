@@ -34,7 +34,8 @@ class LevelTable:
         level = self._levels.get(endpoint)
         if level is not None:
             return level
-        self.register([endpoint])
+        if endpoint not in self._known:
+            self.register([endpoint])
         return self.default
 
     def register(self, endpoints: list[str]) -> None:

@@ -93,7 +93,7 @@ class WebMonitor:
     def start(self, environ: Any, method: str = "GET") -> Active:
         """The clock starts; the endpoint may not be known yet (Flask routes later)."""
         active = Active(time.perf_counter_ns(), environ, method)
-        active.sql_token = sql.current.set(active.sql)
+        active.sql_token = sql.current.set(active)
         return active
 
     def route(self, active: Active, endpoint: str) -> None:
@@ -121,6 +121,11 @@ class WebMonitor:
     def wants_values(self, active: Active) -> bool:
         """Whether the request is slow enough that its values should be kept now."""
         return (active.threshold_ms is not None and active.elapsed_ms() > active.threshold_ms)
+
+    @staticmethod
+    def current() -> Active | None:
+        """The request being measured in this context (thread or task)."""
+        return sql.current.get()  # type: ignore[no-any-return]
 
     def finish(self, active: Active, status: int) -> None:
         """The response is sent: record what the endpoint's level asks for."""
@@ -176,9 +181,9 @@ class WebMonitor:
 
     # -- helpers -----------------------------------------------------------------------
     def client_ip(self, environ: Any) -> str | None:
-        if not isinstance(environ, dict):
-            return None
         remote = environ.get("REMOTE_ADDR")
+        if not self._proxies:
+            return remote  # type: ignore[no-any-return]
         forwarded = environ.get("HTTP_X_FORWARDED_FOR")
         if forwarded and remote and self._trusted(remote):
             return str(forwarded.split(",")[0].strip())[:64] or remote

@@ -2,7 +2,8 @@
 
 Listeners are installed once on SQLAlchemy's ``Engine`` class, so every engine the app
 creates (before or after ``bind``) is measured. They only count while a monitored request
-is running in the current context (``current`` holds its ``[count, total_ms]``).
+is running in the current context (``current`` holds the request being measured; its
+``sql`` is ``[count, total_ms]``).
 """
 
 from __future__ import annotations
@@ -11,8 +12,8 @@ import contextvars
 import time
 from typing import Any
 
-current: contextvars.ContextVar[list[float] | None] = contextvars.ContextVar(
-    "heron_sql", default=None)
+#: The request being measured in this context (a ``heron.web.monitor.Active``), if any.
+current: contextvars.ContextVar[Any] = contextvars.ContextVar("heron_request", default=None)
 _installed: list[bool] = []
 _KEY = "heron_sql_started"
 
@@ -36,9 +37,10 @@ def _before(conn: Any, cursor: Any, statement: str, parameters: Any, context: An
 
 def _after(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any,
            executemany: bool) -> None:
-    totals = current.get()
+    active = current.get()
     started = conn.info.get(_KEY)
-    if totals is None or not started:
+    if active is None or not started:
         return
+    totals = active.sql
     totals[0] += 1
     totals[1] += (time.perf_counter_ns() - started.pop()) / 1e6

@@ -55,7 +55,7 @@ class WSGIMiddleware:
 
         def recording_start_response(code: str, headers: Any, exc_info: Any = None) -> Any:
             try:
-                status[:] = [int(code.split(" ", 1)[0])]
+                status[:] = [int(code[:3])]
             except ValueError:
                 status[:] = [500]
             return start_response(code, headers, exc_info) if exc_info else \
