@@ -98,13 +98,7 @@ def api_web_overview() -> Response:
 
 
 def _hits_by_endpoint_version(app: str, since: float, now: float) -> dict[str, dict[str, int]]:
-    out: dict[str, dict[str, int]] = {}
-    for endpoint in web.endpoints(state().store, app):
-        data = web.series(state().store, app, endpoint["endpoint"], since, now,
-                          int(now - since) + 60, by="version")
-        out[endpoint["endpoint"]] = {v: sum(p[1] for p in points)
-                                     for v, points in data["series"].items()}
-    return out
+    return web.hits_by_endpoint_version(state().store, app, since, now)
 
 
 # -------------------------------------------------------------------------------- rules

@@ -150,6 +150,21 @@ def series(store: Store, app: str, endpoint: str | None, since: float, until: fl
     return {"step": step, "series": dict(out)}
 
 
+def hits_by_endpoint_version(store: Store, app: str, since: float, until: float
+                             ) -> dict[str, dict[str, int]]:
+    """Requests per endpoint and version in the window (one grouped read of the rollup)."""
+    rollup = store.table("rollup_request")
+    out: dict[str, dict[str, int]] = {e["endpoint"]: {} for e in endpoints(store, app)}
+    with store.read() as conn:
+        for endpoint, version, n in conn.execute(
+                select(rollup.c.endpoint, rollup.c.version, func.sum(rollup.c["count"]))
+                .where(rollup.c.app == app, rollup.c.bucket >= int(since // 60) * 60,
+                       rollup.c.bucket < until)
+                .group_by(rollup.c.endpoint, rollup.c.version)):
+            out.setdefault(endpoint, {})[version or "(none)"] = int(n)
+    return out
+
+
 def heatmap(store: Store, app: str, since: float, until: float, offset_s: float = 0.0
             ) -> list[list[int]]:
     """Requests per (day of week 0=Monday, hour) in the window, in the zone ``offset_s``."""
@@ -319,8 +334,8 @@ def exception_groups(store: Store, app: str, since: float, until: float,
 
 
 def durations(store: Store, app: str, endpoint: str, *, since: float, until: float,
-              version: str | None = None, limit: int = 20_000) -> list[float]:
-    """Raw durations (newest ``limit``) for the reporting tests."""
+              version: str | None = None, limit: int = 2_000) -> list[float]:
+    """Raw durations (the newest ``limit``: plenty for a rank test) for reporting."""
     request = store.table("request")
     conditions = [request.c.app == app, request.c.endpoint == endpoint,
                   request.c.ts >= since, request.c.ts < until]
