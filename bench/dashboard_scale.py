@@ -4,7 +4,8 @@ overview and chart JSON request through the dashboard (logged in, as a browser a
 Requests go through the normal ingest (so the rollups are maintained as in production),
 spread over 7 days, 20 endpoints and 2 versions. Baseline, measured in the same run: the
 same pages with 10,000 requests stored. Goal: every page under 200 ms at 10 million.
-Size: ``HERON_BENCH_REQUESTS`` (default 10,000,000).
+Size: ``HERON_BENCH_REQUESTS`` (default 10,000,000); databases: ``HERON_BENCH_DBS``
+(default ``sqlite,postgresql``).
 """
 
 from __future__ import annotations
@@ -113,8 +114,12 @@ def drop(url: str, prefix: str) -> None:
 
 
 def main() -> None:
-    with tempfile.TemporaryDirectory() as tmp:
-        measure("SQLite", f"sqlite:///{Path(tmp) / 'scale.db'}", "heron_")
+    databases = os.environ.get("HERON_BENCH_DBS", "sqlite,postgresql").split(",")
+    if "sqlite" in databases:
+        with tempfile.TemporaryDirectory() as tmp:
+            measure("SQLite", f"sqlite:///{Path(tmp) / 'scale.db'}", "heron_")
+    if "postgresql" not in databases:
+        return
     prefix = f"b{secrets.token_hex(4)}_"
     try:
         measure("PostgreSQL", POSTGRES, prefix)

@@ -1,9 +1,13 @@
 """Web-monitoring rollups, maintained at ingest in the same transaction as the requests.
 
-* ``rollup_request``: per app, endpoint, version and minute — requests, server errors
-  (status ≥ 500) and the sum of durations; hit counts and means over any window.
-* ``rollup_latency``: per app, endpoint, version and hour — a latency sketch
+* ``rollup_request`` (per minute) and ``rollup_request_hour``: per app, endpoint and
+  version — requests, server errors (status ≥ 500) and the sum of durations; hit counts
+  and means over any window.
+* ``rollup_latency`` (per hour) and ``rollup_latency_day`` (per UTC day): a latency sketch
   (:mod:`heron.store.sketch`); percentiles over any window within 1%.
+
+A window reads the coarse rows for the whole hours (or days) it covers and the fine rows
+only for its ragged ends (:mod:`heron.store.queries.web`).
 * ``endpoint``: every endpoint seen, its monitor level and when it was first and last
   requested. An ``endpoint`` event registers one at the level it starts at; a level set
   later on the Rules page is never overwritten.
@@ -39,8 +43,10 @@ def apply(conn: Connection, store: Store, endpoints: list[ev.Event],
           requests: list[ev.Event]) -> None:
     _register(conn, store, endpoints, requests)
     if requests:
-        _minutes(conn, store, requests)
-        _latency(conn, store, requests)
+        _sums(conn, store.table("rollup_request"), requests, 60)
+        _sums(conn, store.table("rollup_request_hour"), requests, 3600)
+        _latency(conn, store.table("rollup_latency"), requests, 3600)
+        _latency(conn, store.table("rollup_latency_day"), requests, 86400)
 
 
 def _register(conn: Connection, store: Store, endpoints: list[ev.Event],
@@ -71,12 +77,11 @@ def _register(conn: Connection, store: Store, endpoints: list[ev.Event],
                             for (app, name), (first, last) in sorted(seen.items())])
 
 
-def _minutes(conn: Connection, store: Store, requests: list[ev.Event]) -> None:
-    table = store.table("rollup_request")
+def _sums(conn: Connection, table: Any, requests: list[ev.Event], step: int) -> None:
     sums: dict[tuple[str, str, str, int], list[float]] = defaultdict(lambda: [0, 0, 0.0])
     for r in requests:
         assert isinstance(r, ev.Request)
-        row = sums[(r.app, r.endpoint, r.version or "", int(r.ts // 60) * 60)]
+        row = sums[(r.app, r.endpoint, r.version or "", int(r.ts // step) * step)]
         row[0] += 1
         row[1] += r.status >= SERVER_ERROR
         row[2] += r.duration_ms
@@ -91,12 +96,11 @@ def _minutes(conn: Connection, store: Store, requests: list[ev.Event]) -> None:
                         for (a, e, v, b), (c, err, total) in sorted(sums.items())])
 
 
-def _latency(conn: Connection, store: Store, requests: list[ev.Event]) -> None:
-    table = store.table("rollup_latency")
+def _latency(conn: Connection, table: Any, requests: list[ev.Event], step: int) -> None:
     counts: dict[tuple[str, str, str, int, int], int] = defaultdict(int)
     for r in requests:
         assert isinstance(r, ev.Request)
-        counts[(r.app, r.endpoint, r.version or "", int(r.ts // 3600) * 3600,
+        counts[(r.app, r.endpoint, r.version or "", int(r.ts // step) * step,
                 sketch.index(r.duration_ms))] += 1
     stmt = _insert(conn, table)
     stmt = stmt.on_conflict_do_update(

@@ -175,18 +175,32 @@ def build_metadata(prefix: str = "heron_") -> MetaData:
     Index(f"{p}exception_app_endpoint_ts", exception.c.app, exception.c.endpoint,
           exception.c.ts)
 
-    # Latency sketches per endpoint, version and hour: request counts per logarithmic
-    # bucket of duration (heron.store.sketch), added to at ingest, so percentiles over any
-    # window come from a few thousand rows instead of millions of requests.
+    # The same per hour, so long windows read 60 times fewer rows (migration 0003).
     Table(
-        f"{p}rollup_latency", md,  # migration 0003
+        f"{p}rollup_request_hour", md,
         Column("app", String(200), primary_key=True),
         Column("endpoint", String(NAME), primary_key=True),
         Column("version", String(NAME), primary_key=True),
         Column("bucket", BigInteger, primary_key=True),  # start of the hour, epoch seconds
-        Column("idx", Integer, primary_key=True),        # sketch bucket of the duration
         Column("count", BigInteger, nullable=False),
+        Column("errors", BigInteger, nullable=False),
+        Column("sum_ms", Float, nullable=False),
     )
+
+    # Latency sketches per endpoint, version and hour (and day): request counts per
+    # logarithmic bucket of duration (heron.store.sketch), added to at ingest, so
+    # percentiles over any window come from a few thousand rows instead of millions of
+    # requests.
+    for name in ("rollup_latency", "rollup_latency_day"):  # migration 0003
+        Table(
+            f"{p}{name}", md,
+            Column("app", String(200), primary_key=True),
+            Column("endpoint", String(NAME), primary_key=True),
+            Column("version", String(NAME), primary_key=True),
+            Column("bucket", BigInteger, primary_key=True),  # start of the hour / UTC day
+            Column("idx", Integer, primary_key=True),        # sketch bucket of the duration
+            Column("count", BigInteger, nullable=False),
+        )
 
     Table(
         f"{p}endpoint", md,

@@ -21,6 +21,44 @@ from heron.store.queries import time_bucket
 QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 
 
+def _spans(since: float, until: float, unit: int) -> list[tuple[bool, float, float]]:
+    """Split a window into ``(coarse, start, end)`` parts: the whole ``unit``s it covers
+    (read from the coarse rollup) and its ragged ends (read from the fine one)."""
+    first = -(-int(since) // unit) * unit  # the first unit boundary at or after since
+    last = int(until // unit) * unit
+    if first >= last:
+        return [(False, since, until)]
+    spans = [(True, float(first), float(last))]
+    if since < first:
+        spans.append((False, since, float(first)))
+    if last < until:
+        spans.append((False, float(last), until))
+    return spans
+
+
+def window_sums(store: Store, app: str, since: float, until: float,
+                by: tuple[str, ...] = ("endpoint",)) -> dict[tuple[Any, ...], list[float]]:
+    """Requests, server errors and total ms per ``by`` key in the window: whole hours from
+    the hourly rollup, the minutes at either end from the per-minute one."""
+    out: dict[tuple[Any, ...], list[float]] = defaultdict(lambda: [0, 0, 0.0])
+    with store.read() as conn:
+        for coarse, start, end in _spans(since, until, 3600):
+            table = store.table("rollup_request_hour" if coarse else "rollup_request")
+            step = 3600 if coarse else 60
+            keys = [table.c[name] for name in by]
+            query = (select(*keys, func.sum(table.c["count"]), func.sum(table.c.errors),
+                            func.sum(table.c.sum_ms))
+                     .where(table.c.app == app, table.c.bucket >= int(start // step) * step,
+                            table.c.bucket < end)
+                     .group_by(*keys))
+            for row in conn.execute(query):
+                sums = out[tuple(row[:len(by)])]
+                sums[0] += int(row[-3] or 0)
+                sums[1] += int(row[-2] or 0)
+                sums[2] += float(row[-1] or 0)
+    return out
+
+
 def endpoint_levels(store: Store, app: str) -> dict[str, int]:
     table = store.table("endpoint")
     with store.read() as conn:
@@ -57,19 +95,22 @@ def endpoints(store: Store, app: str) -> list[dict[str, Any]]:
 def _latency_buckets(store: Store, app: str, since: float, until: float,
                      group: str = "endpoint", endpoint: str | None = None
                      ) -> dict[str, list[tuple[int, int]]]:
-    """Sketch buckets per endpoint (or version), summed over the hours in the window."""
-    table = store.table("rollup_latency")
-    key = table.c[group]
-    query = (select(key, table.c.idx, func.sum(table.c["count"]))
-             .where(table.c.app == app, table.c.bucket >= int(since // 3600) * 3600,
-                    table.c.bucket < until)
-             .group_by(key, table.c.idx))
-    if endpoint is not None:
-        query = query.where(table.c.endpoint == endpoint)
+    """Sketch buckets per endpoint (or version) over the window: whole UTC days from the
+    daily sketch, the hours at either end from the hourly one."""
     out: dict[str, list[tuple[int, int]]] = defaultdict(list)
     with store.read() as conn:
-        for name, idx, count in conn.execute(query):
-            out[name].append((int(idx), int(count)))
+        for coarse, start, end in _spans(since, until, 86400):
+            table = store.table("rollup_latency_day" if coarse else "rollup_latency")
+            step = 86400 if coarse else 3600
+            key = table.c[group]
+            query = (select(key, table.c.idx, func.sum(table.c["count"]))
+                     .where(table.c.app == app, table.c.bucket >= int(start // step) * step,
+                            table.c.bucket < end)
+                     .group_by(key, table.c.idx))
+            if endpoint is not None:
+                query = query.where(table.c.endpoint == endpoint)
+            for name, idx, count in conn.execute(query):
+                out[name].append((int(idx), int(count)))
     return out
 
 
@@ -78,40 +119,32 @@ def overview(store: Store, app: str, *, since: float, today_start: float,
     """Every endpoint of ``app``: level, last requested, hits today / 7 days / total, and
     median, p95, mean and error rate over the window starting at ``since``."""
     now = time.time() if now is None else now
-    rollup = store.table("rollup_request")
-    week = now - 7 * 86400
-    count = rollup.c["count"]
-
-    def hits(start: float) -> Any:
-        return func.sum(func.coalesce(_if(rollup.c.bucket >= int(start // 60) * 60, count), 0))
-
-    query = (select(rollup.c.endpoint, hits(today_start).label("today"),
-                    hits(week).label("week"), func.sum(count).label("total"),
-                    hits(since).label("window"),
-                    func.sum(_if(rollup.c.bucket >= int(since // 60) * 60, rollup.c.errors))
-                    .label("errors"),
-                    func.sum(_if(rollup.c.bucket >= int(since // 60) * 60, rollup.c.sum_ms))
-                    .label("sum_ms"))
-             .where(rollup.c.app == app).group_by(rollup.c.endpoint))
+    until = now + 60
+    today = window_sums(store, app, today_start, until)
+    week = window_sums(store, app, now - 7 * 86400, until)
+    window = window_sums(store, app, since, until)
+    hour = store.table("rollup_request_hour")
     with store.read() as conn:
-        rows = {r.endpoint: r for r in conn.execute(query)}
-    latency = _latency_buckets(store, app, since, now + 3600)
+        total = {e: int(n) for e, n in conn.execute(
+            select(hour.c.endpoint, func.sum(hour.c["count"])).where(hour.c.app == app)
+            .group_by(hour.c.endpoint))}
+    latency = _latency_buckets(store, app, since, until)
     out = []
     for e in endpoints(store, app):
-        r = rows.get(e["endpoint"])
-        window = int(r.window or 0) if r else 0
-        buckets = latency.get(e["endpoint"], [])
+        name = e["endpoint"]
+        hits, errors, sum_ms = window.get((name,), [0, 0, 0.0])
+        buckets = latency.get(name, [])
         out.append({
-            "endpoint": e["endpoint"], "monitor_level": e["monitor_level"],
+            "endpoint": name, "monitor_level": e["monitor_level"],
             "last_ts": e["last_ts"] or None,
-            "hits_today": int(r.today or 0) if r else 0,
-            "hits_7d": int(r.week or 0) if r else 0,
-            "hits_total": int(r.total or 0) if r else 0,
-            "hits_window": window,
+            "hits_today": int(today.get((name,), [0])[0]),
+            "hits_7d": int(week.get((name,), [0])[0]),
+            "hits_total": total.get(name, 0),
+            "hits_window": int(hits),
             "median_ms": sketch.quantile(buckets, 0.5),
             "p95_ms": sketch.quantile(buckets, 0.95),
-            "mean_ms": (float(r.sum_ms or 0) / window) if r and window else None,
-            "error_rate": (int(r.errors or 0) / window) if r and window else None,
+            "mean_ms": (sum_ms / hits) if hits else None,
+            "error_rate": (errors / hits) if hits else None,
         })
     return out
 
@@ -133,12 +166,13 @@ def percentiles(store: Store, app: str, endpoint: str | None, since: float, unti
 def series(store: Store, app: str, endpoint: str | None, since: float, until: float,
            step: int, by: str = "version") -> dict[str, Any]:
     """Hits and mean duration per ``step`` seconds, one series per version (or endpoint)."""
-    rollup = store.table("rollup_request")
+    rollup = store.table("rollup_request_hour" if step % 3600 == 0 else "rollup_request")
     with store.read() as conn:
         bucket = time_bucket(conn.dialect.name, rollup.c.bucket, step)
+        unit = 3600 if step % 3600 == 0 else 60
         query = (select(bucket.label("t"), rollup.c[by], func.sum(rollup.c["count"]),
                         func.sum(rollup.c.sum_ms), func.sum(rollup.c.errors))
-                 .where(rollup.c.app == app, rollup.c.bucket >= int(since // 60) * 60,
+                 .where(rollup.c.app == app, rollup.c.bucket >= int(since // unit) * unit,
                         rollup.c.bucket < until)
                  .group_by(bucket, rollup.c[by]).order_by(bucket))
         if endpoint is not None:
@@ -152,28 +186,23 @@ def series(store: Store, app: str, endpoint: str | None, since: float, until: fl
 
 def hits_by_endpoint_version(store: Store, app: str, since: float, until: float
                              ) -> dict[str, dict[str, int]]:
-    """Requests per endpoint and version in the window (one grouped read of the rollup)."""
-    rollup = store.table("rollup_request")
+    """Requests per endpoint and version in the window."""
     out: dict[str, dict[str, int]] = {e["endpoint"]: {} for e in endpoints(store, app)}
-    with store.read() as conn:
-        for endpoint, version, n in conn.execute(
-                select(rollup.c.endpoint, rollup.c.version, func.sum(rollup.c["count"]))
-                .where(rollup.c.app == app, rollup.c.bucket >= int(since // 60) * 60,
-                       rollup.c.bucket < until)
-                .group_by(rollup.c.endpoint, rollup.c.version)):
-            out.setdefault(endpoint, {})[version or "(none)"] = int(n)
+    for (endpoint, version), sums in window_sums(store, app, since, until,
+                                                  by=("endpoint", "version")).items():
+        out.setdefault(endpoint, {})[version or "(none)"] = int(sums[0])
     return out
 
 
 def heatmap(store: Store, app: str, since: float, until: float, offset_s: float = 0.0
             ) -> list[list[int]]:
     """Requests per (day of week 0=Monday, hour) in the window, in the zone ``offset_s``."""
-    rollup = store.table("rollup_request")
+    rollup = store.table("rollup_request_hour")
     with store.read() as conn:
-        hour = time_bucket(conn.dialect.name, rollup.c.bucket, 3600)
-        rows = conn.execute(select(hour, func.sum(rollup.c["count"]))
-                            .where(rollup.c.app == app, rollup.c.bucket >= since,
-                                   rollup.c.bucket < until).group_by(hour)).all()
+        rows = conn.execute(select(rollup.c.bucket, func.sum(rollup.c["count"]))
+                            .where(rollup.c.app == app,
+                                   rollup.c.bucket >= int(since // 3600) * 3600,
+                                   rollup.c.bucket < until).group_by(rollup.c.bucket)).all()
     grid = [[0] * 24 for _ in range(7)]
     for t, n in rows:
         local = int(t) + offset_s
@@ -348,7 +377,7 @@ def durations(store: Store, app: str, endpoint: str, *, since: float, until: flo
 
 
 def versions(store: Store, app: str) -> list[str]:
-    rollup = store.table("rollup_request")
+    rollup = store.table("rollup_request_hour")
     with store.read() as conn:
         return [v for v in conn.execute(select(rollup.c.version).distinct()
                                          .where(rollup.c.app == app)

@@ -48,14 +48,25 @@ def upgrade() -> None:
     op.create_index(f"{p}exception_app_endpoint_ts", f"{p}exception",
                     ["app", "endpoint", "ts"])
     op.create_table(
-        f"{p}rollup_latency",
+        f"{p}rollup_request_hour",
         sa.Column("app", sa.String(200), primary_key=True),
         sa.Column("endpoint", sa.String(500), primary_key=True),
         sa.Column("version", sa.String(500), primary_key=True),
         sa.Column("bucket", sa.BigInteger(), primary_key=True),
-        sa.Column("idx", sa.Integer(), primary_key=True),
         sa.Column("count", sa.BigInteger(), nullable=False),
+        sa.Column("errors", sa.BigInteger(), nullable=False),
+        sa.Column("sum_ms", sa.Float(), nullable=False),
     )
+    for name in ("rollup_latency", "rollup_latency_day"):
+        op.create_table(
+            f"{p}{name}",
+            sa.Column("app", sa.String(200), primary_key=True),
+            sa.Column("endpoint", sa.String(500), primary_key=True),
+            sa.Column("version", sa.String(500), primary_key=True),
+            sa.Column("bucket", sa.BigInteger(), primary_key=True),
+            sa.Column("idx", sa.Integer(), primary_key=True),
+            sa.Column("count", sa.BigInteger(), nullable=False),
+        )
 
 
 def downgrade() -> None:
@@ -63,7 +74,9 @@ def downgrade() -> None:
     for name in ENTITIES:
         op.drop_index(f"{p}{name}_app_seq", f"{p}{name}")
     op.drop_index(f"{p}log_session", f"{p}log")
+    op.drop_table(f"{p}rollup_latency_day")
     op.drop_table(f"{p}rollup_latency")
+    op.drop_table(f"{p}rollup_request_hour")
     op.drop_index(f"{p}exception_app_endpoint_ts", f"{p}exception")
     op.drop_index(f"{p}exception_app_fingerprint", f"{p}exception")
     op.drop_table(f"{p}exception")
