@@ -13,6 +13,7 @@ recorded exactly as a user's app would record it.
 from __future__ import annotations
 
 import json
+import logging
 import random
 import threading
 import time
@@ -22,6 +23,7 @@ from typing import Any
 
 from flask import Flask, jsonify, request
 from sqlalchemy import create_engine, text
+from sqlalchemy.pool import StaticPool
 from werkzeug.serving import WSGIRequestHandler, make_server
 
 import heron
@@ -35,7 +37,11 @@ USERS = [f"user{i}" for i in range(1, 9)]
 
 def make_app() -> Flask:
     app = Flask(APP)
-    engine = create_engine("sqlite://")
+    # the deliberate errors below are on the Exceptions page; the demo's terminal stays quiet
+    app.logger.setLevel(logging.CRITICAL)
+    # one in-memory database shared by the server's threads
+    engine = create_engine("sqlite://", poolclass=StaticPool,
+                           connect_args={"check_same_thread": False})
     with engine.begin() as conn:
         conn.execute(text("CREATE TABLE item (id INTEGER PRIMARY KEY, name TEXT)"))
         conn.execute(text("INSERT INTO item (name) VALUES " +
