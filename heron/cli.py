@@ -436,7 +436,7 @@ def watch_dallinger(ctx: click.Context, database_url: str, app_id: str, interval
     Dallinger's DATABASE_URL) and keep heron's records of it in sync, polling for changes.
     """
     import heron
-    from heron.experiment.dallinger import DallingerSource
+    from heron.experiment.dallinger import DallingerSource, safe_url
 
     settings = {"database": database} if database and not url else {}
     source = DallingerSource(database_url, app_id, interval=interval)
@@ -453,7 +453,7 @@ def watch_dallinger(ctx: click.Context, database_url: str, app_id: str, interval
             click.echo(f"{time.strftime('%H:%M:%S')} recorded changes: {parts}")
             sys.stdout.flush()
 
-    click.echo(f"Watching {_safe_url(database_url)} as app {app_id!r}, into {where}"
+    click.echo(f"Watching {safe_url(database_url)} as app {app_id!r}, into {where}"
                + ("" if once else f", every {interval:g} s (stop with Ctrl+C)") + ".")
     try:
         source.run(polls=1 if once else None, on_poll=report)
@@ -464,15 +464,6 @@ def watch_dallinger(ctx: click.Context, database_url: str, app_id: str, interval
         heron.shutdown()
     if once and source.polls == 0:
         raise HeronError(f"could not read the Dallinger database: {source.last_error}")
-
-
-def _safe_url(url: str) -> str:
-    from sqlalchemy import make_url
-
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:  # noqa: BLE001 - the source reports the bad URL itself
-        return "the Dallinger database"
 
 
 @cli.group("session")

@@ -216,6 +216,14 @@ class DallingerSource:
         self._engine.dispose()
 
 
+def safe_url(url: str) -> str:
+    """The URL with its password hidden, fit for messages; a placeholder if unparseable."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001 - the source reports the bad URL itself
+        return "the Dallinger database"
+
+
 def _read_only_engine(url: str) -> Engine:
     """An engine that cannot write: a read-only transaction on PostgreSQL, ``query_only``
     on SQLite. Dallinger's own ``postgres://`` spelling is accepted."""

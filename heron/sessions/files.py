@@ -14,21 +14,25 @@ from typing import Any
 METADATA = "launcher_metadata"
 
 
-def write_json(path: Path, data: Any) -> None:
-    """Write JSON atomically (temp file + rename): a crash leaves the old file or the new
+def write_text(path: Path, text: str) -> None:
+    """Write a file atomically (temp file + rename): a crash leaves the old file or the new
     one, never half of one."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(data, handle, indent=2, default=str, ensure_ascii=False)
-            handle.write("\n")
+            handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def write_json(path: Path, data: Any) -> None:
+    """:func:`write_text` of indented JSON."""
+    write_text(path, json.dumps(data, indent=2, default=str, ensure_ascii=False) + "\n")
 
 
 class IsoFormatter(logging.Formatter):

@@ -15,7 +15,6 @@ import json
 import logging
 import os
 import platform
-import shutil
 import signal
 import socket
 import subprocess
@@ -34,7 +33,7 @@ from heron import events as ev
 from heron.errors import ConfigError, HeronError
 from heron.sessions import pipeline
 from heron.sessions.crash import CrashReportConfig, Failure, Reporter, fingerprint
-from heron.sessions.files import METADATA, IsoFormatter, git_revision, write_json
+from heron.sessions.files import METADATA, IsoFormatter, git_revision, write_json, write_text
 from heron.sessions.resources import ResourceSampler
 
 STAGES = ("setup", "pre_acquisition", "acquisition", "post_acquisition", "cleanup")
@@ -344,9 +343,7 @@ class Session:
 
     def _write_notes(self) -> None:
         if self.notes:
-            tmp = self.metadata / ".notes.txt.tmp"
-            tmp.write_text("\n".join(self.notes) + "\n", encoding="utf-8")
-            os.replace(tmp, self.metadata / "notes.txt")
+            write_text(self.metadata / "notes.txt", "\n".join(self.notes) + "\n")
 
     # ---------------------------------------------------------------- the end
     def _on_sigterm(self, signum: int, frame: Any) -> None:
@@ -485,9 +482,8 @@ class Session:
             for name in ("launcher.log", "end_state.json"):
                 source = self.metadata / name
                 if source.exists():
-                    tmp = target / f".{name}.tmp"
-                    shutil.copyfile(source, tmp)
-                    os.replace(tmp, target / name)
+                    write_text(target / name, source.read_text(encoding="utf-8",
+                                                               errors="replace"))
         except OSError as exc:
             logging.getLogger("session").warning(
                 "could not copy the session log to %s: %s", target, exc)

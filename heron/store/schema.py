@@ -25,7 +25,6 @@ from sqlalchemy import (
     Float,
     Index,
     Integer,
-    LargeBinary,
     MetaData,
     String,
     Table,
@@ -150,17 +149,19 @@ def build_metadata(prefix: str = "heron_") -> MetaData:
     )
     Index(f"{p}profile_app_endpoint_ts", profile.c.app, profile.c.endpoint, profile.c.ts)
 
-    Table(
-        f"{p}rollup_request", md,
-        Column("app", String(200), primary_key=True),
-        Column("endpoint", String(NAME), primary_key=True),
-        Column("version", String(NAME), primary_key=True),
-        Column("bucket", BigInteger, primary_key=True),  # start of the minute, epoch seconds
-        Column("count", BigInteger, nullable=False),
-        Column("errors", BigInteger, nullable=False),
-        Column("sum_ms", Float, nullable=False),
-        Column("sketch", LargeBinary),
-    )
+    # Requests, server errors and total duration per endpoint and version, per minute and
+    # per hour (the hourly table: migration 0003; long windows read 60 times fewer rows).
+    for name in ("rollup_request", "rollup_request_hour"):
+        Table(
+            f"{p}{name}", md,
+            Column("app", String(200), primary_key=True),
+            Column("endpoint", String(NAME), primary_key=True),
+            Column("version", String(NAME), primary_key=True),
+            Column("bucket", BigInteger, primary_key=True),  # start of the minute / hour
+            Column("count", BigInteger, nullable=False),
+            Column("errors", BigInteger, nullable=False),
+            Column("sum_ms", Float, nullable=False),
+        )
 
     exception = Table(
         f"{p}exception", md, *_common(),  # migration 0003
@@ -174,18 +175,6 @@ def build_metadata(prefix: str = "heron_") -> MetaData:
     Index(f"{p}exception_app_fingerprint", exception.c.app, exception.c.fingerprint)
     Index(f"{p}exception_app_endpoint_ts", exception.c.app, exception.c.endpoint,
           exception.c.ts)
-
-    # The same per hour, so long windows read 60 times fewer rows (migration 0003).
-    Table(
-        f"{p}rollup_request_hour", md,
-        Column("app", String(200), primary_key=True),
-        Column("endpoint", String(NAME), primary_key=True),
-        Column("version", String(NAME), primary_key=True),
-        Column("bucket", BigInteger, primary_key=True),  # start of the hour, epoch seconds
-        Column("count", BigInteger, nullable=False),
-        Column("errors", BigInteger, nullable=False),
-        Column("sum_ms", Float, nullable=False),
-    )
 
     # Latency sketches per endpoint, version and hour (and day): request counts per
     # logarithmic bucket of duration (heron.store.sketch), added to at ingest, so

@@ -199,7 +199,7 @@ def api_web_endpoint() -> Response:
 @route("/endpoints/outlier/<app_id>/<outlier_id>")
 @login_required
 def outlier_page(app_id: str, outlier_id: str) -> str:
-    row = web.outlier(state().store, app_id, outlier_id)
+    row = web.record(state().store, "outlier", app_id, outlier_id)
     if row is None:
         abort(404, description="No such outlier (it may have been pruned).")
     row["time"] = format_time(row["ts"], state().config.TIMEZONE)
@@ -210,7 +210,7 @@ def outlier_page(app_id: str, outlier_id: str) -> str:
 @route("/endpoints/profile/<app_id>/<profile_id>")
 @login_required
 def profile_page(app_id: str, profile_id: str) -> str:
-    row = web.profile(state().store, app_id, profile_id)
+    row = web.record(state().store, "profile", app_id, profile_id)
     if row is None:
         abort(404, description="No such profile (it may have been pruned).")
     row["time"] = format_time(row["ts"], state().config.TIMEZONE)

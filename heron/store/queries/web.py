@@ -269,10 +269,11 @@ def outliers(store: Store, app: str, endpoint: str | None, since: float, until: 
         return [dict(r._mapping) for r in conn.execute(query)]
 
 
-def outlier(store: Store, app: str, outlier_id: str) -> dict[str, Any] | None:
-    table = store.table("outlier")
+def record(store: Store, kind: str, app: str, record_id: str) -> dict[str, Any] | None:
+    """One stored outlier or profile (``kind``) by its id."""
+    table = store.table(kind)
     with store.read() as conn:
-        row = conn.execute(select(table).where(table.c.app == app, table.c.id == outlier_id)
+        row = conn.execute(select(table).where(table.c.app == app, table.c.id == record_id)
                            ).first()
     return dict(row._mapping) if row else None
 
@@ -285,14 +286,6 @@ def profiles(store: Store, app: str, endpoint: str, since: float, until: float,
             select(table.c.id, table.c.ts, table.c.duration_ms, table.c.request_id)
             .where(table.c.app == app, table.c.endpoint == endpoint, table.c.ts >= since,
                    table.c.ts < until).order_by(table.c.ts.desc()).limit(limit))]
-
-
-def profile(store: Store, app: str, profile_id: str) -> dict[str, Any] | None:
-    table = store.table("profile")
-    with store.read() as conn:
-        row = conn.execute(select(table).where(table.c.app == app, table.c.id == profile_id)
-                           ).first()
-    return dict(row._mapping) if row else None
 
 
 def grouped_profile(store: Store, app: str, endpoint: str, since: float, until: float,

@@ -47,25 +47,26 @@ def upgrade() -> None:
     op.create_index(f"{p}exception_app_fingerprint", f"{p}exception", ["app", "fingerprint"])
     op.create_index(f"{p}exception_app_endpoint_ts", f"{p}exception",
                     ["app", "endpoint", "ts"])
-    op.create_table(
-        f"{p}rollup_request_hour",
-        sa.Column("app", sa.String(200), primary_key=True),
-        sa.Column("endpoint", sa.String(500), primary_key=True),
-        sa.Column("version", sa.String(500), primary_key=True),
-        sa.Column("bucket", sa.BigInteger(), primary_key=True),
-        sa.Column("count", sa.BigInteger(), nullable=False),
-        sa.Column("errors", sa.BigInteger(), nullable=False),
-        sa.Column("sum_ms", sa.Float(), nullable=False),
-    )
-    for name in ("rollup_latency", "rollup_latency_day"):
+    # the sketch column 0001 reserved was never filled: sketches have their own tables
+    with op.batch_alter_table(f"{p}rollup_request") as batch:
+        batch.drop_column("sketch")
+    key = ("app", "endpoint", "version", "bucket")
+    rollups = {
+        "rollup_request_hour": [sa.Column("count", sa.BigInteger(), nullable=False),
+                                sa.Column("errors", sa.BigInteger(), nullable=False),
+                                sa.Column("sum_ms", sa.Float(), nullable=False)],
+        "rollup_latency": [sa.Column("idx", sa.Integer(), primary_key=True),
+                           sa.Column("count", sa.BigInteger(), nullable=False)],
+        "rollup_latency_day": [sa.Column("idx", sa.Integer(), primary_key=True),
+                               sa.Column("count", sa.BigInteger(), nullable=False)],
+    }
+    for name, columns in rollups.items():
         op.create_table(
             f"{p}{name}",
-            sa.Column("app", sa.String(200), primary_key=True),
-            sa.Column("endpoint", sa.String(500), primary_key=True),
-            sa.Column("version", sa.String(500), primary_key=True),
-            sa.Column("bucket", sa.BigInteger(), primary_key=True),
-            sa.Column("idx", sa.Integer(), primary_key=True),
-            sa.Column("count", sa.BigInteger(), nullable=False),
+            *(sa.Column(k, sa.BigInteger() if k == "bucket" else
+                        sa.String(200 if k == "app" else 500), primary_key=True)
+              for k in key),
+            *columns,
         )
 
 
@@ -77,6 +78,8 @@ def downgrade() -> None:
     op.drop_table(f"{p}rollup_latency_day")
     op.drop_table(f"{p}rollup_latency")
     op.drop_table(f"{p}rollup_request_hour")
+    with op.batch_alter_table(f"{p}rollup_request") as batch:
+        batch.add_column(sa.Column("sketch", sa.LargeBinary(), nullable=True))
     op.drop_index(f"{p}exception_app_endpoint_ts", f"{p}exception")
     op.drop_index(f"{p}exception_app_fingerprint", f"{p}exception")
     op.drop_table(f"{p}exception")
