@@ -40,6 +40,12 @@ JSONType = JSON().with_variant(JSONB(), "postgresql")
 ID = 64
 NAME = 500
 
+#: The text PostgreSQL indexes for log search (migration 0004's GIN index). Queries must
+#: repeat it exactly for the index to serve them. Runs of letters and digits are words,
+#: as in SQLite FTS5's unicode61 tokenizer, so both stores find the same lines.
+LOG_SEARCH_PG = ("to_tsvector('simple', regexp_replace(message || ' ' || "
+                 "coalesce(exc_text, ''), '(\\W|_)+', ' ', 'g'))")
+
 
 def _seq() -> Column:
     return Column("seq", SeqType, primary_key=True, autoincrement=True)
@@ -288,6 +294,9 @@ def build_metadata(prefix: str = "heron_") -> MetaData:
     Index(f"{p}log_app_ts", log.c.app, log.c.ts)
     Index(f"{p}log_session", log.c.session_id)  # migration 0003: a session's log
     Index(f"{p}log_ts", log.c.ts)
+    Index(f"{p}log_level_seq", log.c.level, log.c.seq)  # migration 0004: level filters
+    # migration 0004 also adds the full-text index: an FTS5 table ``log_fts`` kept by
+    # triggers on SQLite, a GIN index on LOG_SEARCH_PG on PostgreSQL
 
     _entity(
         p, md, "participant", "participant_id",
@@ -399,6 +408,10 @@ def build_metadata(prefix: str = "heron_") -> MetaData:
         Column("enabled", Boolean, nullable=False, default=True),
         Column("last_checked_ts", Float),
         Column("last_fired_ts", Float),
+        Column("last_seq", BigInteger),      # migration 0004: log lines seen up to here
+        Column("firing", Boolean, nullable=False, default=False),  # a metric rule in alarm
+        Column("window_s", Integer),         # metric rules: the window they measure
+        Column("created_ts", Float),
     )
     delivery = Table(
         f"{p}alert_delivery", md,
@@ -410,6 +423,8 @@ def build_metadata(prefix: str = "heron_") -> MetaData:
         Column("ok", Boolean, nullable=False),
         Column("error", Text),
         Column("payload", JSONType, nullable=False, default=dict),
+        Column("rule_name", String(200)),    # migration 0004: kept when the rule is deleted
+        Column("reason", String(32)),        # alert, recovery, test, new_app
     )
     Index(f"{p}alert_delivery_rule_ts", delivery.c.rule_seq, delivery.c.ts)
     Table(

@@ -1,0 +1,76 @@
+"""Log search and alerts: a full-text index over log lines (SQLite FTS5, PostgreSQL GIN on
+a tsvector expression), an index for level filters, and the state the alert engine keeps
+per rule and per delivery.
+
+Both databases split text the same way (runs of letters and digits are words; everything
+else separates them), so a search finds the same lines on either store: PostgreSQL's own
+parser would keep ``/api/user/42`` or ``db.example.org`` as one word.
+
+Revision ID: 0004
+Revises: 0003
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+from heron.store.migrations import prefix
+
+revision = "0004"
+down_revision = "0003"
+branch_labels = None
+depends_on = None
+
+# Must stay equal to heron.store.schema.LOG_SEARCH_PG: PostgreSQL uses an expression index
+# only for a query that repeats the expression exactly.
+LOG_SEARCH_PG = ("to_tsvector('simple', regexp_replace(message || ' ' || "
+                 "coalesce(exc_text, ''), '(\\W|_)+', ' ', 'g'))")
+
+
+def upgrade() -> None:
+    p = prefix()
+    op.create_index(f"{p}log_level_seq", f"{p}log", ["level", "seq"])
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute(sa.text(f"CREATE INDEX {p}log_search ON {p}log USING gin ({LOG_SEARCH_PG})"))
+    else:
+        op.execute(sa.text(
+            f"CREATE VIRTUAL TABLE {p}log_fts USING fts5(message, exc_text, "
+            f"content='{p}log', content_rowid='seq')"))
+        op.execute(sa.text(
+            f"CREATE TRIGGER {p}log_fts_insert AFTER INSERT ON {p}log BEGIN "
+            f"INSERT INTO {p}log_fts(rowid, message, exc_text) "
+            f"VALUES (new.seq, new.message, new.exc_text); END"))
+        op.execute(sa.text(
+            f"CREATE TRIGGER {p}log_fts_delete AFTER DELETE ON {p}log BEGIN "
+            f"INSERT INTO {p}log_fts({p}log_fts, rowid, message, exc_text) "
+            f"VALUES ('delete', old.seq, old.message, old.exc_text); END"))
+        op.execute(sa.text(f"INSERT INTO {p}log_fts({p}log_fts) VALUES ('rebuild')"))
+    with op.batch_alter_table(f"{p}alert_rule") as batch:
+        batch.add_column(sa.Column("last_seq", sa.BigInteger()))
+        batch.add_column(sa.Column("firing", sa.Boolean(), nullable=False,
+                                   server_default=sa.false()))
+        batch.add_column(sa.Column("window_s", sa.Integer()))
+        batch.add_column(sa.Column("created_ts", sa.Float()))
+    with op.batch_alter_table(f"{p}alert_delivery") as batch:
+        batch.add_column(sa.Column("rule_name", sa.String(200)))
+        batch.add_column(sa.Column("reason", sa.String(32)))
+
+
+def downgrade() -> None:
+    p = prefix()
+    with op.batch_alter_table(f"{p}alert_delivery") as batch:
+        batch.drop_column("reason")
+        batch.drop_column("rule_name")
+    with op.batch_alter_table(f"{p}alert_rule") as batch:
+        batch.drop_column("created_ts")
+        batch.drop_column("window_s")
+        batch.drop_column("firing")
+        batch.drop_column("last_seq")
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute(sa.text(f"DROP INDEX IF EXISTS {p}log_search"))
+    else:
+        op.execute(sa.text(f"DROP TRIGGER IF EXISTS {p}log_fts_delete"))
+        op.execute(sa.text(f"DROP TRIGGER IF EXISTS {p}log_fts_insert"))
+        op.execute(sa.text(f"DROP TABLE IF EXISTS {p}log_fts"))
+    op.drop_index(f"{p}log_level_seq", f"{p}log")
