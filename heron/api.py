@@ -27,7 +27,8 @@ _version: str | None = None  # config APP_VERSION, recorded with every run
 
 
 def init(url: str | None = None, token: str | None = None, app: str | None = None, *,
-         sink: Sink | None = None, **config: Any) -> Recorder:
+         sink: Sink | None = None, capture_logs: bool | int | str = False,
+         **config: Any) -> Recorder:
     """Start recording for this process. Call once, early.
 
     Without a ``url``, events go to the local store named by ``DATABASE`` (SQLite by
@@ -40,9 +41,12 @@ def init(url: str | None = None, token: str | None = None, app: str | None = Non
     :param token: the server's ingest token (config ``TOKEN``).
     :param app: id of the application or experiment (config ``APP``).
     :param sink: where events go, instead of the above (tests pass a ``MemorySink``).
+    :param capture_logs: ship the process's log records too: True (INFO and above) or a
+        level (``"DEBUG"``, ``30``); see :class:`heron.LogHandler`. Uncaught exceptions of
+        the process and its threads are recorded in any case.
     :param config: any setting from ``docs/configuration.md``, e.g. ``database=...``.
     """
-    global _recorder, _settings
+    global _recorder, _settings, _app, _version
     settings = {k.upper(): v for k, v in config.items()}
     for key, value in (("URL", url), ("TOKEN", token), ("APP", app)):
         if value is not None:
@@ -51,6 +55,7 @@ def init(url: str | None = None, token: str | None = None, app: str | None = Non
     with _lock:
         if _recorder is not None:
             if identity == _settings:
+                _capture(capture_logs, _app)
                 return _recorder
             raise ConfigError(
                 "heron.init() was already called with other settings; call "
@@ -74,11 +79,21 @@ def init(url: str | None = None, token: str | None = None, app: str | None = Non
                 sink = LocalSink(_local_store(cfg))
         _recorder = Recorder(sink)
         _settings = identity
-        global _app, _version
         _app, _version = cfg.APP, cfg.APP_VERSION
         logger.info("heron recording for app %r to %s", cfg.APP or "default",
                     cfg.URL or "the local store")
+        from heron.logs.handler import install_excepthooks
+
+        install_excepthooks()
+        _capture(capture_logs, cfg.APP)
         return _recorder
+
+
+def _capture(level: bool | int | str, app: str | None) -> None:
+    if level is not False:
+        from heron.logs.handler import capture
+
+        capture(level, app=app)
 
 
 _print_handler: logging.Handler | None = None
@@ -171,6 +186,11 @@ def shutdown(timeout: float | None = 5.0) -> bool:
     global _recorder, _settings, _store, _app, _version
     with _lock:
         recorder, _recorder, _settings, _app, _version = _recorder, None, None, None, None
+    if recorder is not None:
+        from heron.logs.handler import release, uninstall_excepthooks
+
+        release()
+        uninstall_excepthooks()
     flushed = True if recorder is None else recorder.close(timeout)
     client_state.install(None)
     with _lock:

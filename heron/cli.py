@@ -659,3 +659,12 @@ def main() -> None:
 
 if __name__ == "__main__":  # pragma: no cover
     main()
+
+
+def _add_subcommands() -> None:
+    from heron.logs.cli import logs
+
+    cli.add_command(logs)
+
+
+_add_subcommands()

@@ -91,6 +91,17 @@ SETTINGS: tuple[Setting, ...] = (
             "Raw requests, outliers, profiles and exceptions older than this many days are "
             "pruned by the server every hour (rollups are kept). 0 keeps everything.",
             minimum=0.0),
+    Setting("LOG_RETENTION_DAYS", "float", 30.0,
+            "Log lines older than this many days are pruned by the server every hour. "
+            "0 keeps everything.", minimum=0.0),
+    Setting("ALERTS", "alerts", [],
+            "Alert rules brought by the deployment: `[[alerts]]` tables in heron.toml with "
+            "`name`, `query` or `metric`, `app`, `endpoint`, `above`/`below`, "
+            "`webhook_url`, `frequency`, `threshold`, `quiet`, `window` (see "
+            "`docs/alerts.md`).", secret=True),
+    Setting("PUBLIC_URL", "http_url", None,
+            "Address people reach the server at (`https://heron.example.org`), for links in "
+            "alert messages. Unset: `http://HOST:PORT`."),
     Setting("HIDDEN_TABS", "list", [],
             "Route names of built-in dashboard tabs to hide, e.g. `[\"home\"]`."),
     # -- authentication ----------------------------------------------------------------
@@ -268,6 +279,8 @@ def _coerce(setting: Setting, value: Any, source: str) -> Any:
         if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
             raise _fail(setting, value, source, "is not a list of strings")
         return list(value)
+    if kind == "alerts":
+        return _alerts(setting, value, source)
     if kind == "colors":
         if from_text:
             value = _parse_literal(value)
@@ -276,6 +289,29 @@ def _coerce(setting: Setting, value: Any, source: str) -> Any:
                         "is not a mapping of name to colour, e.g. {'main': '[0,97,255]'}")
         return {str(k): _colour(setting, v, source) for k, v in value.items()}
     raise AssertionError(f"unknown setting kind {kind}")  # pragma: no cover
+
+
+def _alerts(setting: Setting, value: Any, source: str) -> list[dict[str, Any]]:
+    """``[[alerts]]`` tables (a JSON list in HERON_ALERTS), each checked as a rule."""
+    import json
+
+    from heron.logs.rules import parse_rule
+
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError:
+            raise ConfigError(f"ALERTS is not a JSON list of rules {_where(source)}") from None
+    if not isinstance(value, list) or not all(isinstance(v, Mapping) for v in value):
+        raise ConfigError(f"ALERTS must be [[alerts]] tables (a list of rules) "
+                          f"{_where(source)}")
+    names: set[str] = set()
+    for index, rule in enumerate(value):
+        spec = parse_rule(rule, f"alerts[{index}] {_where(source)}")
+        if spec.name in names:
+            raise ConfigError(f"alerts: two rules are named {spec.name!r} {_where(source)}")
+        names.add(spec.name)
+    return [dict(v) for v in value]
 
 
 def _check_range(setting: Setting, value: float, source: str) -> Any:
@@ -576,8 +612,8 @@ def markdown_table() -> str:
     lines = ["| Key | Type | Default | FMD section | What it does |",
              "| --- | --- | --- | --- | --- |"]
     for s in SETTINGS:
-        kind = {"url": "database URL", "path_segment": "URL path", "prefix": "identifier",
-                "colors": "mapping", "http_url": "URL", "log_level": "level"
+        kind = {"alerts": "tables", "url": "database URL", "path_segment": "URL path",
+                "prefix": "identifier", "colors": "mapping", "http_url": "URL", "log_level": "level"
                 }.get(s.kind, s.kind)
         section = f"`[{s.section}]`" if s.section else ""
         lines.append(f"| `{s.name}` | {kind} | {format_default(s)} | {section} | {s.help} |")

@@ -59,7 +59,11 @@ class FirstStart:
 
 
 def prepare(store: Store, config: Config) -> FirstStart:
-    """Create the default users and the ingest token when they do not exist yet."""
+    """Create the default users and the ingest token when they do not exist yet, and store
+    the alert rules of the configuration."""
+    from heron.logs.alerts import sync_from_config
+
+    sync_from_config(store, config)
     return FirstStart(ensure_default_users(store, config), ensure_ingest_token(store, config))
 
 
@@ -125,6 +129,7 @@ def serve(config: Config, *, host: str, port: int, workers: int | None = None,
     def worker_ready(worker: Any) -> None:
         _end_streams_on_sigterm(worker)
         _start_retention(worker, config)
+        _start_alerts(worker, config)
         if post_worker_init is not None:
             post_worker_init(worker)
 
@@ -154,7 +159,8 @@ RETENTION_EVERY_S = 3600.0
 
 
 def _start_retention(worker: Any, config: Config) -> None:
-    """Prune raw web-monitoring rows older than RETENTION_DAYS, now and every hour.
+    """Prune raw web-monitoring rows older than RETENTION_DAYS and log lines older than
+    LOG_RETENTION_DAYS, now and every hour.
 
     Every worker runs it; deleting what another worker deleted already is harmless."""
     import threading
@@ -163,7 +169,7 @@ def _start_retention(worker: Any, config: Config) -> None:
     from heron._internal import capture_internal_exceptions
     from heron.store.retention import prune
 
-    if not config.RETENTION_DAYS:
+    if not config.RETENTION_DAYS and not config.LOG_RETENTION_DAYS:
         return
     heron_state = getattr(worker.wsgi, "extensions", {}).get("heron")
     if heron_state is None:
@@ -172,9 +178,23 @@ def _start_retention(worker: Any, config: Config) -> None:
     def loop() -> None:
         while True:
             with capture_internal_exceptions("pruning old data"):
-                prune(heron_state.store,
-                      older_than=time.time() - config.RETENTION_DAYS * 86400)
+                if config.RETENTION_DAYS:
+                    prune(heron_state.store,
+                          older_than=time.time() - config.RETENTION_DAYS * 86400)
+                if config.LOG_RETENTION_DAYS:
+                    prune(heron_state.store, kinds=("log",),
+                          older_than=time.time() - config.LOG_RETENTION_DAYS * 86400)
             if heron_state.closing.wait(RETENTION_EVERY_S):
                 return
 
     threading.Thread(target=loop, name="heron-retention", daemon=True).start()
+
+
+def _start_alerts(worker: Any, config: Config) -> None:
+    """Run the alert engine in this worker; the database lease lets one worker (of all
+    servers on the store) check the rules at a time."""
+    from heron.logs.alerts import AlertEngine
+
+    heron_state = getattr(worker.wsgi, "extensions", {}).get("heron")
+    if heron_state is not None:
+        AlertEngine(heron_state.store, config).run(heron_state.closing)

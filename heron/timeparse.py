@@ -36,3 +36,24 @@ def parse_time(value: str | float | int, *, now: float | None = None) -> float:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return moment.timestamp()
+
+
+def parse_duration(value: str | float | int) -> float:
+    """Seconds in a duration typed by people: ``30s``, ``10m``, ``2h``, ``1d`` or a number
+    of seconds. Raises ValueError saying which forms are accepted."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        seconds = float(value)
+    else:
+        text = str(value).strip()
+        match = _RELATIVE.match(text)
+        if match:
+            seconds = float(match.group(1)) * _UNIT[match.group(2).lower()]
+        else:
+            try:
+                seconds = float(text)
+            except ValueError:
+                raise ValueError(f"{text!r} is not a duration: use 30s, 10m, 2h, 1d or a "
+                                 "number of seconds") from None
+    if seconds < 0:
+        raise ValueError(f"{value!r} is negative; a duration is 0 or more")
+    return seconds

@@ -7,13 +7,14 @@ from werkzeug.exceptions import HTTPException
 
 
 def create_blueprint() -> Blueprint:
-    from heron.api_v1 import endpoints, export, ingest, summary
+    from heron.api_v1 import endpoints, export, ingest, logs, summary
 
     bp = Blueprint("api_v1", __name__, url_prefix="/api/v1")
     bp.add_url_rule("/events", "events", ingest.post_events, methods=["POST"])
     bp.add_url_rule("/export/<kind>", "export", export.get_export, methods=["GET"])
     bp.add_url_rule("/summary", "summary", summary.get_summary, methods=["GET"])
     bp.add_url_rule("/apps", "apps", summary.get_apps, methods=["GET"])
+    bp.add_url_rule("/logs", "logs", logs.get_logs, methods=["GET"])
     bp.add_url_rule("/endpoints", "endpoints", endpoints.get_endpoints, methods=["GET"])
     bp.register_error_handler(HTTPException, _json_error)
     return bp

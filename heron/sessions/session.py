@@ -31,6 +31,8 @@ from typing import Any
 from heron import api
 from heron import events as ev
 from heron.errors import ConfigError, HeronError
+from heron.logs import handler as log_handler
+from heron.logs.handler import LogHandler
 from heron.sessions import pipeline
 from heron.sessions.crash import CrashReportConfig, Failure, Reporter, fingerprint
 from heron.sessions.files import METADATA, IsoFormatter, git_revision, write_json, write_text
@@ -60,33 +62,6 @@ class _Tail(logging.Handler):
         try:
             self.lines.append(self.format(record))
         except Exception:  # noqa: BLE001 - logging must never break the session
-            self.handleError(record)
-
-
-_MARKS = ("heron_note", "heron_crash_report")  # records the session page picks out
-
-
-class _Events(logging.Handler):
-    """Sends the session's log records to heron's store, tagged with the session id."""
-
-    def __init__(self, session: Session) -> None:
-        super().__init__()
-        self.session = session
-
-    def emit(self, record: logging.LogRecord) -> None:
-        if record.name == "heron" or record.name.startswith("heron.recorder"):
-            return  # heron's own delivery messages would loop
-        try:
-            api.emit(ev.Log(app=self.session.app, ts=record.created, level=record.levelno,
-                            logger=record.name, message=record.getMessage(),
-                            pathname=record.pathname, lineno=record.lineno,
-                            thread=record.threadName, process=record.process,
-                            exc_text=(logging.Formatter().formatException(record.exc_info)
-                                      if record.exc_info else None),
-                            extra={k[len("heron_"):]: getattr(record, k) for k in _MARKS
-                                   if hasattr(record, k)},
-                            session_id=self.session.id))
-        except Exception:  # noqa: BLE001
             self.handleError(record)
 
 
@@ -209,10 +184,12 @@ class Session:
     def _attach_logging(self) -> None:
         file_handler = logging.FileHandler(self.metadata / "launcher.log", encoding="utf-8")
         formatter = IsoFormatter()
-        for handler in (file_handler, self._tail, _Events(self)):
+        shipper = LogHandler(app=self.app, session_id=self.id)  # notes and crash links too
+        for handler in (file_handler, self._tail, shipper):
             handler.setLevel(self.log_level)
             handler.setFormatter(formatter)
             self._handlers.append(handler)
+        log_handler.current_session_id = self.id  # the process's own log lines too
         root = logging.getLogger()
         self._root_level = root.level
         if root.level == logging.NOTSET or root.level > self.log_level:
@@ -396,6 +373,8 @@ class Session:
         self._report()
         self._mirror_stop.set()
         root = logging.getLogger()
+        if log_handler.current_session_id == self.id:
+            log_handler.current_session_id = None
         for handler in self._handlers:
             root.removeHandler(handler)
             handler.flush()

@@ -17,10 +17,14 @@ PRUNED = ("request", "outlier", "profile", "exception")
 CHUNK = 10_000  # under SQLite's bound-parameter limit
 
 
-def prune(store: Store, older_than: float) -> dict[str, int]:
-    """Delete rows with ``ts`` before ``older_than``; how many went, per kind."""
+def prune(store: Store, older_than: float, kinds: tuple[str, ...] = PRUNED
+          ) -> dict[str, int]:
+    """Delete rows of ``kinds`` with ``ts`` before ``older_than``; how many went, per kind.
+
+    Log lines have their own age (LOG_RETENTION_DAYS): ``prune(store, t, kinds=("log",))``.
+    """
     removed: dict[str, int] = {}
-    for kind in PRUNED:
+    for kind in kinds:
         table = store.table(kind)
         total = 0
         while True:  # in chunks: one huge delete would hold the write lock for long

@@ -28,7 +28,8 @@ def _monitored(endpoint: str | None, blueprint: str | None) -> bool:
     return endpoint not in (None, "static") and blueprint not in _SKIPPED_BLUEPRINTS
 
 
-def bind(app: Flask, *, experiment: Any = None, **config: Any) -> Flask:
+def bind(app: Flask, *, experiment: Any = None, capture_logs: bool | int | str = False,
+         **config: Any) -> Flask:
     """Monitor ``app``: record its requests and serve the dashboard at ``/<CUSTOM_LINK>``.
 
     Call it after configuring heron (``heron.config.init_from(...)``, ``HERON_*``
@@ -36,6 +37,8 @@ def bind(app: Flask, *, experiment: Any = None, **config: Any) -> Flask:
     config APP, else the Flask app's name.
 
     :param experiment: a :class:`heron.Experiment` customising the experiment pages.
+    :param capture_logs: also ship the process's log records (the app's, werkzeug's,
+        sessions' and runs'): True for INFO and above, or a level such as ``"DEBUG"``.
     :returns: the same app.
     """
     from heron.auth.users import ensure_default_users
@@ -47,6 +50,10 @@ def bind(app: Flask, *, experiment: Any = None, **config: Any) -> Flask:
     app_id = cfg.APP or app.name
     if api.recorder() is None:
         api.init(app=app_id)
+    if capture_logs is not False:
+        from heron.logs.handler import capture
+
+        capture(capture_logs, app=app_id)
     monitor = WebMonitor(app_id, cfg)
     store = getattr(getattr(api.recorder(), "sink", None), "store", None)
     if store is not None:

@@ -153,7 +153,8 @@ class WebMonitor:
         environ = active.environ
         outlier = (active.level >= 2 and active.threshold_ms is not None
                    and duration_ms > active.threshold_ms)
-        linked = outlier or active.error is not None or active.profile is not None
+        linked = (outlier or active.error is not None or active.profile is not None
+                  or active._id is not None)  # a log line links to it
         api.emit(ev.Request(
             id=active.id if linked else "", app=self.app_id, ts=active.ts, endpoint=endpoint,
             method=active.method, status=status, duration_ms=duration_ms,

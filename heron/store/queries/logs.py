@@ -137,9 +137,9 @@ def search(store: Store, query: LogQuery, where: LogFilter | None = None, *,
 
 
 def count(store: Store, query: LogQuery, where: LogFilter | None = None, *,
-          after: int | None = None) -> int:
-    """How many lines match (after ``seq`` ``after``)."""
-    sql, params = _statement(store, query, where or LogFilter(), before=None, after=after,
+          after: int | None = None, before: int | None = None) -> int:
+    """How many lines match (received after ``seq`` ``after`` and before ``before``)."""
+    sql, params = _statement(store, query, where or LogFilter(), before=before, after=after,
                              limit=None, oldest_first=False, count=True)
     with store.read() as conn:
         return int(conn.execute(text(sql), params).scalar_one())
