@@ -12,6 +12,7 @@ window with a bound; crossing it sends an alert, coming back sends a recovery me
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import socket
@@ -32,6 +33,7 @@ from heron.logs.webhooks import Deliverer, message, post
 from heron.store import Store
 from heron.store.queries import alerts as store_alerts
 from heron.store.queries import logs as log_queries
+from heron.store.queries.settings import get_setting, put_setting
 
 LEASE = "alerts"
 LEASE_TTL_S = 30.0
@@ -238,15 +240,11 @@ class AlertEngine:
     def _check_new_apps(self, rule: dict[str, Any], now: float) -> Outcome:
         from heron.store.queries.apps import app_summaries
 
-        table = self.store.table("alert_delivery")
-        with self.store.read() as conn:
-            announced = {p.get("app") for p in conn.execute(
-                select(table.c.payload).where(table.c.rule_seq == rule["seq"],
-                                              table.c.reason == "new_app")).scalars()
-                if isinstance(p, dict)}
+        key = f"alert_rule:{rule['seq']}:announced"  # the checker's own record, at once
+        announced = set(json.loads(get_setting(self.store, key) or "[]"))
         since = rule["created_ts"] or now
         new = [s for s in app_summaries(self.store)
-               if s.app not in announced and (s.first_ts or 0) >= since - 60
+               if s.app not in announced and (s.first_ts or 0) >= since
                and (rule["app"] is None or s.app == rule["app"])]
         for app_summary in new:
             version = self._app_version(app_summary.app)
@@ -257,20 +255,18 @@ class AlertEngine:
             payload["app"] = app_summary.app
             self._send(rule, "new_app", payload)
         if new:
+            put_setting(self.store, key, json.dumps(sorted(announced | {s.app for s in new})))
             store_alerts.update_rule_state(self.store, rule["seq"], last_fired_ts=now)
         return Outcome(rule["name"], "new_app" if new else None,
                        f"{len(new)} new app(s)")
 
     # ---------------------------------------------------------------------- helpers
     def _app_version(self, app: str) -> str | None:
-        for kind in ("request", "run"):
-            table = self.store.table(kind)
-            with self.store.read() as conn:
-                version = conn.execute(select(table.c.version).where(table.c.app == app)
-                                       .order_by(table.c.seq.desc()).limit(1)).scalar()
-            if version:
-                return str(version)
-        return None
+        table = self.store.table("request")
+        with self.store.read() as conn:
+            version = conn.execute(select(table.c.version).where(table.c.app == app)
+                                   .order_by(table.c.seq.desc()).limit(1)).scalar()
+        return str(version) if version else None
 
     @staticmethod
     def _format(metric: str, value: float | None) -> str:

@@ -404,7 +404,7 @@ def build_metadata(prefix: str = "heron_") -> MetaData:
         Column("frequency_s", Integer, nullable=False),
         Column("threshold", Integer, nullable=False),
         Column("quiet_s", Integer, nullable=False),
-        Column("source", String(32), nullable=False),
+        Column("source", String(NAME), nullable=False),  # widened in 0004
         Column("enabled", Boolean, nullable=False, default=True),
         Column("last_checked_ts", Float),
         Column("last_fired_ts", Float),

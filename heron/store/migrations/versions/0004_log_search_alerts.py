@@ -52,6 +52,9 @@ def upgrade() -> None:
                                    server_default=sa.false()))
         batch.add_column(sa.Column("window_s", sa.Integer()))
         batch.add_column(sa.Column("created_ts", sa.Float()))
+        # "config file /etc/heron/heron.toml": where a rule came from, shown on the page
+        batch.alter_column("source", type_=sa.String(500), existing_type=sa.String(32),
+                           existing_nullable=False)
     with op.batch_alter_table(f"{p}alert_delivery") as batch:
         batch.add_column(sa.Column("rule_name", sa.String(200)))
         batch.add_column(sa.Column("reason", sa.String(32)))
@@ -63,6 +66,8 @@ def downgrade() -> None:
         batch.drop_column("reason")
         batch.drop_column("rule_name")
     with op.batch_alter_table(f"{p}alert_rule") as batch:
+        batch.alter_column("source", type_=sa.String(32), existing_type=sa.String(500),
+                           existing_nullable=False)
         batch.drop_column("created_ts")
         batch.drop_column("window_s")
         batch.drop_column("firing")
