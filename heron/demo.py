@@ -33,6 +33,7 @@ from heron.demo_dallinger import DemoDallinger
 from heron.demo_rig import DemoRig
 from heron.demo_web import DemoWeb
 from heron.events import new_id
+from heron.store import Store
 
 logger = logging.getLogger("heron.demo")
 
@@ -155,6 +156,29 @@ class DemoLab:
                                     stage="cleanup"))
             self._session = None
 
+    def log(self) -> None:
+        """Steady log lines with occasional warnings and errors (through logging and
+        heron.LogHandler live; back-dated events for the history)."""
+        user = f"user{self.rng.randint(1, 12)}"
+        roll = self.rng.random()
+        if self._backfill_ts is not None:
+            level, text = (40, f"feature store timed out for {user}") if roll < 0.03 else \
+                (20, f"ranked candidates for {user}")
+            self.emit(ev.Log(app="recommender-api", level=level, logger="recommender",
+                             message=text))
+            return
+        log = logging.getLogger("recommender")
+        if roll < 0.03:
+            try:
+                raise TimeoutError(f"feature store did not answer within 250 ms for {user}")
+            except TimeoutError:
+                log.exception("ranking failed for %s", user)
+        elif roll < 0.1:
+            log.warning("cache miss rate %.0f%% for %s", self.rng.uniform(20, 60), user)
+        else:
+            log.info("ranked %d candidates for %s", self.rng.randint(5, 50), user,
+                     extra={"user": user})
+
     def tests(self) -> None:
         self.emit(ev.TestResult(app="recommender-api", test_name="test_recommend_latency",
                                 suite="tests/perf", duration_ms=self.rng.uniform(40, 60),
@@ -166,8 +190,7 @@ class DemoLab:
         self._n += 1
         if self._n % 2 == 0:
             self.algorithm(self._backfill_ts)
-            self.emit(ev.Log(app="recommender-api", level=20, logger="recommender",
-                             message=f"ranked candidates for user{self.rng.randint(1, 12)}"))
+            self.log()
         if self._n % 3 == 0:
             self.experiment()
         if self._n % 5 == 0 and self._backfill_ts is not None:
@@ -194,7 +217,7 @@ class DemoLab:
 def start_in_worker(database: str, prefix: str, interval: float = 0.5) -> DemoLab:
     """Start the simulated lab in this (gunicorn worker) process, recording locally."""
     heron.init(app="recommender-api", database=database, table_prefix=prefix,
-               app_version="1.5.0")
+               app_version="1.5.0", capture_logs=True)
     backfill_ts: list[float] = []
 
     def emit(event: ev.Event) -> None:
@@ -218,8 +241,31 @@ def start_in_worker(database: str, prefix: str, interval: float = 0.5) -> DemoLa
     scratch = Path(tempfile.gettempdir())
     rig = DemoRig(scratch / f"heron-demo-sessions-{os.getpid()}")
     rig.start()
+    demo_alerts(heron.api.local_store(), f"http://127.0.0.1:{rig.receiver.server_port}/hooks/demo")
     dallinger = DemoDallinger(scratch / f"heron-demo-dallinger-{os.getpid()}.db")
     dallinger.start()
     logger.info("demo lab started in process %d; its web service at %s", os.getpid(),
                 web.base)
     return lab
+
+
+def demo_alerts(store: Store, webhook: str) -> None:
+    """An "Errors" saved search with a rule posting to the demo's own webhook receiver,
+    and a metric rule on the web service's error rate (kept across demo restarts; the
+    receiver's port is new each time)."""
+    from heron.logs.rules import parse_rule
+    from heron.store.queries import alerts
+
+    seq = alerts.save_search(store, "Errors", {"q": "level:error"}, "demo")
+    wanted = {
+        "Errors to the demo receiver": {"saved_search": seq, "quiet": "5m"},
+        "recommender-api error rate": {"metric": "error_rate", "app": "recommender-api",
+                                       "above": 0.15, "threshold": 20, "quiet": "10m"},
+    }
+    existing = {r["name"]: r for r in alerts.rules(store)}
+    for name, rule in wanted.items():
+        if name in existing:
+            alerts.update_rule_state(store, existing[name]["seq"], webhook_url=webhook)
+        else:
+            alerts.add_rule(store, parse_rule({"name": name, "webhook_url": webhook,
+                                               "frequency": "1m", **rule}, "demo"))

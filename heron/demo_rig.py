@@ -47,7 +47,8 @@ def broken_qc() -> bool:
 
 
 class _Receiver(BaseHTTPRequestHandler):
-    """The demo's stand-in for a Slack webhook: logs each crash report it receives."""
+    """The demo's stand-in for a Slack webhook: logs each message it receives (crash
+    reports and alerts)."""
 
     def log_message(self, *args: object) -> None:
         pass
@@ -58,8 +59,8 @@ class _Receiver(BaseHTTPRequestHandler):
             text = json.loads(body).get("text", "")
         except ValueError:
             text = ""
-        logging.getLogger("rig.crash-receiver").warning(
-            "crash report received: %s", text.splitlines()[0] if text else "(empty)")
+        logging.getLogger("demo.webhook-receiver").warning(
+            "webhook message received: %s", text.splitlines()[0] if text else "(empty)")
         self.send_response(200)
         self.end_headers()
         self.wfile.write(b"ok")

@@ -45,7 +45,9 @@ def test_every_key_settable_by_env() -> None:
     samples = {"str": "x", "int": "1", "float": "2.5", "bool": "true", "list": "a,b",
                "url": "sqlite:///x.db", "timezone": "UTC", "colors": "{'main': '[0,97,255]'}",
                "prefix": "p_", "path_segment": "mon", "http_url": "http://127.0.0.1:1",
-               "log_level": "INFO"}
+               "log_level": "INFO",
+               "alerts": '[{"name": "Errors", "query": "level:error", '
+                         '"webhook_url": "http://127.0.0.1:9/hook"}]'}
     for setting in SETTINGS:
         value = samples[setting.kind]
         if setting.name == "PORT":
