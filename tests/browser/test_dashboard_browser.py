@@ -53,7 +53,8 @@ def log_in(page: Page, base: str, user: str, password: str) -> None:
 def test_login_navigation_and_custom_tab(page: Page, server: LiveServer) -> None:
     log_in(page, server.url, "admin", ADMIN_PASSWORD)
     nav = page.locator("#heron-nav a.nav-link")
-    expect(nav).to_have_text(["Apps", "Lab notes", "Runs", "Sessions", "Overview", "Rules",
+    expect(nav).to_have_text(["Apps", "Lab notes", "Runs", "Sessions", "Logs", "Alerts",
+                              "Overview", "Rules",
                               "Reporting", "Exceptions", "Monitoring", "Database", "Users"])
     expect(page.locator(".heron-user")).to_contain_text("admin")
     page.click("text=Lab notes")
