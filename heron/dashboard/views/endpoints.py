@@ -23,7 +23,7 @@ from heron.dashboard.tabs import DashboardTab, dashboard_tabs
 from heron.dashboard.views.frame import WINDOWS, selected_app, selected_window
 from heron.store.queries import web
 from heron.store.retention import prune
-from heron.web.stats import mann_whitney
+from heron.web.stats import mann_whitney_sketch
 
 SIGNIFICANCE = 0.05
 MIN_CHANGE = 0.10  # a significant change smaller than 10% is not worth a line
@@ -280,12 +280,14 @@ def dashboard_reporting() -> str:
     if mode == "versions" and (not a or not b or a == b):
         error = "Choose two different versions to compare."
     else:
+        sides = [web.latency_sketches(s.store, app, start, until, version=version)
+                 for version, start, until in ranges]
         for e in web.endpoints(s.store, app):
-            samples = [web.durations(s.store, app, e["endpoint"], since=start, until=until,
-                                     version=version) for version, start, until in ranges]
-            if len(samples[0]) < 2 or len(samples[1]) < 2:
+            try:
+                c = mann_whitney_sketch(sides[0].get(e["endpoint"], []),
+                                        sides[1].get(e["endpoint"], []))
+            except ValueError:  # fewer than 2 requests on a side
                 continue
-            c = mann_whitney(samples[0], samples[1])
             results.append({"endpoint": e["endpoint"], "n_a": c.n_a, "n_b": c.n_b,
                             "median_a": format_duration_ms(c.median_a),
                             "median_b": format_duration_ms(c.median_b),

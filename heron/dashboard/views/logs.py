@@ -38,7 +38,10 @@ LEVEL_CHOICES = (("", "any level"), ("debug", "debug and above"), ("info", "info
 
 
 def _search_args() -> dict[str, str]:
-    return {k: request.args.get(k, "") for k in PARAMS}
+    args = {k: request.args.get(k, "") for k in PARAMS}
+    if not args["since"] and request.args.get("window"):  # the top bar's time window
+        args["since"] = request.args["window"]
+    return args
 
 
 @route("/logs")

@@ -2,8 +2,9 @@
 
 SQLite: the FTS5 table ``log_fts`` drives the query (``CROSS JOIN`` keeps it outside) in
 rowid order, so a page of a common word reads one page of the index. PostgreSQL: the
-GIN index on :data:`~heron.store.schema.LOG_SEARCH_PG`, with the planner choosing between
-it and a backwards walk of the primary key. Lines are ordered by ``seq``, the order they
+stored ``search`` tsvector (:data:`~heron.store.schema.LOG_SEARCH_PG`) with its GIN index,
+the planner choosing between the index (rare words) and a backwards walk of the primary
+key (common ones). Lines are ordered by ``seq``, the order they
 were received in, as a live tail shows them.
 """
 
@@ -16,7 +17,6 @@ from sqlalchemy import text
 
 from heron.logs.query import LogQuery
 from heron.store import Store
-from heron.store.schema import LOG_SEARCH_PG
 
 PAGE = 100
 MAX_PAGE = 1_000
@@ -75,8 +75,12 @@ def _conditions(store: Store, query: LogQuery, where: LogFilter, alias: str
     if store.dialect == "postgresql":
         tsquery = query.tsquery()
         if tsquery is not None:
-            conds.append(f"{LOG_SEARCH_PG} @@ to_tsquery('simple', :tsquery)")
-            params["tsquery"] = tsquery
+            # Written into the statement, not bound: a prepared statement's generic plan
+            # cannot tell a rare word (read the index) from a common one (walk the newest
+            # lines). The text is tokens of letters and digits and operators only.
+            if "'" in tsquery or "\\" in tsquery:  # parse() never makes one; never pass it
+                raise ValueError("search text could not be made safe")
+            conds.append(f"{col}search @@ to_tsquery('simple', '{tsquery}')")
     else:
         excluded = query.fts5_excluded()
         if excluded is not None:
@@ -110,7 +114,8 @@ def _statement(store: Store, query: LogQuery, where: LogFilter, *, before: int |
     sql_where = f" WHERE {' AND '.join(conds)}" if conds else ""
     if count:
         return f"SELECT count(*) FROM {source}{sql_where}", params
-    sql = (f"SELECT l.* FROM {source}{sql_where} "
+    columns = ", ".join(f"l.{name}" for name in store.table("log").c.keys())
+    sql = (f"SELECT {columns} FROM {source}{sql_where} "
            f"ORDER BY {order_col} {'ASC' if oldest_first else 'DESC'}")
     if limit is not None:
         sql += " LIMIT :limit"

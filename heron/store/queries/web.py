@@ -13,7 +13,7 @@ import time
 from collections import defaultdict
 from typing import Any
 
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import func, select, update
 
 from heron.store import Store, sketch
 from heron.store.queries import time_bucket
@@ -93,8 +93,8 @@ def endpoints(store: Store, app: str) -> list[dict[str, Any]]:
 
 
 def _latency_buckets(store: Store, app: str, since: float, until: float,
-                     group: str = "endpoint", endpoint: str | None = None
-                     ) -> dict[str, list[tuple[int, int]]]:
+                     group: str = "endpoint", endpoint: str | None = None,
+                     version: str | None = None) -> dict[str, list[tuple[int, int]]]:
     """Sketch buckets per endpoint (or version) over the window: whole UTC days from the
     daily sketch, the hours at either end from the hourly one."""
     out: dict[str, list[tuple[int, int]]] = defaultdict(list)
@@ -109,6 +109,8 @@ def _latency_buckets(store: Store, app: str, since: float, until: float,
                      .group_by(key, table.c.idx))
             if endpoint is not None:
                 query = query.where(table.c.endpoint == endpoint)
+            if version is not None:
+                query = query.where(table.c.version == version)
             for name, idx, count in conn.execute(query):
                 out[name].append((int(idx), int(count)))
     return out
@@ -355,18 +357,11 @@ def exception_groups(store: Store, app: str, since: float, until: float,
             for f, t, e, n, first, last, s in groups]
 
 
-def durations(store: Store, app: str, endpoint: str, *, since: float, until: float,
-              version: str | None = None, limit: int = 2_000) -> list[float]:
-    """Raw durations (the newest ``limit``: plenty for a rank test) for reporting."""
-    request = store.table("request")
-    conditions = [request.c.app == app, request.c.endpoint == endpoint,
-                  request.c.ts >= since, request.c.ts < until]
-    if version is not None:
-        conditions.append(request.c.version == version)
-    with store.read() as conn:
-        return [float(d) for d in conn.execute(
-            select(request.c.duration_ms).where(and_(*conditions))
-            .order_by(request.c.ts.desc()).limit(limit)).scalars()]
+def latency_sketches(store: Store, app: str, since: float, until: float,
+                     version: str | None = None) -> dict[str, list[tuple[int, int]]]:
+    """Each endpoint's latency sketch over a window (of one version): what reporting
+    tests, every request counted, from the rollups."""
+    return _latency_buckets(store, app, since, until, version=version)
 
 
 def versions(store: Store, app: str) -> list[str]:

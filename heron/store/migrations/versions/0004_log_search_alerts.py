@@ -1,6 +1,7 @@
-"""Log search and alerts: a full-text index over log lines (SQLite FTS5, PostgreSQL GIN on
-a tsvector expression), an index for level filters, and the state the alert engine keeps
-per rule and per delivery.
+"""Log search and alerts, and faster long windows: a full-text index over log lines
+(SQLite FTS5; on PostgreSQL a stored tsvector column with a GIN index), an index for
+level filters, the state the alert engine keeps per rule and per delivery; (app, bucket)
+indexes on the rollups.
 
 Both databases split text the same way (runs of letters and digits are words; everything
 else separates them), so a search finds the same lines on either store: PostgreSQL's own
@@ -22,17 +23,25 @@ down_revision = "0003"
 branch_labels = None
 depends_on = None
 
-# Must stay equal to heron.store.schema.LOG_SEARCH_PG: PostgreSQL uses an expression index
-# only for a query that repeats the expression exactly.
+# The words of a line, as heron.store.schema.LOG_SEARCH_PG says; stored (a generated
+# column), so neither a walk of the newest lines nor an index recheck recomputes them.
 LOG_SEARCH_PG = ("to_tsvector('simple', regexp_replace(message || ' ' || "
                  "coalesce(exc_text, ''), '(\\W|_)+', ' ', 'g'))")
+
+
+ROLLUPS = ("rollup_request", "rollup_request_hour", "rollup_latency", "rollup_latency_day")
 
 
 def upgrade() -> None:
     p = prefix()
     op.create_index(f"{p}log_level_seq", f"{p}log", ["level", "seq"])
+    # a window's ragged ends read one time range of an app's rollups, not all its rows
+    for name in ROLLUPS:
+        op.create_index(f"{p}{name}_app_bucket", f"{p}{name}", ["app", "bucket"])
     if op.get_bind().dialect.name == "postgresql":
-        op.execute(sa.text(f"CREATE INDEX {p}log_search ON {p}log USING gin ({LOG_SEARCH_PG})"))
+        op.execute(sa.text(f"ALTER TABLE {p}log ADD COLUMN search tsvector "
+                           f"GENERATED ALWAYS AS ({LOG_SEARCH_PG}) STORED"))
+        op.execute(sa.text(f"CREATE INDEX {p}log_search ON {p}log USING gin (search)"))
     else:
         op.execute(sa.text(
             f"CREATE VIRTUAL TABLE {p}log_fts USING fts5(message, exc_text, "
@@ -74,8 +83,11 @@ def downgrade() -> None:
         batch.drop_column("last_seq")
     if op.get_bind().dialect.name == "postgresql":
         op.execute(sa.text(f"DROP INDEX IF EXISTS {p}log_search"))
+        op.execute(sa.text(f"ALTER TABLE {p}log DROP COLUMN IF EXISTS search"))
     else:
         op.execute(sa.text(f"DROP TRIGGER IF EXISTS {p}log_fts_delete"))
         op.execute(sa.text(f"DROP TRIGGER IF EXISTS {p}log_fts_insert"))
         op.execute(sa.text(f"DROP TABLE IF EXISTS {p}log_fts"))
     op.drop_index(f"{p}log_level_seq", f"{p}log")
+    for name in ROLLUPS:
+        op.drop_index(f"{p}{name}_app_bucket", f"{p}{name}")
