@@ -262,3 +262,19 @@ def test_cli_reads_a_server(live_server, store: Store) -> None:  # type: ignore[
     result = runner.invoke(cli, ["logs", "camera", "--url", live_server.url,
                                  "--token", "wrong"])
     assert result.exit_code == 1 and "401" in result.output
+
+
+def test_rare_words_beyond_the_newest_lines_are_found(store: Store, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """PostgreSQL first walks the newest lines, then asks the index for older ones."""
+    from heron.store.queries import logs as log_queries
+
+    monkeypatch.setattr(log_queries, "RECENT", 5)
+    store.ingest([ev.Log(app="a", logger="x", message=f"quasar {i}") for i in range(3)])
+    store.ingest([ev.Log(app="a", logger="x", message=f"filler {i}") for i in range(20)])
+    store.ingest([ev.Log(app="a", logger="x", message="quasar newest")])
+    assert messages(store, "quasar") == ["quasar newest", "quasar 2", "quasar 1", "quasar 0"]
+    page = search(store, parse("quasar"), limit=2)
+    assert [r["message"] for r in page] == ["quasar newest", "quasar 2"]
+    rest = search(store, parse("quasar"), before=page[-1]["seq"], limit=10)
+    assert [r["message"] for r in rest] == ["quasar 1", "quasar 0"]
+    assert messages(store, "filler")[:2] == ["filler 19", "filler 18"]
