@@ -16,6 +16,7 @@ so the dashboard links a line to them.
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import sys
 import threading
@@ -36,8 +37,11 @@ _SHIPPED = "_heron_shipped"
 _MARK_PREFIX = "heron_"  # heron's own marks (heron_note) are stored without the prefix
 _local = threading.local()
 
-#: The session running in this process (a ``heron.session``), tagged on every record.
-current_session_id: str | None = None
+#: The session the current code runs in, as (session id, app): set by ``heron.session``
+#: in its thread (and the threads it starts), so a record is tagged with the session only
+#: when the session's own code logged it, not because another thread of the process did.
+current_session: contextvars.ContextVar[tuple[str, str] | None] = contextvars.ContextVar(
+    "heron_session", default=None)
 
 
 def _jsonable(value: Any, depth: int = 0) -> Any:
@@ -82,12 +86,15 @@ def record_event(record: logging.LogRecord, *, app: str | None = None,
         if key not in _STANDARD and key != _SHIPPED:
             name = key[len(_MARK_PREFIX):] if key.startswith(_MARK_PREFIX) else key
             extra[name] = _jsonable(value)
+    session = current_session.get()
+    if session is not None and session_id is None:
+        session_id, app = session
     return ev.Log(
         app=app or "default", ts=record.created, level=max(0, min(100, record.levelno)),
         logger=record.name[:500], message=_message(record), pathname=record.pathname,
         lineno=record.lineno, thread=record.threadName, process=record.process,
         exc_text=exc_text, extra=extra, run_id=current_run_id(),
-        session_id=session_id or current_session_id, request_id=_request_id())
+        session_id=session_id, request_id=_request_id())
 
 
 class LogHandler(logging.Handler):
@@ -98,7 +105,8 @@ class LogHandler(logging.Handler):
 
     :param level: the least level shipped (default: everything the logger lets through).
     :param app: the app id to record under (default: config APP).
-    :param session_id: tag every record with this session (sessions pass their own).
+    :param session_id: tag every record with this session (otherwise: the session the
+        logging code runs in, if any).
     """
 
     def __init__(self, level: int | str = logging.NOTSET, *, app: str | None = None,

@@ -18,6 +18,8 @@ from typing import Any
 
 import psutil
 
+from heron.client.context import ContextThread
+
 log = logging.getLogger("session.resources")
 
 
@@ -34,8 +36,8 @@ class ResourceSampler:
         self._children: dict[int, str] = {}
         self._low = False
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="heron-session-resources",
-                                        daemon=True)
+        self._thread = ContextThread(target=self._run, name="heron-session-resources",
+                                     daemon=True)  # its warnings belong to the session
 
     def start(self) -> None:
         self._process.cpu_percent(None)  # the first reading starts the measurement

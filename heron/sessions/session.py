@@ -30,6 +30,7 @@ from typing import Any
 
 from heron import api
 from heron import events as ev
+from heron.client.context import ContextThread
 from heron.errors import ConfigError, HeronError
 from heron.logs import handler as log_handler
 from heron.logs.handler import LogHandler
@@ -116,6 +117,7 @@ class Session:
         self.metadata = Path()
         self.crash_report: dict[str, Any] | None = None
         self._handlers: list[logging.Handler] = []
+        self._context_token: Any = None
         self._root_level: int | None = None
         self._start = 0.0
         self._stage_started = 0.0
@@ -160,8 +162,8 @@ class Session:
         if threading.current_thread() is threading.main_thread():
             self._previous_sigterm = signal.signal(signal.SIGTERM, self._on_sigterm)
         if self.central is not None and self.mirror_interval:
-            threading.Thread(target=self._mirror_loop, name="heron-session-mirror",
-                             daemon=True).start()
+            ContextThread(target=self._mirror_loop, name="heron-session-mirror",
+                          daemon=True).start()
         api.emit(ev.SessionStart(app=self.app, ts=self._start, session_id=self.id,
                                  name=self.name, subject_id=self.subject_id,
                                  user_id=self.user_id, host=socket.gethostname(),
@@ -184,12 +186,13 @@ class Session:
     def _attach_logging(self) -> None:
         file_handler = logging.FileHandler(self.metadata / "launcher.log", encoding="utf-8")
         formatter = IsoFormatter()
-        shipper = LogHandler(app=self.app, session_id=self.id)  # notes and crash links too
+        shipper = LogHandler(app=self.app)  # notes and crash links too
         for handler in (file_handler, self._tail, shipper):
             handler.setLevel(self.log_level)
             handler.setFormatter(formatter)
             self._handlers.append(handler)
-        log_handler.current_session_id = self.id  # the process's own log lines too
+        # records logged in this session's code (its thread and the threads it starts)
+        self._context_token = log_handler.current_session.set((self.id, self.app))
         root = logging.getLogger()
         self._root_level = root.level
         if root.level == logging.NOTSET or root.level > self.log_level:
@@ -291,7 +294,7 @@ class Session:
         self._children.append(process)
         self.log.info("child process %d started: %s", process.pid,
                       " ".join(map(str, command)))
-        readers = [threading.Thread(target=_pump, args=(stream, child_log, level), daemon=True)
+        readers = [ContextThread(target=_pump, args=(stream, child_log, level), daemon=True)
                    for stream, level in ((process.stdout, logging.INFO),
                                          (process.stderr, logging.WARNING))]
         for reader in readers:
@@ -373,8 +376,12 @@ class Session:
         self._report()
         self._mirror_stop.set()
         root = logging.getLogger()
-        if log_handler.current_session_id == self.id:
-            log_handler.current_session_id = None
+        if self._context_token is not None:
+            try:
+                log_handler.current_session.reset(self._context_token)
+            except ValueError:  # finished from another context (a signal handler)
+                log_handler.current_session.set(None)
+            self._context_token = None
         for handler in self._handlers:
             root.removeHandler(handler)
             handler.flush()

@@ -150,14 +150,26 @@ def test_a_bound_app_ships_its_logs_tagged_with_the_request(db_url) -> None:  # 
 def test_session_and_run_lines_arrive_tagged(db_url, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     url, prefix = db_url
     heron.init(app="rig", database=url, table_prefix=prefix, capture_logs=True)
-    with heron.session(tmp_path / "out", subject_id="m1") as s:
+    import sys
+    import threading
+
+    with heron.session(tmp_path / "out", subject_id="m1", app="rig-2") as s:
         logging.getLogger("rig.task").info("trial 1 done")
+        s.spawn([sys.executable, "-c", "print('child says hi')"])
+        other = threading.Thread(  # another part of the process, not the session
+            target=lambda: logging.getLogger("web").info("unrelated request"))
+        other.start()
+        other.join()
     with heron.run("fit") as r:
         logging.getLogger("algo").info("epoch 1")
     heron.flush(10)
     store = heron.api.local_store()
     (trial,) = search(store, parse('"trial 1"'))
-    assert trial["session_id"] == s.id
+    assert trial["session_id"] == s.id and trial["app"] == "rig-2"
+    (child,) = search(store, parse('logger:session.child'))
+    assert child["session_id"] == s.id  # from the session's pump thread
+    (unrelated,) = search(store, parse("unrelated"))
+    assert unrelated["session_id"] is None and unrelated["app"] == "rig"
     assert [x["message"] for x in search(store, parse(""), LogFilter(session_id=s.id))
             ].count("trial 1 done") == 1  # one copy, though two handlers saw it
     (epoch,) = search(store, parse("epoch"))
