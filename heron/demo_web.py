@@ -77,6 +77,9 @@ def make_app() -> Flask:
             rows = conn.execute(text("SELECT id FROM item WHERE name LIKE :q"),
                                 {"q": f"%{request.args.get('q', '')}%"}).all()
             conn.execute(text("SELECT count(*) FROM item")).scalar()
+        # shipped by capture_logs, tagged with this request (the Logs tab links it)
+        logging.getLogger("recommender.search").info("search %r found %d items",
+                                                     request.args.get("q", ""), len(rows))
         return jsonify(found=len(rows))
 
     @app.post("/rate")
