@@ -5,6 +5,8 @@
   and means over any window.
 * ``rollup_latency`` (per hour) and ``rollup_latency_day`` (per UTC day): a latency sketch
   (:mod:`heron.store.sketch`); percentiles over any window within 1%.
+* ``rollup_group`` (per hour): requests and total duration per status code, user
+  (``group_by``) and IP, per endpoint and version; the endpoint page's charts.
 
 A window reads the coarse rows for the whole hours (or days) it covers and the fine rows
 only for its ragged ends (:mod:`heron.store.queries.web`).
@@ -47,6 +49,7 @@ def apply(conn: Connection, store: Store, endpoints: list[ev.Event],
         _sums(conn, store.table("rollup_request_hour"), requests, 3600)
         _latency(conn, store.table("rollup_latency"), requests, 3600)
         _latency(conn, store.table("rollup_latency_day"), requests, 86400)
+        _groups(conn, store.table("rollup_group"), requests)
 
 
 def _register(conn: Connection, store: Store, endpoints: list[ev.Event],
@@ -108,5 +111,32 @@ def _latency(conn: Connection, table: Any, requests: list[ev.Event], step: int) 
         set_={"count": table.c["count"] + stmt.excluded["count"]})
     rows = [{"app": a, "endpoint": e, "version": v, "bucket": b, "idx": i, "count": n}
             for (a, e, v, b, i), n in sorted(counts.items())]
+    for start in range(0, len(rows), 2_000):
+        conn.execute(stmt, rows[start:start + 2_000])
+
+
+#: rollup_group's dimensions: what each counts requests by
+GROUP_DIMS = {"status": "status", "user": "group_by", "ip": "ip"}
+
+
+def _groups(conn: Connection, table: Any, requests: list[ev.Event]) -> None:
+    sums: dict[tuple[str, str, str, str, str, int], list[float]] = defaultdict(
+        lambda: [0, 0.0])
+    for r in requests:
+        assert isinstance(r, ev.Request)
+        bucket = int(r.ts // 3600) * 3600
+        for dim, key in (("status", str(r.status)), ("user", r.group_by or ""),
+                         ("ip", r.ip or "")):
+            row = sums[(r.app, r.endpoint, r.version or "", dim, key[:500], bucket)]
+            row[0] += 1
+            row[1] += r.duration_ms
+    stmt = _insert(conn, table)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["app", "endpoint", "version", "dim", "key", "bucket"],
+        set_={"count": table.c["count"] + stmt.excluded["count"],
+              "sum_ms": table.c.sum_ms + stmt.excluded.sum_ms})
+    rows = [{"app": a, "endpoint": e, "version": v, "dim": d, "key": k, "bucket": b,
+             "count": int(n), "sum_ms": total}
+            for (a, e, v, d, k, b), (n, total) in sorted(sums.items())]
     for start in range(0, len(rows), 2_000):
         conn.execute(stmt, rows[start:start + 2_000])

@@ -176,6 +176,23 @@ def build_metadata(prefix: str = "heron_") -> MetaData:
         # migration 0004: a window's ragged ends read one time range of the app's rows
         Index(f"{p}{name}_app_bucket", rollup.c.app, rollup.c.bucket)
 
+    # Requests per status code, user (group_by) and IP ("dim", "key"), per endpoint,
+    # version and hour (migration 0004): the endpoint page's status, user and IP charts
+    # over long windows, without reading raw requests.
+    group = Table(
+        f"{p}rollup_group", md,
+        Column("app", String(200), primary_key=True),
+        Column("endpoint", String(NAME), primary_key=True),
+        Column("version", String(NAME), primary_key=True),
+        Column("dim", String(16), primary_key=True),
+        Column("key", String(NAME), primary_key=True),
+        Column("bucket", BigInteger, primary_key=True),
+        Column("count", BigInteger, nullable=False),
+        Column("sum_ms", Float, nullable=False),
+    )
+    Index(f"{p}rollup_group_app_endpoint_bucket", group.c.app, group.c.endpoint,
+          group.c.bucket)
+
     exception = Table(
         f"{p}exception", md, *_common(),  # migration 0003
         Column("endpoint", String(NAME)),

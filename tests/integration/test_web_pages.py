@@ -93,6 +93,30 @@ def test_endpoint_page_and_its_chart_data(admin_client, store) -> None:  # type:
     assert admin_client.get("/dashboard/endpoints/e/shop/nope").status_code == 404
 
 
+def test_endpoint_charts_read_whole_hours_from_rollups(admin_client, store) -> None:  # type: ignore[no-untyped-def]
+    """Status, user and IP charts over 7 days agree with the raw requests, and keep the
+    days whose raw requests were pruned."""
+    from heron.store.queries import web
+    from heron.store.retention import prune
+
+    now = time.time()
+    seed(store, now=now - 3 * 86400)  # three days ago: whole hours of the 7-day window
+    seed(store)
+    data = admin_client.get("/dashboard/api/web/endpoint?app_id=shop&endpoint=search"
+                            "&window=7d").get_json()
+    users = {(r["key"], r["version"]): r["count"] for r in data["users"]["rows"]}
+    assert users == {("user0", "1.0"): 200, ("user1", "1.0"): 200, ("user2", "1.0"): 200,
+                     ("user0", "2.0"): 200, ("user1", "2.0"): 200, ("user2", "2.0"): 200}
+    assert sum(r["count"] for r in data["ips"]["rows"]) == 1200
+    assert sum(n for _, n in data["statuses"]["500"]) == 12
+    assert sum(n for _, n in data["statuses"]["200"]) == 1188
+    mean = {(r["key"], r["version"]): r["mean_ms"] for r in data["users"]["rows"]}
+    assert mean[("user0", "2.0")] > mean[("user0", "1.0")] * 1.3
+    prune(store, now - 86400)
+    after = web.raw_groups(store, "shop", "search", now - 7 * 86400, now, "group_by")
+    assert sum(r["count"] for r in after["rows"]) == 1200  # the pruned day is in the rollup
+
+
 def test_outlier_profile_and_exceptions_pages(admin_client, store) -> None:  # type: ignore[no-untyped-def]
     seed(store)
     outlier = admin_client.get("/dashboard/endpoints/outlier/shop/out1").get_data(as_text=True)

@@ -213,37 +213,70 @@ def heatmap(store: Store, app: str, since: float, until: float, offset_s: float 
     return grid
 
 
-def raw_groups(store: Store, app: str, endpoint: str, since: float, until: float,
-               column: str, limit: int = 50_000) -> dict[str, Any]:
-    """Per ``group_by`` value (or IP, or status) and version: requests and mean duration,
-    from raw rows in the window (the newest ``limit``)."""
-    request = store.table("request")
-    recent = (select(request.c[column].label("key"), request.c.version,
-                     request.c.duration_ms)
-              .where(request.c.app == app, request.c.endpoint == endpoint,
-                     request.c.ts >= since, request.c.ts < until)
-              .order_by(request.c.ts.desc()).limit(limit).subquery())
-    query = (select(recent.c.key, recent.c.version, func.count(), func.avg(recent.c.duration_ms))
-             .group_by(recent.c.key, recent.c.version))
+def _grouped(store: Store, app: str, endpoint: str, since: float, until: float, dim: str,
+             by_hour: bool = False) -> list[tuple[Any, ...]]:
+    """(hour if ``by_hour``, key, version, requests, total ms) per ``dim`` (status, user,
+    ip): whole hours from ``rollup_group``, the window's ragged ends from raw requests."""
+    from heron.store.rollups import GROUP_DIMS
+
+    out: list[tuple[Any, ...]] = []
     with store.read() as conn:
-        return {"rows": [{"key": "(none)" if k is None else str(k), "version": v,
-                          "count": int(n), "mean_ms": float(mean or 0)}
-                         for k, v, n, mean in conn.execute(query)]}
+        for coarse, start, end in _spans(since, until, 3600):
+            if coarse:
+                t = store.table("rollup_group")
+                hour_cols = [t.c.bucket] if by_hour else []
+                query = (select(*hour_cols, t.c.key, t.c.version, func.sum(t.c["count"]),
+                                func.sum(t.c.sum_ms))
+                         .where(t.c.app == app, t.c.endpoint == endpoint, t.c.dim == dim,
+                                t.c.bucket >= start, t.c.bucket < end)
+                         .group_by(*hour_cols, t.c.key, t.c.version))
+            else:
+                r = store.table("request")
+                column = r.c[GROUP_DIMS[dim]]
+                hour_cols = [time_bucket(conn.dialect.name, r.c.ts, 3600)] if by_hour else []
+                query = (select(*hour_cols, column, r.c.version, func.count(),
+                                func.sum(r.c.duration_ms))
+                         .where(r.c.app == app, r.c.endpoint == endpoint, r.c.ts >= start,
+                                r.c.ts < end)
+                         .group_by(*hour_cols, column, r.c.version))
+            out.extend(tuple(row) for row in conn.execute(query))
+    return out
+
+
+def raw_groups(store: Store, app: str, endpoint: str, since: float, until: float,
+               column: str) -> dict[str, Any]:
+    """Per ``group_by`` value (``column="group_by"``) or IP and version: requests and mean
+    duration in the window."""
+    dim = {"group_by": "user", "ip": "ip"}[column]
+    merged: dict[tuple[str, str], list[float]] = defaultdict(lambda: [0, 0.0])
+    for key, version, n, total in _grouped(store, app, endpoint, since, until, dim):
+        row = merged[("(none)" if key in (None, "") else str(key), version or "")]
+        row[0] += int(n)
+        row[1] += float(total or 0)
+    return {"rows": [{"key": k, "version": v, "count": int(n), "mean_ms": total / n}
+                     for (k, v), (n, total) in sorted(merged.items()) if n]}
 
 
 def status_series(store: Store, app: str, endpoint: str, since: float, until: float,
                   step: int) -> dict[str, list[list[int]]]:
-    request = store.table("request")
-    with store.read() as conn:
-        bucket = time_bucket(conn.dialect.name, request.c.ts, step)
-        rows = conn.execute(select(bucket, request.c.status, func.count())
-                            .where(request.c.app == app, request.c.endpoint == endpoint,
-                                   request.c.ts >= since, request.c.ts < until)
-                            .group_by(bucket, request.c.status).order_by(bucket)).all()
-    out: dict[str, list[list[int]]] = defaultdict(list)
-    for t, status, n in rows:
-        out[str(status)].append([int(t), int(n)])
-    return dict(out)
+    """Requests per status code per ``step`` seconds (hourly steps read the rollup)."""
+    out: dict[str, dict[int, int]] = defaultdict(lambda: defaultdict(int))
+    if step % 3600 == 0:
+        for hour, status, _version, n, _total in _grouped(store, app, endpoint, since,
+                                                          until, "status", by_hour=True):
+            out[str(status)][int(hour) // step * step] += int(n)
+    else:
+        request = store.table("request")
+        with store.read() as conn:
+            bucket = time_bucket(conn.dialect.name, request.c.ts, step)
+            for t, status, n in conn.execute(
+                    select(bucket, request.c.status, func.count())
+                    .where(request.c.app == app, request.c.endpoint == endpoint,
+                           request.c.ts >= since, request.c.ts < until)
+                    .group_by(bucket, request.c.status)):
+                out[str(status)][int(t)] += int(n)
+    return {status: [[t, n] for t, n in sorted(points.items())]
+            for status, points in out.items()}
 
 
 def sql_summary(store: Store, app: str, endpoint: str, since: float, until: float

@@ -55,6 +55,7 @@ def upgrade() -> None:
             f"INSERT INTO {p}log_fts({p}log_fts, rowid, message, exc_text) "
             f"VALUES ('delete', old.seq, old.message, old.exc_text); END"))
         op.execute(sa.text(f"INSERT INTO {p}log_fts({p}log_fts) VALUES ('rebuild')"))
+    _rollup_group(p)
     with op.batch_alter_table(f"{p}alert_rule") as batch:
         batch.add_column(sa.Column("last_seq", sa.BigInteger()))
         batch.add_column(sa.Column("firing", sa.Boolean(), nullable=False,
@@ -69,8 +70,40 @@ def upgrade() -> None:
         batch.add_column(sa.Column("reason", sa.String(32)))
 
 
+#: rollup_group's dimensions and the request columns they count by
+GROUP_DIMS = {"status": "status", "user": "group_by", "ip": "ip"}
+
+
+def _rollup_group(p: str) -> None:
+    """Requests per status code, user and IP, per endpoint, version and hour; filled from
+    the raw requests already stored, so charts over older windows keep their data."""
+    op.create_table(
+        f"{p}rollup_group",
+        sa.Column("app", sa.String(200), primary_key=True),
+        sa.Column("endpoint", sa.String(500), primary_key=True),
+        sa.Column("version", sa.String(500), primary_key=True),
+        sa.Column("dim", sa.String(16), primary_key=True),
+        sa.Column("key", sa.String(500), primary_key=True),
+        sa.Column("bucket", sa.BigInteger(), primary_key=True),
+        sa.Column("count", sa.BigInteger(), nullable=False),
+        sa.Column("sum_ms", sa.Float(), nullable=False),
+    )
+    op.create_index(f"{p}rollup_group_app_endpoint_bucket", f"{p}rollup_group",
+                    ["app", "endpoint", "bucket"])
+    hour = ("CAST(floor(ts / 3600) * 3600 AS BIGINT)"
+            if op.get_bind().dialect.name == "postgresql" else "CAST(ts / 3600 AS INTEGER) * 3600")
+    for dim, column in GROUP_DIMS.items():
+        key = f"coalesce(CAST({column} AS VARCHAR(500)), '')"
+        op.execute(sa.text(
+            f"INSERT INTO {p}rollup_group (app, endpoint, version, dim, key, bucket, count, "
+            f"sum_ms) SELECT app, endpoint, coalesce(version, ''), '{dim}', {key}, {hour}, "
+            f"count(*), sum(duration_ms) FROM {p}request "
+            f"GROUP BY app, endpoint, coalesce(version, ''), {key}, {hour}"))
+
+
 def downgrade() -> None:
     p = prefix()
+    op.drop_table(f"{p}rollup_group")
     with op.batch_alter_table(f"{p}alert_delivery") as batch:
         batch.drop_column("reason")
         batch.drop_column("rule_name")
