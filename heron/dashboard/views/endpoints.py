@@ -91,8 +91,6 @@ def api_web_overview() -> Response:
                             offset.total_seconds() if offset else 0.0),
         daily=web.series(s.store, app, None, since, now, 86400 if since < now - 2 * 86400
                          else 3600, by="endpoint"),
-        versions=web.series(s.store, app, None, since, now, int(now - since) + 60,
-                            by="version"),
         by_endpoint_version=_hits_by_endpoint_version(app, since, now),
         boxes=web.percentiles(s.store, app, None, since, now + 3600))
 
