@@ -10,7 +10,7 @@ caught through Flask's ``got_request_exception`` signal
 from __future__ import annotations
 
 import functools
-import inspect
+from types import GeneratorType
 from typing import Any
 
 from flask import Flask, got_request_exception, request
@@ -114,7 +114,7 @@ def _monitored_view(monitor: WebMonitor, endpoint: str, view: Any) -> Any:
         # a generator (Response(gen()), stream_with_context) is timed to its last chunk;
         # anything else is complete when the app returns it
         body = getattr(result, "response", None)
-        active.streamed = inspect.isgenerator(result) or inspect.isgenerator(body)
+        active.streamed = isinstance(result, GeneratorType) or isinstance(body, GeneratorType)
         return result
 
     heron_view.heron_wrapped = True  # type: ignore[attr-defined]

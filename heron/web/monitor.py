@@ -129,7 +129,7 @@ class WebMonitor:
 
     def finish(self, active: Active, status: int) -> None:
         """The response is sent: record what the endpoint's level asks for."""
-        duration_ms = active.elapsed_ms()
+        duration_ms = (time.perf_counter_ns() - active.started_ns) / 1e6
         active.done = True
         if active.threshold_ms is not None:
             self.watch.disarm(active)
@@ -155,12 +155,14 @@ class WebMonitor:
                    and duration_ms > active.threshold_ms)
         linked = (outlier or active.error is not None or active.profile is not None
                   or active._id is not None)  # a log line links to it
+        group_by = heron_config.group_by
+        sql_count, sql_ms = active.sql
         api.emit(ev.Request(
             id=active.id if linked else "", app=self.app_id, ts=active.ts, endpoint=endpoint,
             method=active.method, status=status, duration_ms=duration_ms,
-            version=self.version, group_by=group_of(heron_config.group_by),
-            ip=self.client_ip(environ), sql_count=int(active.sql[0]),
-            sql_ms=active.sql[1]))
+            version=self.version, group_by=None if group_by is None else group_of(group_by),
+            ip=self.client_ip(environ) if self._proxies else environ.get("REMOTE_ADDR"),
+            sql_count=int(sql_count), sql_ms=sql_ms))
         if active.error is not None:
             api.emit(exception_event(self.app_id, endpoint, active.id, active.error))
         if active.level >= 2:

@@ -21,6 +21,13 @@ from heron.store.queries import time_bucket
 QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 
 
+def _ceil(value: float) -> int:
+    """An integer bound for ``bucket < value``: a float would make PostgreSQL compare the
+    bigint column as numeric, and then no index serves the range (measured: a seq scan of
+    the whole hourly sketch table)."""
+    return -int(-value // 1)
+
+
 def _spans(since: float, until: float, unit: int) -> list[tuple[bool, float, float]]:
     """Split a window into ``(coarse, start, end)`` parts: the whole ``unit``s it covers
     (read from the coarse rollup) and its ragged ends (read from the fine one)."""
@@ -49,7 +56,7 @@ def window_sums(store: Store, app: str, since: float, until: float,
             query = (select(*keys, func.sum(table.c["count"]), func.sum(table.c.errors),
                             func.sum(table.c.sum_ms))
                      .where(table.c.app == app, table.c.bucket >= int(start // step) * step,
-                            table.c.bucket < end)
+                            table.c.bucket < _ceil(end))
                      .group_by(*keys))
             for row in conn.execute(query):
                 sums = out[tuple(row[:len(by)])]
@@ -105,7 +112,7 @@ def _latency_buckets(store: Store, app: str, since: float, until: float,
             key = table.c[group]
             query = (select(key, table.c.idx, func.sum(table.c["count"]))
                      .where(table.c.app == app, table.c.bucket >= int(start // step) * step,
-                            table.c.bucket < end)
+                            table.c.bucket < _ceil(end))
                      .group_by(key, table.c.idx))
             if endpoint is not None:
                 query = query.where(table.c.endpoint == endpoint)
@@ -175,7 +182,7 @@ def series(store: Store, app: str, endpoint: str | None, since: float, until: fl
         query = (select(bucket.label("t"), rollup.c[by], func.sum(rollup.c["count"]),
                         func.sum(rollup.c.sum_ms), func.sum(rollup.c.errors))
                  .where(rollup.c.app == app, rollup.c.bucket >= int(since // unit) * unit,
-                        rollup.c.bucket < until)
+                        rollup.c.bucket < _ceil(until))
                  .group_by(bucket, rollup.c[by]).order_by(bucket))
         if endpoint is not None:
             query = query.where(rollup.c.endpoint == endpoint)
@@ -204,7 +211,7 @@ def heatmap(store: Store, app: str, since: float, until: float, offset_s: float 
         rows = conn.execute(select(rollup.c.bucket, func.sum(rollup.c["count"]))
                             .where(rollup.c.app == app,
                                    rollup.c.bucket >= int(since // 3600) * 3600,
-                                   rollup.c.bucket < until).group_by(rollup.c.bucket)).all()
+                                   rollup.c.bucket < _ceil(until)).group_by(rollup.c.bucket)).all()
     grid = [[0] * 24 for _ in range(7)]
     for t, n in rows:
         local = int(t) + offset_s
@@ -228,7 +235,7 @@ def _grouped(store: Store, app: str, endpoint: str, since: float, until: float, 
                 query = (select(*hour_cols, t.c.key, t.c.version, func.sum(t.c["count"]),
                                 func.sum(t.c.sum_ms))
                          .where(t.c.app == app, t.c.endpoint == endpoint, t.c.dim == dim,
-                                t.c.bucket >= start, t.c.bucket < end)
+                                t.c.bucket >= int(start), t.c.bucket < _ceil(end))
                          .group_by(*hour_cols, t.c.key, t.c.version))
             else:
                 r = store.table("request")
