@@ -266,6 +266,15 @@ def test_web_monitoring_pages_draw_their_charts(page: Page, server: LiveServer, 
     for chart in ("heatmap", "daily", "versions", "boxes"):
         expect(page.locator(f"[data-chart={chart}] canvas").first).to_be_visible()
         assert page.evaluate(f"window.heronCharts['{chart}'].getOption().series.length") > 0
+    # an endpoint keeps one colour on every chart (hashed from its name, or from COLORS)
+    line_colours = page.evaluate("Object.fromEntries(window.heronCharts.daily.getOption()"
+                                 ".series.map(s => [s.name, s.color]))")
+    box_colours = page.evaluate("window.heronCharts.boxes.getOption().series[0].data"
+                                ".map(d => d.itemStyle.borderColor)")
+    box_names = page.evaluate("window.heronCharts.boxes.getOption().xAxis[0].data")
+    assert dict(zip(box_names, box_colours, strict=True)) == {
+        n: line_colours[n] for n in box_names}
+    assert len(set(box_colours)) == len(box_colours)
     page.locator("#endpoints-table a", has_text="search").click()
     expect(page).to_have_url(re.compile(r"/dashboard/endpoints/e/shop/search"))
     page.wait_for_function("document.getElementById('endpoint-charts').dataset.drawn === '1'")

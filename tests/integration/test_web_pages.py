@@ -93,6 +93,20 @@ def test_endpoint_page_and_its_chart_data(admin_client, store) -> None:  # type:
     assert admin_client.get("/dashboard/endpoints/e/shop/nope").status_code == 404
 
 
+def test_colors_from_the_config_reach_the_charts(config_for, store) -> None:  # type: ignore[no-untyped-def]
+    from heron.server import create_app, prepare
+    from tests.conftest import ADMIN_PASSWORD, login
+
+    cfg = config_for(password=ADMIN_PASSWORD, colors={"search": "[255,0,0]"})
+    prepare(store, cfg)
+    client = create_app(cfg, store=store).test_client()
+    login(client, "admin", ADMIN_PASSWORD)
+    seed(store)
+    for path in ("/dashboard/endpoints?app=shop", "/dashboard/endpoints/e/shop/search"):
+        html = client.get(path).get_data(as_text=True)
+        assert """data-colors='{"search": "#ff0000"}'""" in html, path
+
+
 def test_endpoint_charts_read_whole_hours_from_rollups(admin_client, store) -> None:  # type: ignore[no-untyped-def]
     """Status, user and IP charts over 7 days agree with the raw requests, and keep the
     days whose raw requests were pruned."""

@@ -29,18 +29,31 @@
     chart.setOption({ title: { text: text, left: "center", top: "middle", textStyle: { fontSize: 13, color: "#6c757d" } } });
   }
   const base = { animation: false, grid: { left: 64, right: 20, top: 30, bottom: 60 } };
+  /* An endpoint's (or version's) colour: config COLORS when it names one, else a hue hashed
+     from the name, so a name keeps its colour on every chart and every visit. */
+  const fixed = JSON.parse(holder.dataset.colors || "{}");
+  function colorOf(name) {
+    if (fixed[name]) return fixed[name];
+    let h = 0;
+    for (const ch of String(name)) h = (h * 31 + ch.codePointAt(0)) >>> 0;
+    return "hsl(" + (h % 360) + ", 62%, 45%)";
+  }
+  const esc = function (text) { return echarts.format.encodeHTML(String(text)); };
 
   function boxes(chart, data, axisName) {
     const names = Object.keys(data);
     if (!names.length) return empty(chart, "No requests in this time window");
     chart.setOption(Object.assign({}, base, {
       tooltip: { trigger: "item", formatter: function (p) {
-        const v = p.data.slice(-5);
-        return p.name + "<br>p5 " + ms(v[0]) + "<br>p25 " + ms(v[1]) + "<br>median " + ms(v[2]) + "<br>p75 " + ms(v[3]) + "<br>p95 " + ms(v[4]);
+        const v = p.value.slice(-5);
+        return esc(p.name) + "<br>p5 " + ms(v[0]) + "<br>p25 " + ms(v[1]) + "<br>median " + ms(v[2]) + "<br>p75 " + ms(v[3]) + "<br>p95 " + ms(v[4]);
       } },
       xAxis: { type: "category", data: names, name: axisName, nameLocation: "middle", nameGap: 40, axisLabel: { interval: 0, rotate: names.length > 4 ? 30 : 0 } },
       yAxis: { type: "log", name: "duration (ms)", logBase: 10 },
-      series: [{ type: "boxplot", data: names.map(function (n) { const q = data[n]; return [q.p5, q.p25, q.p50, q.p75, q.p95]; }) }],
+      series: [{ type: "boxplot", data: names.map(function (n) {
+        const q = data[n];
+        return { value: [q.p5, q.p25, q.p50, q.p75, q.p95], itemStyle: { borderColor: colorOf(n), color: "transparent" } };
+      }) }],
     }), true);
   }
 
@@ -53,7 +66,7 @@
       xAxis: { type: "time", name: "time (" + tz + ")", nameLocation: "middle", nameGap: 26 },
       yAxis: { type: "value", name: yName },
       series: names.map(function (n) {
-        return { name: n, type: "line", showSymbol: false, data: series[n].map(function (p) { return [p[0] * 1000, p[valueIndex]]; }) };
+        return { name: n, type: "line", showSymbol: false, color: colorOf(n), data: series[n].map(function (p) { return [p[0] * 1000, p[valueIndex]]; }) };
       }),
     }), true);
   }
@@ -66,7 +79,7 @@
     const most = Math.max.apply(null, rows.map(function (r) { return r.count; }));
     chart.setOption(Object.assign({}, base, {
       grid: { left: 110, right: 20, top: 30, bottom: 60 },
-      tooltip: { formatter: function (p) { return p.data[3] + " · version " + p.data[4] + "<br>" + p.data[2] + " requests, mean " + ms(p.data[5]); } },
+      tooltip: { formatter: function (p) { return esc(p.data[3]) + " · version " + esc(p.data[4]) + "<br>" + p.data[2] + " requests, mean " + ms(p.data[5]); } },
       xAxis: { type: "category", data: versions, name: "version", nameLocation: "middle", nameGap: 26 },
       yAxis: { type: "category", data: keys, name: what },
       series: [{ type: "scatter", symbolSize: function (v) { return 6 + 30 * Math.sqrt(v[2] / most); },
@@ -97,7 +110,7 @@
       tooltip: { trigger: "axis" }, legend: { type: "scroll", bottom: 0 },
       xAxis: { type: "category", data: endpoints, axisLabel: { interval: 0, rotate: endpoints.length > 4 ? 30 : 0 } },
       yAxis: { type: "value", name: "requests" },
-      series: versions.map(function (v) { return { name: "version " + v, type: "bar", stack: "v", data: endpoints.map(function (e) { return d.by_endpoint_version[e][v] || 0; }) }; }),
+      series: versions.map(function (v) { return { name: "version " + v, type: "bar", stack: "v", color: colorOf(v), data: endpoints.map(function (e) { return d.by_endpoint_version[e][v] || 0; }) }; }),
     }), true);
     boxes(charts.boxes, d.boxes, "endpoint");
   }
@@ -114,7 +127,7 @@
     if (!d.grouped.requests) empty(charts.sunburst, "No profiled requests (level 3) in this time window");
     else charts.sunburst.setOption({
       animation: false,
-      tooltip: { formatter: function (p) { return (p.data.name || "") + "<br>" + ms(p.data.value) + (p.data.code ? "<br><code>" + echarts.format.encodeHTML(p.data.code) + "</code>" : ""); } },
+      tooltip: { formatter: function (p) { return esc(p.data.name || "") + "<br>" + ms(p.data.value) + (p.data.code ? "<br><code>" + echarts.format.encodeHTML(p.data.code) + "</code>" : ""); } },
       series: [{ type: "sunburst", radius: ["10%", "95%"], data: tree.children, label: { show: false }, emphasis: { focus: "ancestor" } }],
     }, true);
     const body = document.querySelector("#grouped-lines tbody");

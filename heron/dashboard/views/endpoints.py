@@ -73,7 +73,8 @@ def dashboard_endpoints() -> str:
         row["errors"] = "—" if rate is None else f"{rate * 100:.1f}%"
         row["health"] = ("none" if rate is None else "ok" if rate < 0.01 else
                          "warning" if rate < 0.05 else "failure")
-    return render_template("heron/endpoints.html", title="Endpoints", app_id=app, rows=rows)
+    return render_template("heron/endpoints.html", title="Endpoints", app_id=app, rows=rows,
+                           colors=state().config.COLORS)
 
 
 @route("/api/web/overview")
@@ -170,6 +171,7 @@ def endpoint_page(app_id: str, name: str) -> str:
         row["last"] = format_ago(row["last_ts"], now)
     sql = web.sql_summary(s.store, app_id, endpoint, since, now)
     return render_template("heron/endpoint.html", title=f"Endpoint {endpoint}",
+                           colors=s.config.COLORS,
                            app_id=app_id, endpoint=endpoint, info=known[endpoint],
                            outliers=outliers, profiles=profiles, errors=errors, sql=sql,
                            sql_ms=format_duration_ms(sql["mean_sql_ms"]))
