@@ -155,3 +155,34 @@ def test_upgrade_from_the_first_revision_keeps_data(db_url) -> None:  # type: ig
     (row,) = export_page(new, "participant").items
     assert row["participant_id"] == "p1" and row["failed_reason"] is None
     new.dispose()
+
+
+def test_upgrade_to_0004_indexes_old_logs_and_rolls_up_old_requests(db_url) -> None:  # type: ignore[no-untyped-def]
+    from heron.logs.query import parse
+    from heron.store import Store
+    from heron.store.engine import make_engine
+    from heron.store.migrate import upgrade
+    from heron.store.queries.logs import search
+
+    url, prefix = db_url
+    old = Store(make_engine(url), prefix)
+    upgrade(old.engine, prefix, "0003")
+    with old.write() as conn:  # a log line and a request stored before log search existed
+        conn.exec_driver_sql(
+            f"INSERT INTO {prefix}log (id, app, ts, level, logger, message, extra) VALUES "
+            "('l1', 'a', 1, 40, 'x', 'legacy quasar line', '{}')")
+        conn.exec_driver_sql(
+            f"INSERT INTO {prefix}request (id, app, ts, endpoint, method, status, duration_ms, "
+            "version, group_by, ip, sql_count, sql_ms) VALUES ('r1', 'a', 7200.5, 'e', 'GET', "
+            "500, 12.5, '1.0', 'u1', '10.0.0.1', 0, 0)")
+    old.dispose()
+    new = open_store(url, prefix)
+    assert [r["message"] for r in search(new, parse("quasar"))] == ["legacy quasar line"]
+    with new.read() as conn:
+        rows = conn.exec_driver_sql(
+            f"SELECT dim, key, bucket, count, sum_ms FROM {prefix}rollup_group ORDER BY dim"
+        ).all()
+    assert [tuple(r) for r in rows] == [("ip", "10.0.0.1", 7200, 1, 12.5),
+                                        ("status", "500", 7200, 1, 12.5),
+                                        ("user", "u1", 7200, 1, 12.5)]
+    new.dispose()
