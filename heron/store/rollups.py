@@ -1,8 +1,8 @@
 """Web-monitoring rollups, maintained at ingest in the same transaction as the requests.
 
 * ``rollup_request`` (per minute) and ``rollup_request_hour``: per app, endpoint and
-  version — requests, server errors (status ≥ 500) and the sum of durations; hit counts
-  and means over any window.
+  version — requests, server errors (status ≥ 500), the sum of durations and of SQL queries
+  and their time; hit counts and means over any window.
 * ``rollup_latency`` (per hour) and ``rollup_latency_day`` (per UTC day): a latency sketch
   (:mod:`heron.store.sketch`); percentiles over any window within 1%.
 * ``rollup_group`` (per hour): requests and total duration per status code, user
@@ -81,22 +81,29 @@ def _register(conn: Connection, store: Store, endpoints: list[ev.Event],
 
 
 def _sums(conn: Connection, table: Any, requests: list[ev.Event], step: int) -> None:
-    sums: dict[tuple[str, str, str, int], list[float]] = defaultdict(lambda: [0, 0, 0.0])
+    sums: dict[tuple[str, str, str, int], list[float]] = defaultdict(
+        lambda: [0, 0, 0.0, 0, 0.0])
     for r in requests:
         assert isinstance(r, ev.Request)
         row = sums[(r.app, r.endpoint, r.version or "", int(r.ts // step) * step)]
         row[0] += 1
         row[1] += r.status >= SERVER_ERROR
         row[2] += r.duration_ms
+        row[3] += r.sql_count
+        row[4] += r.sql_ms
     stmt = _insert(conn, table)
     stmt = stmt.on_conflict_do_update(
         index_elements=["app", "endpoint", "version", "bucket"],
         set_={"count": table.c["count"] + stmt.excluded["count"],
               "errors": table.c.errors + stmt.excluded.errors,
-              "sum_ms": table.c.sum_ms + stmt.excluded.sum_ms})
+              "sum_ms": table.c.sum_ms + stmt.excluded.sum_ms,
+              "sql_count": table.c.sql_count + stmt.excluded.sql_count,
+              "sql_ms": table.c.sql_ms + stmt.excluded.sql_ms})
     conn.execute(stmt, [{"app": a, "endpoint": e, "version": v, "bucket": b,
-                         "count": int(c), "errors": int(err), "sum_ms": total}
-                        for (a, e, v, b), (c, err, total) in sorted(sums.items())])
+                         "count": int(c), "errors": int(err), "sum_ms": total,
+                         "sql_count": int(queries), "sql_ms": sql_ms}
+                        for (a, e, v, b), (c, err, total, queries, sql_ms)
+                        in sorted(sums.items())])
 
 
 def _latency(conn: Connection, table: Any, requests: list[ev.Event], step: int) -> None:

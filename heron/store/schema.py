@@ -172,6 +172,9 @@ def build_metadata(prefix: str = "heron_") -> MetaData:
             Column("count", BigInteger, nullable=False),
             Column("errors", BigInteger, nullable=False),
             Column("sum_ms", Float, nullable=False),
+            # migration 0004: SQL queries and their time, summed (the endpoint page's means)
+            Column("sql_count", BigInteger, nullable=False, default=0),
+            Column("sql_ms", Float, nullable=False, default=0.0),
         )
         # migration 0004: a window's ragged ends read one time range of the app's rows
         Index(f"{p}{name}_app_bucket", rollup.c.app, rollup.c.bucket)

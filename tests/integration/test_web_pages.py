@@ -170,3 +170,18 @@ def test_prune_needs_an_admin_and_keeps_rollups(admin_client, guest_client, stor
     totals = {r["endpoint"]: r["hits_total"] for r in overview(
         store, "shop", since=time.time() - 3600, today_start=time.time() - 3600)}
     assert totals["search"] == 1200  # the pruned month still counts in the rollups
+
+
+def test_sql_summary_comes_from_the_rollups(store) -> None:  # type: ignore[no-untyped-def]
+    from heron.store.queries import web
+    from heron.store.retention import prune
+
+    now = time.time()
+    store.ingest([ev.Request(app="shop", endpoint="search", ts=now - 3 * 3600 - i,
+                             duration_ms=20.0, status=200, sql_count=i % 3,
+                             sql_ms=1.5 * (i % 3)) for i in range(300)])
+    summary = web.sql_summary(store, "shop", "search", now - 86400, now)
+    assert summary["requests"] == 300
+    assert summary["mean_queries"] == 1.0 and summary["mean_sql_ms"] == 1.5
+    prune(store, now)  # the raw requests go; the means stay
+    assert web.sql_summary(store, "shop", "search", now - 86400, now) == summary

@@ -44,25 +44,29 @@ def _spans(since: float, until: float, unit: int) -> list[tuple[bool, float, flo
 
 
 def window_sums(store: Store, app: str, since: float, until: float,
-                by: tuple[str, ...] = ("endpoint",)) -> dict[tuple[Any, ...], list[float]]:
-    """Requests, server errors and total ms per ``by`` key in the window: whole hours from
-    the hourly rollup, the minutes at either end from the per-minute one."""
-    out: dict[tuple[Any, ...], list[float]] = defaultdict(lambda: [0, 0, 0.0])
+                by: tuple[str, ...] = ("endpoint",), endpoint: str | None = None
+                ) -> dict[tuple[Any, ...], list[float]]:
+    """Requests, server errors, total ms, SQL queries and SQL ms per ``by`` key in the
+    window: whole hours from the hourly rollup, the minutes at either end from the
+    per-minute one."""
+    out: dict[tuple[Any, ...], list[float]] = defaultdict(lambda: [0, 0, 0.0, 0, 0.0])
     with store.read() as conn:
         for coarse, start, end in _spans(since, until, 3600):
             table = store.table("rollup_request_hour" if coarse else "rollup_request")
             step = 3600 if coarse else 60
             keys = [table.c[name] for name in by]
             query = (select(*keys, func.sum(table.c["count"]), func.sum(table.c.errors),
-                            func.sum(table.c.sum_ms))
+                            func.sum(table.c.sum_ms), func.sum(table.c.sql_count),
+                            func.sum(table.c.sql_ms))
                      .where(table.c.app == app, table.c.bucket >= int(start // step) * step,
                             table.c.bucket < _ceil(end))
                      .group_by(*keys))
+            if endpoint is not None:
+                query = query.where(table.c.endpoint == endpoint)
             for row in conn.execute(query):
                 sums = out[tuple(row[:len(by)])]
-                sums[0] += int(row[-3] or 0)
-                sums[1] += int(row[-2] or 0)
-                sums[2] += float(row[-1] or 0)
+                for i, value in enumerate(row[len(by):]):  # PostgreSQL sums are Decimal
+                    sums[i] += (float if i in (2, 4) else int)(value or 0)
     return out
 
 
@@ -141,7 +145,7 @@ def overview(store: Store, app: str, *, since: float, today_start: float,
     out = []
     for e in endpoints(store, app):
         name = e["endpoint"]
-        hits, errors, sum_ms = window.get((name,), [0, 0, 0.0])
+        hits, errors, sum_ms = window.get((name,), [0, 0, 0.0])[:3]
         buckets = latency.get(name, [])
         out.append({
             "endpoint": name, "monitor_level": e["monitor_level"],
@@ -288,14 +292,12 @@ def status_series(store: Store, app: str, endpoint: str, since: float, until: fl
 
 def sql_summary(store: Store, app: str, endpoint: str, since: float, until: float
                 ) -> dict[str, float]:
-    request = store.table("request")
-    with store.read() as conn:
-        n, queries, ms = conn.execute(
-            select(func.count(), func.avg(request.c.sql_count), func.avg(request.c.sql_ms))
-            .where(request.c.app == app, request.c.endpoint == endpoint,
-                   request.c.ts >= since, request.c.ts < until)).one()
-    return {"requests": int(n), "mean_queries": float(queries or 0),
-            "mean_sql_ms": float(ms or 0)}
+    """Requests, and SQL queries and SQL time per request, in the window (rollups)."""
+    n, _errors, _ms, queries, sql_ms = window_sums(store, app, since, until, by=("endpoint",),
+                                                   endpoint=endpoint).get((endpoint,),
+                                                                          [0, 0, 0.0, 0, 0.0])
+    return {"requests": int(n), "mean_queries": float(queries) / n if n else 0.0,
+            "mean_sql_ms": float(sql_ms) / n if n else 0.0}
 
 
 def outliers(store: Store, app: str, endpoint: str | None, since: float, until: float,

@@ -56,6 +56,7 @@ def upgrade() -> None:
             f"VALUES ('delete', old.seq, old.message, old.exc_text); END"))
         op.execute(sa.text(f"INSERT INTO {p}log_fts({p}log_fts) VALUES ('rebuild')"))
     _rollup_group(p)
+    _rollup_sql(p)
     with op.batch_alter_table(f"{p}alert_rule") as batch:
         batch.add_column(sa.Column("last_seq", sa.BigInteger()))
         batch.add_column(sa.Column("firing", sa.Boolean(), nullable=False,
@@ -101,8 +102,33 @@ def _rollup_group(p: str) -> None:
             f"GROUP BY app, endpoint, coalesce(version, ''), {key}, {hour}"))
 
 
+def _rollup_sql(p: str) -> None:
+    """SQL queries and their time summed in the request rollups, filled from the stored
+    requests (rollup rows whose requests were pruned keep 0)."""
+    postgres = op.get_bind().dialect.name == "postgresql"
+    for name, step in (("rollup_request", 60), ("rollup_request_hour", 3600)):
+        with op.batch_alter_table(f"{p}{name}") as batch:
+            batch.add_column(sa.Column("sql_count", sa.BigInteger(), nullable=False,
+                                       server_default="0"))
+            batch.add_column(sa.Column("sql_ms", sa.Float(), nullable=False,
+                                       server_default="0"))
+        bucket = (f"CAST(floor(ts / {step}) * {step} AS BIGINT)" if postgres
+                  else f"CAST(ts / {step} AS INTEGER) * {step}")
+        t = f"{p}{name}"
+        op.execute(sa.text(
+            f"UPDATE {t} SET sql_count = s.n, sql_ms = s.ms FROM (SELECT app, endpoint, "
+            f"coalesce(version, '') AS version, {bucket} AS bucket, sum(sql_count) AS n, "
+            f"sum(sql_ms) AS ms FROM {p}request GROUP BY app, endpoint, "
+            f"coalesce(version, ''), {bucket}) AS s WHERE {t}.app = s.app AND "
+            f"{t}.endpoint = s.endpoint AND {t}.version = s.version AND {t}.bucket = s.bucket"))
+
+
 def downgrade() -> None:
     p = prefix()
+    for name in ("rollup_request", "rollup_request_hour"):
+        with op.batch_alter_table(f"{p}{name}") as batch:
+            batch.drop_column("sql_ms")
+            batch.drop_column("sql_count")
     op.drop_table(f"{p}rollup_group")
     with op.batch_alter_table(f"{p}alert_delivery") as batch:
         batch.drop_column("reason")
