@@ -54,6 +54,17 @@ def logs() -> None:
 
     Search syntax: words (all must match), "a phrase", -exclude, prefix*, level:error
     (error and above), logger:name (and its children), app:id.
+
+    \b
+    Search options:
+      --app ID            only this app
+      --level LEVEL       at least this level (debug, info, warning, error, critical)
+      --since, --until    10m, 2h, 7d, ISO 8601 or epoch seconds
+      -n, --limit N       the newest N lines (default 50)
+      -f, --follow        keep printing new lines, like tail -f
+      --json              one JSON object per line
+      --url, --token      read a heron server (HERON_URL, HERON_SECURITY_TOKEN)
+      --database URL      the local store (config DATABASE)
     """
 
 
