@@ -32,7 +32,8 @@ def log_in(page: Page, base: str, target: str) -> None:
 
 def test_new_lines_appear_live_and_pause_holds_them(page: Page, server: LiveServer,
                                                     store: Store) -> None:
-    store.ingest([ev.Log(app="shop", level=40, logger="pay", message="card declined #1"),
+    store.ingest([ev.Log(app="shop", level=40, logger="pay", message="card declined #1",
+                         request_id="r9"),
                   ev.Log(app="shop", level=20, logger="pay", message="card accepted")])
     log_in(page, server.url, "/dashboard/logs?q=level:error")
     rows = page.locator("#log-lines .heron-logrow")
@@ -52,6 +53,8 @@ def test_new_lines_appear_live_and_pause_holds_them(page: Page, server: LiveServ
     expect(rows).to_have_count(2)  # held while paused
     page.click("#heron-pause")
     expect(rows.first).to_contain_text("gateway down", timeout=10_000)
+    page.click('#log-lines a[href$="/dashboard/endpoints/request/r9"]')  # the line's request
+    expect(page.locator("#request-log")).to_contain_text("card declined #1")
     assert page.console_errors == []  # type: ignore[attr-defined]
 
 

@@ -290,3 +290,28 @@ def test_rare_words_beyond_the_newest_lines_are_found(store: Store, monkeypatch)
     rest = search(store, parse("quasar"), before=page[-1]["seq"], limit=10)
     assert [r["message"] for r in rest] == ["quasar 1", "quasar 0"]
     assert messages(store, "filler")[:2] == ["filler 19", "filler 18"]
+
+
+def test_the_request_page_shows_its_record_links_and_log_lines(admin_client, store: Store
+                                                               ) -> None:
+    store.ingest([
+        ev.Request(id="req-1", app="shop", endpoint="checkout", method="POST", status=500,
+                   duration_ms=812.0, version="2.1", group_by="ana", ip="10.0.0.9",
+                   sql_count=3, sql_ms=40.0),
+        ev.Outlier(id="out-1", app="shop", request_id="req-1", endpoint="checkout",
+                   duration_ms=812.0, stack="File app.py"),
+        ev.Log(app="shop", level=40, logger="shop.pay", message="<b>card</b> declined",
+               request_id="req-1", exc_text="Traceback: boom"),
+        ev.Log(app="shop", level=20, logger="shop.pay", message="other request",
+               request_id="req-2")])
+    html = admin_client.get("/dashboard/endpoints/request/req-1").get_data(as_text=True)
+    assert "/dashboard/endpoints/e/shop/checkout" in html and "POST → 500" in html
+    assert "/dashboard/endpoints/outlier/shop/out-1" in html and "3 queries" in html
+    assert "&lt;b&gt;card&lt;/b&gt; declined" in html and "<b>card" not in html
+    assert "Traceback: boom" in html and "other request" not in html
+    only_lines = admin_client.get("/dashboard/endpoints/request/req-2")  # record not kept
+    assert only_lines.status_code == 200 and "other request" in only_lines.get_data(
+        as_text=True)
+    missing = admin_client.get("/dashboard/endpoints/request/nope")
+    assert missing.status_code == 404 and "No request with this id" in missing.get_data(
+        as_text=True)

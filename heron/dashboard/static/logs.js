@@ -36,7 +36,7 @@
 
   function row(l, isNew) {
     const links = [];
-    if (l.request_id) links.push(heron.el("a", { href: page.dataset.logs + "?request=" + encodeURIComponent(l.request_id), text: "request", title: "Every line of request " + l.request_id }));
+    if (l.request_id) links.push(heron.el("a", { href: pathLink(page.dataset.requests, l.request_id), text: "request", title: "Request " + l.request_id + ": its record and every line" }));
     if (l.run_id) links.push(heron.el("a", { href: pathLink(page.dataset.runs + "/r", l.run_id), text: "run", title: "Run " + l.run_id }));
     if (l.session_id) links.push(heron.el("a", { href: pathLink(page.dataset.sessions, l.session_id), text: "session", title: "Session " + l.session_id }));
     const body = [heron.el("span", { class: "heron-msg", text: l.message })];

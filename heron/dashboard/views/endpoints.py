@@ -207,6 +207,32 @@ def outlier_page(app_id: str, outlier_id: str) -> str:
     return render_template("heron/outlier.html", title="Outlier", app_id=app_id, o=row)
 
 
+@route("/endpoints/request/<request_id>")
+@login_required
+def request_page(request_id: str) -> str:
+    """One request: what was recorded, its outlier, profile and exception, its log lines."""
+    from heron.logs.query import level_name, parse
+    from heron.store.queries.logs import LogFilter, search
+
+    s = state()
+    row = web.request_detail(s.store, request_id)
+    lines = search(s.store, parse(""), LogFilter(request_id=request_id), limit=500,
+                   oldest_first=True, after=0)
+    if row is None and not lines:
+        abort(404, description="No request with this id is stored (it may have been "
+                               "pruned, or not be written yet).")
+    tz = s.config.TIMEZONE
+    for line in lines:
+        line["time"] = format_time(line["ts"], tz)
+        line["level_name"] = level_name(line["level"])
+    if row is not None:
+        row["time"] = format_time(row["ts"], tz)
+        row["duration"] = format_duration_ms(row["duration_ms"])
+        row["sql"] = format_duration_ms(row["sql_ms"])
+    return render_template("heron/request.html", title="Request", r=row,
+                           request_id=request_id, lines=lines)
+
+
 @route("/endpoints/profile/<app_id>/<profile_id>")
 @login_required
 def profile_page(app_id: str, profile_id: str) -> str:

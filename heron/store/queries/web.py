@@ -322,6 +322,24 @@ def record(store: Store, kind: str, app: str, record_id: str) -> dict[str, Any] 
     return dict(row._mapping) if row else None
 
 
+def request_detail(store: Store, request_id: str) -> dict[str, Any] | None:
+    """One request by its id, with the outliers, profiles and exceptions recorded for it
+    (ids are kept only for requests something links to: an outlier, a profile, an
+    exception or a log line)."""
+    table = store.table("request")
+    with store.read() as conn:
+        row = conn.execute(select(table).where(table.c.id == request_id)).first()
+        if row is None:
+            return None
+        out = dict(row._mapping)
+        for kind in ("outlier", "profile", "exception"):
+            linked = store.table(kind)
+            out[kind + "s"] = [dict(r._mapping) for r in conn.execute(
+                select(linked.c.id, linked.c.ts).where(linked.c.request_id == request_id,
+                                                       linked.c.app == out["app"]))]
+    return out
+
+
 def profiles(store: Store, app: str, endpoint: str, since: float, until: float,
              limit: int = 50) -> list[dict[str, Any]]:
     table = store.table("profile")
