@@ -18,7 +18,7 @@ import secrets
 import socket
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -132,8 +132,6 @@ class AlertEngine:
         last_seq = rule["last_seq"]
         where = search.where
         if last_seq is None:  # first check: lines since the rule was made
-            from dataclasses import replace
-
             where = replace(where, since=rule["created_ts"] or now - rule["frequency_s"])
         count = log_queries.count(self.store, search.query, where, after=last_seq,
                                   before=newest + 1)

@@ -34,9 +34,7 @@ class _SearchByDefault(click.Group):
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         if not args or (args[0] not in self.commands and args[0] not in ("--help", "-h")):
-            args = ["search", *args]
-        elif args[0] == "--":
-            args = ["search", *args]
+            args = ["search", *args]  # also "--", which makes the next word a query
         return super().parse_args(ctx, args)
 
     def format_usage(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:

@@ -29,6 +29,7 @@ from heron import api
 from heron import events as ev
 from heron._internal import in_heron, internal_error
 from heron.client.context import current_run_id
+from heron.web.sql import current as current_request  # the request being served, if any
 
 #: Attributes every LogRecord has; anything else on a record came from ``extra=``.
 _STANDARD = frozenset(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {
@@ -65,9 +66,7 @@ def _message(record: logging.LogRecord) -> str:
 
 
 def _request_id() -> str | None:
-    from heron.web.sql import current
-
-    active = current.get()
+    active = current_request.get()
     return active.id if active is not None else None
 
 

@@ -158,7 +158,7 @@ def logs_saved_delete(seq: int) -> Response:
         flash("Deleted the saved search.", "success")
     except store_alerts.AlertStoreError as exc:
         flash(f"Could not delete the saved search: {exc}", "danger")
-    return redirect(request.form.get("next") or url_for("dashboard.dashboard_alerts"))
+    return redirect(url_for("dashboard.dashboard_alerts"))
 
 
 @route("/logs/saved/<int:seq>")
