@@ -59,10 +59,13 @@ class Proc:
 
 
 def wait_http(url: str, timeout: float = 30) -> None:
+    """Wait until ``url`` answers. A connection the server accepted is waited on until the
+    deadline (a server booting its workers answers late), not retried: a retried probe
+    would be served twice."""
     deadline = time.time() + timeout
     while time.time() < deadline:
         try:
-            urllib.request.urlopen(url, timeout=2)
+            urllib.request.urlopen(url, timeout=max(1.0, deadline - time.time()))
             return
         except (urllib.error.URLError, ConnectionError):
             time.sleep(0.1)

@@ -49,7 +49,7 @@ class ASGIMiddleware:
             return
         monitor = self.monitor
         environ = _environ(scope)
-        active = monitor.start(environ, scope.get("method", "GET"))
+        active = monitor.start(environ)
         endpoint = self._endpoint(scope)
         if endpoint is not None:
             monitor.route(active, endpoint)

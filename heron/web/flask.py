@@ -1,25 +1,29 @@
 """``heron.bind(app)``: monitor a Flask app's requests and mount the dashboard in it.
 
-Flask routes the request; heron wraps each view function so the view names its endpoint
-(no second URL match, and no Flask request hooks: those cost more than heron's whole
-recording). Dashboard and heron API requests are not recorded. Unhandled exceptions are
-caught through Flask's ``got_request_exception`` signal
-(Flask turns them into 500 responses before the WSGI layer would see them).
+heron replaces the app's ``full_dispatch_request`` (on the instance) with a wrapper that
+times it: Flask has routed the request by then, so the endpoint is the rule's, and the
+response it returns carries the status the client receives (``(body, headers)`` tuples,
+``abort()``, error handlers and ``after_request`` included). One wrapper is the whole
+cost: no WSGI layer, no wrapped views, no Flask signals or request hooks (each of those
+costs more than heron's recording). A response streamed from a generator is timed to the
+end of its body (``call_on_close``); any other is complete when dispatch returns it. An
+exception escaping dispatch is recorded, and Flask answers it with a 500. Dashboard and
+heron API requests are not recorded.
 """
 
 from __future__ import annotations
 
-import functools
+import sys
+from time import perf_counter_ns
 from types import GeneratorType
 from typing import Any
 
-from flask import Flask, got_request_exception, request
+from flask import Flask, request
 
 from heron import api
 from heron import config as heron_config
 from heron._internal import capture_internal_exceptions, logger
-from heron.web.monitor import WebMonitor
-from heron.web.wsgi import ENVIRON_KEY, WSGIMiddleware
+from heron.web.monitor import Active, WebMonitor
 
 _SKIPPED_BLUEPRINTS = frozenset({"dashboard", "api_v1"})
 
@@ -44,7 +48,7 @@ def bind(app: Flask, *, experiment: Any = None, capture_logs: bool | int | str =
     from heron.auth.users import ensure_default_users
     from heron.dashboard import init_app
 
-    if "heron" in app.extensions:
+    if "heron" in app.extensions or hasattr(app.full_dispatch_request, "heron_monitor"):
         return app  # bound already
     cfg = heron_config.configure(**config) if config else heron_config.get()
     app_id = cfg.APP or app.name
@@ -67,58 +71,80 @@ def bind(app: Flask, *, experiment: Any = None, capture_logs: bool | int | str =
     else:
         logger.info("heron: recording %r to %s; its dashboard is served there", app_id,
                     cfg.URL)
-    middleware = WSGIMiddleware(app.wsgi_app, app_id, monitor=monitor, route_later=True)
-    wrapped: dict[str, Any] = {}
-
-    def wrap_views() -> None:
-        """Wrap each view (also those added after bind) so it names its endpoint: cheaper
-        than Flask request hooks, which cost more than heron's whole recording."""
-        if len(app.view_functions) == len(wrapped):
-            return  # nothing added since the last request: one comparison per request
-        new = [e for e, view in app.view_functions.items() if wrapped.get(e) is not view]
-        with capture_internal_exceptions("registering endpoints"):
-            for endpoint in new:
-                view = app.view_functions[endpoint]
-                blueprint = endpoint.rsplit(".", 1)[0] if "." in endpoint else None
-                if _monitored(endpoint, blueprint):
-                    view = _monitored_view(monitor, endpoint, view)
-                    app.view_functions[endpoint] = view
-                wrapped[endpoint] = view
-            monitor.levels.register(sorted(e for e in wrapped if _monitored(
-                e, e.rsplit(".", 1)[0] if "." in e else None)))
-
-    def on_exception(sender: Flask, exception: BaseException, **_: Any) -> None:
-        active = request.environ.get(ENVIRON_KEY)
-        if active is not None:
-            monitor.exception(active, exception)
-
-    got_request_exception.connect(on_exception, app, weak=False)
-    middleware.before = wrap_views
-    app.wsgi_app = middleware  # type: ignore[method-assign]
+    _instrument(app, monitor)
     return app
 
 
-def _monitored_view(monitor: WebMonitor, endpoint: str, view: Any) -> Any:
-    @functools.wraps(view)
-    def heron_view(*args: Any, **kwargs: Any) -> Any:
-        active = monitor.current()  # a context variable: cheaper than flask.request
-        if active is None:
-            return view(*args, **kwargs)
-        monitor.route(active, endpoint)
-        active.streamed = False  # unless the view returns a generator, below
-        try:
-            result = view(*args, **kwargs)
-        finally:
-            if active.threshold_ms is not None and monitor.wants_values(active):
-                _keep_values(monitor, active)
-        # a generator (Response(gen()), stream_with_context) is timed to its last chunk;
-        # anything else is complete when the app returns it
-        body = getattr(result, "response", None)
-        active.streamed = isinstance(result, GeneratorType) or isinstance(body, GeneratorType)
-        return result
+def _instrument(app: Flask, monitor: WebMonitor) -> None:
+    """Time ``app.full_dispatch_request``: the request is routed, the response made."""
+    dispatch = app.full_dispatch_request  # the class's, bound to this app
+    levels = monitor.levels
+    cells: dict[str, list[int] | None] = {}  # endpoint -> its level cell; None: not monitored
+    current_request = _request_context()
+    finish = monitor.finish
+    with capture_internal_exceptions("registering endpoints"):
+        levels.register(sorted(e for e in app.view_functions if _monitored_endpoint(e)))
 
-    heron_view.heron_wrapped = True  # type: ignore[attr-defined]
-    return heron_view
+    def cell_of(endpoint: str) -> list[int] | None:
+        cell = cells[endpoint] = levels.cell(endpoint) if _monitored_endpoint(endpoint) \
+            else None
+        return cell
+
+    def full_dispatch_request() -> Any:
+        request_now = current_request()
+        rule = request_now.url_rule
+        if rule is None:  # not routed (404, 405): not an endpoint's request
+            return dispatch()
+        endpoint = rule.endpoint
+        cell = cells.get(endpoint, _UNSEEN)
+        if cell is _UNSEEN:
+            cell = cell_of(endpoint)
+        if cell is None or cell[0] < 1:
+            return dispatch()
+        active = Active(perf_counter_ns(), request_now.environ)
+        active.endpoint = endpoint
+        level = active.level = cell[0]
+        if level >= 2:
+            monitor.arm(active, level, sys._getframe())
+        try:
+            response = dispatch()
+        except BaseException as exc:
+            active.error = exc
+            if monitor.wants_values(active):
+                _keep_values(monitor, active)
+            finish(active, 500)
+            raise
+        if level >= 2 and monitor.wants_values(active):
+            _keep_values(monitor, active)
+        body = response.response
+        if body.__class__ is not list and isinstance(body, GeneratorType):
+            response.call_on_close(lambda: finish(active))  # timed to its last chunk
+            active.status = response.status_code
+        else:
+            finish(active, response.status_code)
+        return response
+
+    full_dispatch_request.heron_monitor = monitor  # type: ignore[attr-defined]
+    app.full_dispatch_request = full_dispatch_request  # type: ignore[method-assign]
+
+
+_UNSEEN: Any = object()
+
+
+def _monitored_endpoint(endpoint: str) -> bool:
+    return _monitored(endpoint, endpoint.rsplit(".", 1)[0] if "." in endpoint else None)
+
+
+def _request_context() -> Any:
+    """A function returning the current request: Flask's context variable when it has one
+    (a C call), else its ``request`` proxy."""
+    from flask import globals as flask_globals
+
+    var = getattr(flask_globals, "_cv_request", None)
+    if var is not None and hasattr(var, "get"):
+        get = var.get
+        return lambda: get().request
+    return request._get_current_object  # type: ignore[attr-defined, no-any-return]
 
 
 def _keep_values(monitor: WebMonitor, active: Any) -> None:

@@ -1,10 +1,11 @@
 """Each endpoint's monitor level, as set on the Rules page, kept in a dict per process.
 
-The request path reads the dict only. A new endpoint starts at MONITOR_LEVEL and is
-registered in the store (an ``endpoint`` event); a background thread re-reads the levels
-every ``REFRESH_S`` seconds — from the local store, or from the server's
-``/api/v1/endpoints`` when recording to a remote heron — so a change on the Rules page
-reaches every process within seconds.
+The request path reads the dict only, or (a bound Flask app's views) a one-item list per
+endpoint, its cell, which the table keeps equal to the endpoint's level. A new endpoint
+starts at MONITOR_LEVEL and is registered in the store (an ``endpoint`` event); a
+background thread re-reads the levels every ``REFRESH_S`` seconds — from the local store,
+or from the server's ``/api/v1/endpoints`` when recording to a remote heron — so a change
+on the Rules page reaches every process within seconds.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ class LevelTable:
         self.default = default
         self._levels: dict[str, int] = {}
         self._known: set[str] = set()
+        self._cells: dict[str, list[int]] = {}
         self._thread: threading.Thread | None = None
         self._recorder: Any = None
         self._lock = threading.Lock()
@@ -37,6 +39,14 @@ class LevelTable:
         if endpoint not in self._known:
             self.register([endpoint])
         return self.default
+
+    def cell(self, endpoint: str) -> list[int]:
+        """``[level]`` of ``endpoint``, kept current: the cheapest read a view can make."""
+        cell = self._cells.get(endpoint)
+        if cell is None:
+            cell = self._cells[endpoint] = [self._levels.get(endpoint, self.default)]
+            self.register([endpoint])
+        return cell
 
     def register(self, endpoints: list[str]) -> None:
         """Make endpoints known to the store (at MONITOR_LEVEL unless already set)."""
@@ -57,7 +67,9 @@ class LevelTable:
                 self._thread.start()
 
     def set_levels(self, levels: dict[str, int]) -> None:
-        self._levels = dict(levels)  # one assignment: readers see the old or the new dict
+        self._levels = levels = dict(levels)  # one assignment: readers see old or new
+        for endpoint, cell in list(self._cells.items()):
+            cell[0] = levels.get(endpoint, self.default)
 
     def refresh(self) -> None:
         levels = fetch_levels(self.app_id)

@@ -1,9 +1,11 @@
 """Request monitoring shared by every integration (Flask, WSGI, ASGI).
 
-The request thread only measures: it reads the clock (``perf_counter_ns``), looks up the
-endpoint's level in a dict, and hands finished records to the recorder, whose one
-background thread writes them in batches. Two more threads exist per process, and only
-when needed: the outlier watcher (level ≥ 2) and the profiler's sampler (level 3).
+The request thread only measures: it reads the clock (``perf_counter_ns``), reads the
+endpoint's level from a cell, and hands the finished request to the recorder as a plain
+tuple. The recorder's one background thread turns tuples into ``request`` events and
+writes them in batches, so building and validating the event costs the request nothing.
+Two more threads exist per process, and only when needed: the outlier watcher (level ≥ 2)
+and the profiler's sampler (level 3).
 """
 
 from __future__ import annotations
@@ -11,9 +13,11 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import ipaddress
+import sys
 import threading
 import time
 import traceback
+from time import perf_counter_ns
 from typing import Any
 
 from heron import api
@@ -30,38 +34,38 @@ from heron.web.redact import Redactor
 from heron.web.version import app_version
 
 FINGERPRINT_FRAMES = 5
+_current_set = sql.current.set
+_current_reset = sql.current.reset
 
 
 class Active:
-    """One request being measured (slots: made for every request)."""
+    """One request being measured, made for every request: only what every request needs
+    is set here; the rest are class defaults, set on the instance when they happen."""
 
-    __slots__ = ("started_ns", "environ", "_id", "ts", "endpoint", "level", "method",
-                 "threshold_ms", "thread_id", "task", "root_frame", "done", "streamed",
-                 "stack", "cpu_percent", "memory_bytes", "values", "sql", "sql_token",
-                 "profile", "error")
+    # set when they happen (the class value is the default)
+    endpoint: str | None = None
+    level = 0
+    status: int | str | None = None  # what start_response was given, parsed off the path
+    error: BaseException | None = None
+    sql: list[Any] | None = None   # [count, total ms], made by the first query
+    _id: str | None = None  # made only when something links to the request
+    # level >= 2, set when the outlier watch is armed
+    threshold_ms: float | None = None
+    thread_id = 0
+    task: Any = None
+    root_frame: Any = None  # the profiler and the outlier stack keep what runs below it
+    done = False
+    stack = ""              # where it was when it crossed the outlier threshold
+    cpu_percent: float | None = None
+    memory_bytes: int | None = None
+    values: dict[str, Any] | None = None
+    profile: Any = None
 
-    def __init__(self, started_ns: int, environ: Any, method: str = "GET"):
+    def __init__(self, started_ns: int, environ: Any):
         self.started_ns = started_ns
         self.environ = environ
-        self.method = method
-        self._id: str | None = None  # made only when something links to the request
         self.ts = time.time()
-        self.endpoint: str | None = None
-        self.level = 0
-        self.threshold_ms: float | None = None  # outlier threshold (level >= 2)
-        self.thread_id = 0
-        self.task: Any = None
-        self.root_frame: Any = None
-        self.done = False
-        self.streamed = True     # unknown until the framework says
-        self.stack = ""          # where it was when it crossed the outlier threshold
-        self.cpu_percent: float | None = None
-        self.memory_bytes: int | None = None
-        self.values: dict[str, Any] = {}
-        self.sql = [0, 0.0]
-        self.sql_token: Any = None
-        self.profile: Any = None
-        self.error: BaseException | None = None
+        self.token = _current_set(self)
 
     @property
     def id(self) -> str:
@@ -70,7 +74,7 @@ class Active:
         return self._id
 
     def elapsed_ms(self) -> float:
-        return (time.perf_counter_ns() - self.started_ns) / 1e6
+        return (perf_counter_ns() - self.started_ns) / 1e6
 
 
 class WebMonitor:
@@ -90,35 +94,45 @@ class WebMonitor:
         sql.install()
 
     # -- the request's life ------------------------------------------------------------
-    def start(self, environ: Any, method: str = "GET") -> Active:
+    @staticmethod
+    def start(environ: Any) -> Active:
         """The clock starts; the endpoint may not be known yet (Flask routes later)."""
-        active = Active(time.perf_counter_ns(), environ, method)
-        active.sql_token = sql.current.set(active)
-        return active
+        return Active(perf_counter_ns(), environ)
 
     def route(self, active: Active, endpoint: str) -> None:
-        """The endpoint is known: look up its level and arm the outlier watch/profiler."""
+        """The endpoint is known: look up its level and arm the outlier watch/profiler.
+        The code below the caller's frame is what the profiler and outlier stack keep."""
+        level = active.level = self.levels.level(endpoint)
+        active.endpoint = endpoint
+        if level >= 2:
+            self.arm(active, level, sys._getframe(1))
+
+    def arm(self, active: Active, level: int, root: Any) -> None:
+        """A level-2/3 request: watch for it crossing its outlier threshold; profile it."""
         try:
-            level = self.levels.level(endpoint)
-            active.endpoint, active.level = endpoint, level
-            if level >= 2:
-                threshold = self.detector.threshold(endpoint)
-                if threshold is not None:
-                    active.threshold_ms = threshold
-                    active.thread_id = threading.get_ident()
-                    loop = asyncio._get_running_loop()  # None outside asyncio, no exception
-                    active.task = asyncio.current_task(loop) if loop is not None else None
-                    remaining = threshold - active.elapsed_ms()
-                    self.watch.arm(active, max(0.0, remaining) / 1000)
-            if level >= 3 and active.root_frame is not None:
-                active.profile = self.sampler.attach(threading.get_ident(), active.root_frame)
+            endpoint = active.endpoint
+            assert endpoint is not None
+            loop = asyncio._get_running_loop()  # None outside asyncio, no exception
+            task = asyncio.current_task(loop) if loop is not None else None
+            threshold = self.detector.threshold(endpoint)
+            if threshold is not None:
+                active.threshold_ms = threshold
+                active.thread_id = threading.get_ident()
+                active.task = task
+                active.root_frame = root
+                self.watch.arm(active, max(0.0, threshold - active.elapsed_ms()) / 1000)
+            if level >= 3 and task is None:  # sampling follows a thread, not a task
+                active.root_frame = root
+                active.profile = self.sampler.attach(threading.get_ident(), root)
         except Exception as exc:  # noqa: BLE001 - never break the request
             internal_error("monitoring a request", exc)
 
-    def exception(self, active: Active, error: BaseException) -> None:
+    @staticmethod
+    def exception(active: Active, error: BaseException) -> None:
         active.error = error
 
-    def wants_values(self, active: Active) -> bool:
+    @staticmethod
+    def wants_values(active: Active) -> bool:
         """Whether the request is slow enough that its values should be kept now."""
         return (active.threshold_ms is not None and active.elapsed_ms() > active.threshold_ms)
 
@@ -127,54 +141,79 @@ class WebMonitor:
         """The request being measured in this context (thread or task)."""
         return sql.current.get()  # type: ignore[no-any-return]
 
-    def finish(self, active: Active, status: int) -> None:
-        """The response is sent: record what the endpoint's level asks for."""
-        duration_ms = (time.perf_counter_ns() - active.started_ns) / 1e6
-        active.done = True
-        if active.threshold_ms is not None:
-            self.watch.disarm(active)
-        if active.sql_token is not None:
-            try:
-                sql.current.reset(active.sql_token)
-            except ValueError:  # finished in another context (a streamed response)
-                sql.current.set(None)
-        if active.profile is not None:
-            self.sampler.detach(active.profile)
-        if active.endpoint is None or active.level < 1:
+    def finish(self, active: Active, status: int | str | None = None) -> None:
+        """The response is sent: hand the request to the recorder as a tuple (the event is
+        made on the recorder's thread)."""
+        duration_ns = perf_counter_ns() - active.started_ns
+        try:
+            _current_reset(active.token)
+        except ValueError:  # finished in another context (a streamed response)
+            sql.current.set(None)
+        if status is not None:
+            active.status = status
+        if active.level < 1 or active.endpoint is None:
+            if active.profile is not None or active.threshold_ms is not None:
+                self._disarm(active)
             return
         try:
-            self._record(active, status, duration_ms)
+            environ = active.environ
+            if active.level >= 2 or active.error is not None:
+                self._record_more(active, duration_ns / 1e6)
+            group_by = heron_config.group_by
+            recorder = api._recorder
+            if recorder is not None:
+                recorder.put((self._events, active.endpoint,
+                              environ.get("REQUEST_METHOD", "GET"), active.status,
+                              duration_ns, active.ts,
+                              self.client_ip(environ) if self._proxies
+                              else environ.get("REMOTE_ADDR"),
+                              active.sql, active._id,
+                              None if group_by is None else group_of(group_by)))
         except Exception as exc:  # noqa: BLE001 - never break the request
             internal_error("recording a request", exc)
 
-    def _record(self, active: Active, status: int, duration_ms: float) -> None:
+    def _events(self, item: tuple[Any, ...]) -> ev.Request:
+        """The ``request`` event of a finished request's tuple (on the recorder's thread)."""
+        _, endpoint, method, status, duration_ns, ts, ip, sql_totals, request_id, group = item
+        if status.__class__ is not int:
+            try:
+                status = int(status[:3])
+            except (TypeError, ValueError):  # no start_response, or a status that is not
+                status = 500
+        sql_count, sql_ms = sql_totals or (0, 0.0)
+        return ev.Request(
+            id=request_id or "", app=self.app_id, ts=ts, endpoint=endpoint,
+            method=str(method)[:16], status=status if 0 <= status <= 999 else 500,
+            duration_ms=duration_ns / 1e6, version=self.version, group_by=group,
+            ip=None if ip is None else str(ip)[:64], sql_count=int(sql_count),
+            sql_ms=sql_ms)
+
+    def _disarm(self, active: Active) -> None:
+        active.done = True
+        if active.threshold_ms is not None:
+            self.watch.disarm(active)
+        if active.profile is not None:
+            self.sampler.detach(active.profile)
+
+    def _record_more(self, active: Active, duration_ms: float) -> None:
+        """What a request adds beyond its record: exception, outlier, profile."""
+        self._disarm(active)
         endpoint = active.endpoint
         assert endpoint is not None
         environ = active.environ
-        outlier = (active.level >= 2 and active.threshold_ms is not None
-                   and duration_ms > active.threshold_ms)
-        linked = (outlier or active.error is not None or active.profile is not None
-                  or active._id is not None)  # a log line links to it
-        group_by = heron_config.group_by
-        sql_count, sql_ms = active.sql
-        api.emit(ev.Request(
-            id=active.id if linked else "", app=self.app_id, ts=active.ts, endpoint=endpoint,
-            method=active.method, status=status, duration_ms=duration_ms,
-            version=self.version, group_by=None if group_by is None else group_of(group_by),
-            ip=self.client_ip(environ) if self._proxies else environ.get("REMOTE_ADDR"),
-            sql_count=int(sql_count), sql_ms=sql_ms))
         if active.error is not None:
             api.emit(exception_event(self.app_id, endpoint, active.id, active.error))
+        if active.level >= 2 and active.threshold_ms is not None \
+                and duration_ms > active.threshold_ms:
+            api.emit(ev.Outlier(
+                app=self.app_id, ts=active.ts, request_id=active.id, endpoint=endpoint,
+                duration_ms=duration_ms, stack=active.stack,
+                cpu_percent=active.cpu_percent, memory_bytes=active.memory_bytes,
+                request_values=active.values or self.query_values(environ),
+                headers=self.redactor.headers(environ) if isinstance(environ, dict) else {},
+                environ=self.redactor.environ(environ) if isinstance(environ, dict)
+                else {}))
         if active.level >= 2:
-            if outlier:
-                api.emit(ev.Outlier(
-                    app=self.app_id, ts=active.ts, request_id=active.id, endpoint=endpoint,
-                    duration_ms=duration_ms, stack=active.stack,
-                    cpu_percent=active.cpu_percent, memory_bytes=active.memory_bytes,
-                    request_values=active.values or self.query_values(environ),
-                    headers=self.redactor.headers(environ) if isinstance(environ, dict) else {},
-                    environ=self.redactor.environ(environ) if isinstance(environ, dict)
-                    else {}))
             self.detector.observe(endpoint, duration_ms)
         if active.profile is not None:
             tree = active.profile.tree()

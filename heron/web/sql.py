@@ -42,5 +42,7 @@ def _after(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any
     if active is None or not started:
         return
     totals = active.sql
+    if totals is None:
+        totals = active.sql = [0, 0.0]
     totals[0] += 1
     totals[1] += (time.perf_counter_ns() - started.pop()) / 1e6

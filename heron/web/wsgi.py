@@ -11,15 +11,13 @@ returns it.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable, Iterable, Iterator
+from time import perf_counter_ns
 from typing import Any
 
 from heron import api
 from heron import config as heron_config
 from heron.web.monitor import Active, WebMonitor
-
-ENVIRON_KEY = "heron.active"
 
 
 class WSGIMiddleware:
@@ -28,7 +26,7 @@ class WSGIMiddleware:
 
     def __init__(self, app: Callable[..., Iterable[bytes]], app_id: str | None = None, *,
                  endpoint_of: Callable[[dict[str, Any]], str | None] | None = None,
-                 monitor: WebMonitor | None = None, route_later: bool = False,
+                 monitor: WebMonitor | None = None,
                  **config: Any):
         cfg = heron_config.configure(**config) if config else heron_config.get()
         self.app = app
@@ -36,56 +34,40 @@ class WSGIMiddleware:
         if api.recorder() is None:
             api.init(app=app_id)
         self.monitor = monitor or WebMonitor(app_id, cfg)
-        # route_later: the framework names the endpoint itself once it has routed (bind()
-        # does this for Flask, so a request is routed once, not twice)
-        self.endpoint_of = None if route_later else (
-            endpoint_of or _flask_endpoint_of(app) or _path)
-        #: called at the start of each request (bind() wraps views added since the last)
-        self.before: Callable[[], None] | None = None
+        self.endpoint_of = endpoint_of or _flask_endpoint_of(app) or _path
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]
                  ) -> Iterable[bytes]:
         monitor = self.monitor
-        if self.before is not None:
-            self.before()
-        active = monitor.start(environ, environ.get("REQUEST_METHOD", "GET"))
-        environ[ENVIRON_KEY] = active
-        active.root_frame = sys._getframe()  # the profiler keeps what runs below this
-        status: list[int] = []
+        active = Active(perf_counter_ns(), environ)
 
-        def recording_start_response(code: str, headers: Any, exc_info: Any = None) -> Any:
-            try:
-                status[:] = [int(code[:3])]
-            except ValueError:
-                status[:] = [500]
-            return start_response(code, headers, exc_info) if exc_info else \
-                start_response(code, headers)
+        def recording_start_response(status: str, headers: Any, exc_info: Any = None) -> Any:
+            active.status = status  # parsed on the recorder's thread
+            return start_response(status, headers, exc_info) if exc_info else \
+                start_response(status, headers)
 
-        if self.endpoint_of is not None:
-            endpoint = self.endpoint_of(environ)
-            if endpoint is not None:
-                monitor.route(active, endpoint)
+        endpoint = self.endpoint_of(environ)
+        if endpoint is not None:
+            monitor.route(active, endpoint)
         try:
             body = self.app(environ, recording_start_response)
         except BaseException as exc:
-            monitor.exception(active, exc)
+            active.error = exc
             monitor.finish(active, 500)
             raise
-        if isinstance(body, list | tuple) or not active.streamed:
-            # the whole body exists: the request is done (a test client may never close it)
-            monitor.finish(active, status[0] if status else 500)
-            return body
-        return _Closing(body, lambda: monitor.finish(active, status[0] if status else 500),
-                        active)
+        if not isinstance(body, list | tuple):
+            return _Closing(body, monitor, active)
+        # the whole body exists: the request is done (a test client may never close it)
+        monitor.finish(active)
+        return body
 
 
 class _Closing:
     """The response body, recording when the server closes it (PEP 3333)."""
 
-    def __init__(self, body: Iterable[bytes], on_close: Callable[[], None], active: Active):
+    def __init__(self, body: Iterable[bytes], monitor: WebMonitor, active: Active):
         self._body = body
-        self._iter: Iterator[bytes] | None = None
-        self._on_close = on_close
+        self._monitor = monitor
         self._active = active
         self._closed = False
 
@@ -108,7 +90,7 @@ class _Closing:
     def _done(self) -> None:
         if not self._closed:
             self._closed = True
-            self._on_close()
+            self._monitor.finish(self._active)
 
 
 def _path(environ: dict[str, Any]) -> str:

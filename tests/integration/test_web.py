@@ -249,7 +249,7 @@ def test_an_app_sending_to_a_server_reads_its_levels_from_it(live_server, store,
     assert heron.flush(10)
     assert web.endpoint_levels(store, "shop")["index"] == 1  # registered on the server
     web.set_level(store, "shop", "index", 0)
-    monitor = app.wsgi_app.monitor  # type: ignore[attr-defined]
+    monitor = app.full_dispatch_request.heron_monitor  # type: ignore[attr-defined]
     monitor.levels.refresh()
     assert monitor.levels.level("index") == 0
     client.get("/")
