@@ -80,7 +80,7 @@ def _instrument(app: Flask, monitor: WebMonitor) -> None:
     dispatch = app.full_dispatch_request  # the class's, bound to this app
     levels = monitor.levels
     cells: dict[str, list[int] | None] = {}  # endpoint -> its level cell; None: not monitored
-    current_request = _request_context()
+    current_context = _request_context()
     finish = monitor.finish
     with capture_internal_exceptions("registering endpoints"):
         levels.register(sorted(e for e in app.view_functions if _monitored_endpoint(e)))
@@ -91,7 +91,7 @@ def _instrument(app: Flask, monitor: WebMonitor) -> None:
         return cell
 
     def full_dispatch_request() -> Any:
-        request_now = current_request()
+        request_now = current_context().request
         rule = request_now.url_rule
         if rule is None:  # not routed (404, 405): not an endpoint's request
             return dispatch()
@@ -136,15 +136,14 @@ def _monitored_endpoint(endpoint: str) -> bool:
 
 
 def _request_context() -> Any:
-    """A function returning the current request: Flask's context variable when it has one
-    (a C call), else its ``request`` proxy."""
+    """A function returning the current request context (``.request`` is the request):
+    Flask's context variable's ``get`` when it has one (a C call), else its proxy's."""
     from flask import globals as flask_globals
 
     var = getattr(flask_globals, "_cv_request", None)
     if var is not None and hasattr(var, "get"):
-        get = var.get
-        return lambda: get().request
-    return request._get_current_object  # type: ignore[attr-defined, no-any-return]
+        return var.get
+    return flask_globals.request_ctx._get_current_object  # type: ignore[attr-defined]
 
 
 def _keep_values(monitor: WebMonitor, active: Any) -> None:

@@ -91,6 +91,7 @@ class WebMonitor:
         self.sampler = Sampler(cfg.SAMPLING_PERIOD)
         self.body_bytes = cfg.OUTLIER_BODY_BYTES
         self._proxies = [ipaddress.ip_network(p, strict=False) for p in cfg.TRUSTED_PROXIES]
+        self._make_event = self._events  # one bound method, not one per request
         sql.install()
 
     # -- the request's life ------------------------------------------------------------
@@ -162,7 +163,7 @@ class WebMonitor:
             group_by = heron_config.group_by
             recorder = api._recorder
             if recorder is not None:
-                recorder.put((self._events, active.endpoint,
+                recorder.put((self._make_event, active.endpoint,
                               environ.get("REQUEST_METHOD", "GET"), active.status,
                               duration_ns, active.ts,
                               self.client_ip(environ) if self._proxies
