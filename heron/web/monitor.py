@@ -36,6 +36,8 @@ from heron.web.version import app_version
 FINGERPRINT_FRAMES = 5
 _current_set = sql.current.set
 _current_reset = sql.current.reset
+_get_running_loop = asyncio._get_running_loop
+_get_ident = threading.get_ident
 
 
 class Active:
@@ -51,6 +53,7 @@ class Active:
     _id: str | None = None  # made only when something links to the request
     # level >= 2, set when the outlier watch is armed
     threshold_ms: float | None = None
+    deadline_ns = 0         # perf_counter_ns() at which it becomes an outlier
     thread_id = 0
     task: Any = None
     root_frame: Any = None  # the profiler and the outlier stack keep what runs below it
@@ -111,20 +114,19 @@ class WebMonitor:
     def arm(self, active: Active, level: int, root: Any) -> None:
         """A level-2/3 request: watch for it crossing its outlier threshold; profile it."""
         try:
-            endpoint = active.endpoint
-            assert endpoint is not None
-            loop = asyncio._get_running_loop()  # None outside asyncio, no exception
+            loop = _get_running_loop()  # None outside asyncio, no exception
             task = asyncio.current_task(loop) if loop is not None else None
-            threshold = self.detector.threshold(endpoint)
+            threshold = self.detector.threshold(active.endpoint)  # type: ignore[arg-type]
             if threshold is not None:
                 active.threshold_ms = threshold
-                active.thread_id = threading.get_ident()
+                active.deadline_ns = active.started_ns + int(threshold * 1e6)
+                active.thread_id = _get_ident()
                 active.task = task
                 active.root_frame = root
-                self.watch.arm(active, max(0.0, threshold - active.elapsed_ms()) / 1000)
+                self.watch.arm(active)
             if level >= 3 and task is None:  # sampling follows a thread, not a task
                 active.root_frame = root
-                active.profile = self.sampler.attach(threading.get_ident(), root)
+                active.profile = self.sampler.attach(_get_ident(), root)
         except Exception as exc:  # noqa: BLE001 - never break the request
             internal_error("monitoring a request", exc)
 
@@ -135,7 +137,7 @@ class WebMonitor:
     @staticmethod
     def wants_values(active: Active) -> bool:
         """Whether the request is slow enough that its values should be kept now."""
-        return (active.threshold_ms is not None and active.elapsed_ms() > active.threshold_ms)
+        return active.threshold_ms is not None and perf_counter_ns() > active.deadline_ns
 
     @staticmethod
     def current() -> Active | None:
@@ -195,6 +197,9 @@ class WebMonitor:
             self.watch.disarm(active)
         if active.profile is not None:
             self.sampler.detach(active.profile)
+        # the frame holds the request (a cycle): let go while the frame is still running,
+        # so both are freed on return instead of waiting for the garbage collector
+        active.root_frame = None
 
     def _record_more(self, active: Active, duration_ms: float) -> None:
         """What a request adds beyond its record: exception, outlier, profile."""
@@ -216,7 +221,7 @@ class WebMonitor:
                 else {}))
         if active.level >= 2:
             self.detector.observe(endpoint, duration_ms)
-        if active.profile is not None:
+        if active.profile is not None and active.profile.samples:
             tree = active.profile.tree()
             if tree["samples"]:
                 api.emit(ev.Profile(app=self.app_id, ts=active.ts, request_id=active.id,

@@ -54,13 +54,14 @@ class OutlierWatch:
     TICK_S = 0.005
 
     def __init__(self) -> None:
-        self._running: dict[int, tuple[float, Any]] = {}  # id(active) -> (deadline, active)
+        self._running: dict[int, Any] = {}  # id(active) -> active (with its deadline_ns)
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
         self._process = psutil.Process()
 
-    def arm(self, active: Any, after_s: float) -> None:
-        self._running[id(active)] = (time.monotonic() + after_s, active)
+    def arm(self, active: Any) -> None:
+        """Watch ``active`` until its ``deadline_ns`` (``perf_counter_ns`` time)."""
+        self._running[id(active)] = active
         if self._thread is None:
             with self._start_lock:
                 if self._thread is None:
@@ -76,9 +77,9 @@ class OutlierWatch:
             time.sleep(self.TICK_S)
             if not self._running:
                 continue
-            now = time.monotonic()
-            for key, (deadline, active) in list(self._running.items()):
-                if deadline > now:
+            now = time.perf_counter_ns()
+            for key, active in list(self._running.items()):
+                if active.deadline_ns > now:
                     continue
                 self._running.pop(key, None)
                 if not active.done:

@@ -11,7 +11,6 @@ import linecache
 import sys
 import threading
 import time
-from collections import Counter
 from typing import Any
 
 from heron.errors import ConfigError
@@ -24,7 +23,7 @@ class ProfileRun:
         self.thread_id = thread_id
         self.root = root
         self.period_ms = period_ms
-        self.samples: Counter[tuple[tuple[str, int, str], ...]] = Counter()
+        self.samples: dict[tuple[tuple[str, int, str], ...], int] = {}  # stack -> count
 
     def tree(self) -> dict[str, Any]:
         """``{"period_ms", "samples", "lines": [...], "root": [-1, n, children]}``."""
@@ -76,6 +75,7 @@ class Sampler:
     def detach(self, run: ProfileRun) -> None:
         if self._runs.get(run.thread_id) is run:
             del self._runs[run.thread_id]
+        run.root = None  # the request's frame: no cycle left for the garbage collector
 
     def _run(self) -> None:
         period = self.period_ms / 1000
@@ -85,12 +85,16 @@ class Sampler:
                 continue
             frames = sys._current_frames()
             for thread_id, run in list(self._runs.items()):
+                root = run.root
+                if root is None:  # detached meanwhile
+                    continue
                 frame = frames.get(thread_id)
                 stack = []
-                while frame is not None and frame is not run.root and len(stack) < MAX_DEPTH:
+                while frame is not None and frame is not root and len(stack) < MAX_DEPTH:
                     stack.append((frame.f_code.co_filename,
                                   frame.f_lineno or frame.f_code.co_firstlineno,
                                   frame.f_code.co_name))
                     frame = frame.f_back
-                if frame is run.root and stack:
-                    run.samples[tuple(reversed(stack))] += 1
+                if frame is root and stack:
+                    key = tuple(reversed(stack))
+                    run.samples[key] = run.samples.get(key, 0) + 1
