@@ -45,11 +45,7 @@ def apply(conn: Connection, store: Store, endpoints: list[ev.Event],
           requests: list[ev.Event]) -> None:
     _register(conn, store, endpoints, requests)
     if requests:
-        _sums(conn, store.table("rollup_request"), requests, 60)
-        _sums(conn, store.table("rollup_request_hour"), requests, 3600)
-        _latency(conn, store.table("rollup_latency"), requests, 3600)
-        _latency(conn, store.table("rollup_latency_day"), requests, 86400)
-        _groups(conn, store.table("rollup_group"), requests)
+        _request_rollups(conn, store, requests)
 
 
 def _register(conn: Connection, store: Store, endpoints: list[ev.Event],
@@ -80,70 +76,85 @@ def _register(conn: Connection, store: Store, endpoints: list[ev.Event],
                             for (app, name), (first, last) in sorted(seen.items())])
 
 
-def _sums(conn: Connection, table: Any, requests: list[ev.Event], step: int) -> None:
-    sums: dict[tuple[str, str, str, int], list[float]] = defaultdict(
-        lambda: [0, 0, 0.0, 0, 0.0])
+def _request_rollups(conn: Connection, store: Store, requests: list[ev.Event]) -> None:
+    """Every request rollup in one pass over the batch, each written as additive upserts."""
+    minutes: dict[tuple[Any, ...], list[Any]] = {}
+    hours: dict[tuple[Any, ...], list[Any]] = {}
+    latency_hours: dict[tuple[Any, ...], int] = defaultdict(int)
+    latency_days: dict[tuple[Any, ...], int] = defaultdict(int)
+    groups: dict[tuple[Any, ...], list[Any]] = {}
+    bucket_of = sketch.index
     for r in requests:
         assert isinstance(r, ev.Request)
-        row = sums[(r.app, r.endpoint, r.version or "", int(r.ts // step) * step)]
-        row[0] += 1
-        row[1] += r.status >= SERVER_ERROR
-        row[2] += r.duration_ms
-        row[3] += r.sql_count
-        row[4] += r.sql_ms
-    stmt = _insert(conn, table)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["app", "endpoint", "version", "bucket"],
-        set_={"count": table.c["count"] + stmt.excluded["count"],
-              "errors": table.c.errors + stmt.excluded.errors,
-              "sum_ms": table.c.sum_ms + stmt.excluded.sum_ms,
-              "sql_count": table.c.sql_count + stmt.excluded.sql_count,
-              "sql_ms": table.c.sql_ms + stmt.excluded.sql_ms})
-    conn.execute(stmt, [{"app": a, "endpoint": e, "version": v, "bucket": b,
-                         "count": int(c), "errors": int(err), "sum_ms": total,
-                         "sql_count": int(queries), "sql_ms": sql_ms}
-                        for (a, e, v, b), (c, err, total, queries, sql_ms)
-                        in sorted(sums.items())])
+        app, endpoint, version, ts, ms = r.app, r.endpoint, r.version or "", r.ts, r.duration_ms
+        error = r.status >= SERVER_ERROR
+        minute = int(ts // 60) * 60
+        hour = int(ts // 3600) * 3600
+        for sums, key in ((minutes, (app, endpoint, version, minute)),
+                          (hours, (app, endpoint, version, hour))):
+            row = sums.get(key)
+            if row is None:
+                sums[key] = [1, int(error), ms, r.sql_count, r.sql_ms]
+            else:
+                row[0] += 1
+                row[1] += error
+                row[2] += ms
+                row[3] += r.sql_count
+                row[4] += r.sql_ms
+        idx = bucket_of(ms)
+        latency_hours[(app, endpoint, version, hour, idx)] += 1
+        latency_days[(app, endpoint, version, int(ts // 86400) * 86400, idx)] += 1
+        for dim, value in (("status", str(r.status)), ("user", r.group_by or ""),
+                           ("ip", r.ip or "")):
+            key = (app, endpoint, version, dim, value[:500], hour)
+            row = groups.get(key)
+            if row is None:
+                groups[key] = [1, ms]
+            else:
+                row[0] += 1
+                row[1] += ms
+    sums_columns = ("app", "endpoint", "version", "bucket")
+    adds = ("count", "errors", "sum_ms", "sql_count", "sql_ms")
+    for name, sums in (("rollup_request", minutes), ("rollup_request_hour", hours)):
+        add_up(conn, store.table(name), sums_columns, adds,
+               [(*key, *values) for key, values in sorted(sums.items())])
+    latency_columns = ("app", "endpoint", "version", "bucket", "idx")
+    for name, counts in (("rollup_latency", latency_hours),
+                         ("rollup_latency_day", latency_days)):
+        add_up(conn, store.table(name), latency_columns, ("count",),
+               [(*key, n) for key, n in sorted(counts.items())])
+    add_up(conn, store.table("rollup_group"),
+           ("app", "endpoint", "version", "dim", "key", "bucket"), ("count", "sum_ms"),
+           [(*key, *values) for key, values in sorted(groups.items())])
 
 
-def _latency(conn: Connection, table: Any, requests: list[ev.Event], step: int) -> None:
-    counts: dict[tuple[str, str, str, int, int], int] = defaultdict(int)
-    for r in requests:
-        assert isinstance(r, ev.Request)
-        counts[(r.app, r.endpoint, r.version or "", int(r.ts // step) * step,
-                sketch.index(r.duration_ms))] += 1
-    stmt = _insert(conn, table)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["app", "endpoint", "version", "bucket", "idx"],
-        set_={"count": table.c["count"] + stmt.excluded["count"]})
-    rows = [{"app": a, "endpoint": e, "version": v, "bucket": b, "idx": i, "count": n}
-            for (a, e, v, b, i), n in sorted(counts.items())]
-    for start in range(0, len(rows), 2_000):
-        conn.execute(stmt, rows[start:start + 2_000])
+#: Rows per additive upsert statement: well under both databases' parameter limits.
+ADD_CHUNK = 1_000
+
+
+def add_up(conn: Connection, table: Any, keys: tuple[str, ...], adds: tuple[str, ...],
+           rows: list[tuple[Any, ...]]) -> None:
+    """Insert ``rows`` (key columns, then the columns to add), adding to rows that exist:
+    multi-row ``INSERT … ON CONFLICT DO UPDATE SET c = c + excluded.c`` straight through
+    the driver (SQLAlchemy's per-row parameter handling costs more than the database's
+    work here). Keys must be unique within ``rows`` (PostgreSQL refuses to update a row
+    twice in one statement); sorted rows take locks in one order across servers."""
+    if not rows:
+        return
+    quote = conn.dialect.identifier_preparer.quote
+    name = quote(table.name)
+    columns = ", ".join(quote(c) for c in (*keys, *adds))
+    marker = "%s" if conn.dialect.paramstyle in ("format", "pyformat") else "?"
+    row_sql = "(" + ", ".join([marker] * (len(keys) + len(adds))) + ")"
+    tail = (f" ON CONFLICT ({', '.join(quote(k) for k in keys)}) DO UPDATE SET "
+            + ", ".join(f"{quote(c)} = {name}.{quote(c)} + excluded.{quote(c)}"
+                        for c in adds))
+    for start in range(0, len(rows), ADD_CHUNK):
+        chunk = rows[start:start + ADD_CHUNK]
+        conn.exec_driver_sql(
+            f"INSERT INTO {name} ({columns}) VALUES " + ", ".join([row_sql] * len(chunk)) + tail,
+            tuple(value for row in chunk for value in row))
 
 
 #: rollup_group's dimensions: what each counts requests by
 GROUP_DIMS = {"status": "status", "user": "group_by", "ip": "ip"}
-
-
-def _groups(conn: Connection, table: Any, requests: list[ev.Event]) -> None:
-    sums: dict[tuple[str, str, str, str, str, int], list[float]] = defaultdict(
-        lambda: [0, 0.0])
-    for r in requests:
-        assert isinstance(r, ev.Request)
-        bucket = int(r.ts // 3600) * 3600
-        for dim, key in (("status", str(r.status)), ("user", r.group_by or ""),
-                         ("ip", r.ip or "")):
-            row = sums[(r.app, r.endpoint, r.version or "", dim, key[:500], bucket)]
-            row[0] += 1
-            row[1] += r.duration_ms
-    stmt = _insert(conn, table)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["app", "endpoint", "version", "dim", "key", "bucket"],
-        set_={"count": table.c["count"] + stmt.excluded["count"],
-              "sum_ms": table.c.sum_ms + stmt.excluded.sum_ms})
-    rows = [{"app": a, "endpoint": e, "version": v, "dim": d, "key": k, "bucket": b,
-             "count": int(n), "sum_ms": total}
-            for (a, e, v, d, k, b), (n, total) in sorted(sums.items())]
-    for start in range(0, len(rows), 2_000):
-        conn.execute(stmt, rows[start:start + 2_000])

@@ -17,6 +17,7 @@ ledger's unique key until the first commits, then finds it and does nothing.
 
 from __future__ import annotations
 
+import operator
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
@@ -29,6 +30,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from heron import events as ev
+from heron.store.rollups import add_up
 from heron.store.rollups import apply as apply_rollups
 
 if TYPE_CHECKING:
@@ -178,14 +180,20 @@ def _claim_ids(conn: Connection, ledger: Table, events: Iterable[ev.Event],
 
 
 def _append(conn: Connection, table: Table, batch: list[ev.Event]) -> None:
-    names = tuple(n for n in batch[0].__struct_fields__ if n in table.c)
+    fields = batch[0].__struct_fields__
+    names = tuple(n for n in fields if n in table.c)
     json_columns = {n for n in names if isinstance(table.c[n].type, JSON)}
-    encode = msgspec.json.encode
-    rows = [
-        tuple(encode(v).decode() if n in json_columns else v
-              for n, v in zip(names, (getattr(event, n) for n in names), strict=True))
-        for event in batch
-    ]
+    astuple = msgspec.structs.astuple
+    if not json_columns:  # a request, a log line: the struct's own tuple, columns picked
+        pick = operator.itemgetter(*(fields.index(n) for n in names))
+        rows = [pick(astuple(event)) for event in batch]
+    else:
+        encode = msgspec.json.encode
+        rows = [
+            tuple(encode(v).decode() if n in json_columns else v
+                  for n, v in zip(names, (getattr(event, n) for n in names), strict=True))
+            for event in batch
+        ]
     bulk_insert(conn, table, names, rows)
 
 
@@ -341,14 +349,5 @@ def _count_minutes(conn: Connection, table: Table, fresh: list[ev.Event]) -> Non
     counts: dict[tuple[str, str, int], int] = defaultdict(int)
     for event in fresh:
         counts[(event.app, event.kind, int(event.ts // 60) * 60)] += 1
-    if not counts:
-        return
-    rows = [{"app": a, "kind": k, "bucket": b, "count": n}
-            for (a, k, b), n in sorted(counts.items())]
-    stmt = insert_for(conn, table)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["app", "kind", "bucket"],
-        set_={"count": table.c.count + stmt.excluded.count},
-    )
-    for chunk in _chunks(rows):
-        conn.execute(stmt, list(chunk))
+    add_up(conn, table, ("app", "kind", "bucket"), ("count",),
+           [(*key, n) for key, n in sorted(counts.items())])

@@ -76,9 +76,6 @@ class Active:
             self._id = ev.new_id(self.ts)
         return self._id
 
-    def elapsed_ms(self) -> float:
-        return (perf_counter_ns() - self.started_ns) / 1e6
-
 
 class WebMonitor:
     """Records the requests of one application."""
@@ -139,11 +136,6 @@ class WebMonitor:
         """Whether the request is slow enough that its values should be kept now."""
         return active.threshold_ms is not None and perf_counter_ns() > active.deadline_ns
 
-    @staticmethod
-    def current() -> Active | None:
-        """The request being measured in this context (thread or task)."""
-        return sql.current.get()  # type: ignore[no-any-return]
-
     def finish(self, active: Active, status: int | str | None = None) -> None:
         """The response is sent: hand the request to the recorder as a tuple (the event is
         made on the recorder's thread)."""
@@ -187,7 +179,8 @@ class WebMonitor:
         return ev.Request(
             id=request_id or "", app=self.app_id, ts=ts, endpoint=endpoint,
             method=str(method)[:16], status=status if 0 <= status <= 999 else 500,
-            duration_ms=duration_ns / 1e6, version=self.version, group_by=group,
+            duration_ms=duration_ns / 1e6, version=self.version,
+            group_by=None if group is None else group[:500],
             ip=None if ip is None else str(ip)[:64], sql_count=int(sql_count),
             sql_ms=sql_ms)
 

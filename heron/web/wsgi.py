@@ -3,10 +3,10 @@
 The endpoint is the framework's route, not the raw URL, so ``/user/1`` and ``/user/2`` are
 one endpoint: a Flask app's endpoint name (matched through its URL map), else what
 ``endpoint_of(environ)`` returns (give one for other frameworks), else the path.
-The status is the one the client received (read from ``start_response``). A streamed body
-(a generator, or a Flask response with ``is_streamed``) is timed to its end: the record is
-written when it has been sent or closed; any other response is recorded when the app
-returns it.
+The status is the one the client received (read from ``start_response``). A body that is
+a list or tuple is complete when the app returns it; any other iterable is timed to its
+end, and the request recorded when it has been sent or closed. (``heron.bind`` does not use
+this layer for Flask apps: it times Flask's dispatch, see :mod:`heron.web.flask`.)
 """
 
 from __future__ import annotations

@@ -286,3 +286,74 @@ def test_windows_combine_coarse_and_fine_rollups_exactly(store: Store) -> None:
                                                  rel=0.02)
         per_version = web.hits_by_endpoint_version(store, "svc", since, now + 60)["search"]
         assert sum(per_version.values()) == len(inside)
+
+
+def test_routes_are_registered_when_bound_and_status_is_the_final_one(db_url) -> None:  # type: ignore[no-untyped-def]
+    url, prefix = db_url
+    app = make_app()
+
+    class Refused(Exception):
+        pass
+
+    @app.get("/refused")
+    def refused():  # type: ignore[no-untyped-def]
+        raise Refused()
+
+    @app.errorhandler(Refused)
+    def on_refused(error):  # type: ignore[no-untyped-def]
+        return "refused", 403
+
+    @app.after_request
+    def accepted(response):  # type: ignore[no-untyped-def]
+        if request.path == "/tuple":
+            response.status_code = 202  # after_request has the last word
+        return response
+
+    heron.bind(app, database=url, table_prefix=prefix, password=ADMIN_PASSWORD)
+    store = open_store(url, prefix)
+    try:
+        assert heron.flush(10)  # no request yet: the Rules page lists every route already
+        assert set(web.endpoint_levels(store, "shop")) == {
+            "index", "slow", "query", "fail", "stream", "tuple_view", "refused"}
+        client = app.test_client()
+        assert client.get("/tuple").status_code == 202
+        assert client.get("/refused").status_code == 403
+        seen = {(r["endpoint"], r["status"]) for r in rows(store, "request")}
+        assert seen == {("tuple_view", 202), ("refused", 403)}
+        assert rows(store, "exception") == []  # handled by the app: not an exception
+    finally:
+        store.dispose()
+
+
+@pytest.mark.parametrize("level", [1, 2, 3])
+def test_a_finished_request_is_freed_at_once(db_url, level) -> None:  # type: ignore[no-untyped-def]
+    """No reference cycle through the request (its frame, the profiler's run): each
+    request's objects go when it ends, not at the garbage collector's next pass."""
+    import gc
+    import weakref
+
+    from heron.web import sql
+
+    url, prefix = db_url
+    app = Flask("cycles")
+    seen: list[weakref.ref] = []  # type: ignore[type-arg]
+
+    @app.get("/")
+    def index():  # type: ignore[no-untyped-def]
+        seen.append(weakref.ref(sql.current.get()))
+        return "hi"
+
+    heron.bind(app, database=url, table_prefix=prefix, password=ADMIN_PASSWORD,
+               monitor_level=level)
+    client = app.test_client()
+    for _ in range(30):  # past the outlier detector's first 20: thresholds are armed
+        client.get("/")
+    gc.disable()
+    try:
+        del seen[:]
+        for _ in range(20):
+            client.get("/")
+        alive = [ref for ref in seen if ref() is not None]
+    finally:
+        gc.enable()
+    assert len(seen) == 20 and alive == []

@@ -175,3 +175,27 @@ def test_closed_recorder_does_not_wait_on_flush_or_close() -> None:
     assert recorder.flush(timeout=None)
     assert recorder.close(timeout=None)
     assert [e.message for e in sink.events] == ["one"]
+
+
+def test_put_items_are_made_into_events_on_the_flusher_and_flushed_in_order() -> None:
+    sink = MemorySink()
+    recorder = Recorder(sink, batch_size=100, interval=5.0)
+    made_on: set[str] = set()
+
+    def make(item):  # type: ignore[no-untyped-def]
+        made_on.add(threading.current_thread().name)
+        if item[1] == "bad":
+            raise ValueError("cannot be made")
+        return Log(message=item[1])
+
+    recorder.emit(Log(message="first"))
+    for text in ("a", "bad", "b"):
+        recorder.put((make, text))
+    recorder.emit(Log(message="last"))
+    assert recorder.flush(5)
+    assert [e.message for e in sink.events] == ["first", "a", "b", "last"]
+    assert made_on == {"heron-recorder"}  # never on the caller's thread
+    assert recorder.stats.dropped == 1  # the one that could not be made is counted
+    recorder.close()
+    recorder.put((make, "after close"))
+    assert recorder.stats.dropped == 2
