@@ -1,16 +1,19 @@
 """What monitoring adds to each request of a hello-world Flask app, and what it keeps.
 
-Variants: plain Flask; heron at levels 1, 2 and 3 recording into its local SQLite store
-(so the background writer's CPU is counted too); heron at level 1 with events discarded
-(what the request path alone costs); Flask-MonitoringDashboard (FMD) at
-levels 1, 2 and 3 (installed in the bench's own environment, never a heron dependency).
-Each variant runs in its own process (FMD is a process-wide singleton), and the rounds are
-interleaved: round 1 of every variant, then round 2, … so machine noise hits all alike.
+Variants: plain Flask; heron at levels 1, 2 and 3 recording into its local SQLite store;
+heron at level 1 with events discarded (what the request path alone costs);
+Flask-MonitoringDashboard (FMD) at levels 1, 2 and 3 (installed in the bench's own
+environment, never a heron dependency). Each variant runs in its own process (FMD is a
+process-wide singleton), and the rounds are interleaved: round 1 of every variant, then
+round 2, … so machine noise hits all alike.
 
-Per variant: µs per request (WSGI calls straight into the app, no network), the overhead
-against plain Flask measured in the same round, and the share of requests stored after a
-burst of 2,000 and of 20,000 requests (heron after ``flush()``; FMD after its threads
-settle).
+Per variant, for bursts of 2,000 and 20,000 requests (WSGI calls straight into the app, no
+network): wall µs per request during the burst; process CPU µs per request during the
+burst (every thread); process CPU µs per request until the burst is stored (heron after
+``flush()``, FMD after its threads settle: the background writer's catch-up included);
+and the share of requests stored. Overheads are against plain Flask in the same run.
+A CPU-bound burst keeps the GIL busy, so heron's writer does most of its work after the
+burst: the third figure is the whole cost.
 """
 
 from __future__ import annotations

@@ -21,6 +21,7 @@ import threading
 import time
 import weakref
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,6 +49,16 @@ class RecorderStats:
 
 
 _recorders: weakref.WeakSet[Recorder] = weakref.WeakSet()
+
+#: How each kind of ``put()`` tuple becomes an event, by the key in its first item.
+MAKERS: dict[str, Callable[[tuple[Any, ...]], Event]] = {}
+
+
+def maker(make: Callable[[tuple[Any, ...]], Event]) -> str:
+    """Register ``make`` for ``put()`` tuples; returns the key their first item must be."""
+    key = f"maker-{len(MAKERS)}"
+    MAKERS[key] = make
+    return key
 
 
 class Recorder:
@@ -100,11 +111,13 @@ class Recorder:
                 raise
 
     def put(self, item: tuple[Any, ...]) -> None:
-        """Queue a deferred event: ``item[0](item)`` makes it on the flusher's thread.
+        """Queue a deferred event: ``MAKERS[item[0]](item)`` makes it on the flusher's
+        thread (see :func:`maker`).
 
         The request path's emit: a tuple costs a fraction of an event to build, and the
         flusher is not woken (it drains every ``interval``), so a request pays for one
-        append."""
+        append. A tuple of plain values (the maker's key is a string) is one the garbage
+        collector stops tracking at its first pass, however long it waits in the buffer."""
         buffer = self._buffer
         if len(buffer) < self.max_buffer and not self._closed:
             buffer.append(item)  # type: ignore[arg-type]
@@ -229,7 +242,7 @@ class Recorder:
                 break  # write what came before the marker, then release it
             if item.__class__ is tuple:  # put(): made here, off the caller's path
                 try:
-                    item = item[0](item)  # type: ignore[index]
+                    item = MAKERS[item[0]](item)  # type: ignore[index]
                 except Exception as exc:  # noqa: BLE001 - one bad item must not stop the rest
                     self._drop(f"an event could not be made: {exc!r}")
                     continue

@@ -25,6 +25,7 @@ from heron import config as heron_config
 from heron import events as ev
 from heron._internal import internal_error, logger
 from heron.config import Config
+from heron.recorder import maker
 from heron.web import sql
 from heron.web.groupby import group_of
 from heron.web.levels import LevelTable
@@ -91,7 +92,7 @@ class WebMonitor:
         self.sampler = Sampler(cfg.SAMPLING_PERIOD)
         self.body_bytes = cfg.OUTLIER_BODY_BYTES
         self._proxies = [ipaddress.ip_network(p, strict=False) for p in cfg.TRUSTED_PROXIES]
-        self._make_event = self._events  # one bound method, not one per request
+        self._maker = maker(self._events)  # the recorder's key for this monitor's tuples
         sql.install()
 
     # -- the request's life ------------------------------------------------------------
@@ -157,7 +158,7 @@ class WebMonitor:
             group_by = heron_config.group_by
             recorder = api._recorder
             if recorder is not None:
-                recorder.put((self._make_event, active.endpoint,
+                recorder.put((self._maker, active.endpoint,
                               environ.get("REQUEST_METHOD", "GET"), active.status,
                               duration_ns, active.ts,
                               self.client_ip(environ) if self._proxies

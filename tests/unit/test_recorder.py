@@ -9,7 +9,7 @@ import pytest
 import heron
 from heron.errors import ConfigError
 from heron.events import Log
-from heron.recorder import Recorder
+from heron.recorder import Recorder, maker
 from heron.sinks.memory import MemorySink
 
 
@@ -182,20 +182,21 @@ def test_put_items_are_made_into_events_on_the_flusher_and_flushed_in_order() ->
     recorder = Recorder(sink, batch_size=100, interval=5.0)
     made_on: set[str] = set()
 
-    def make(item):  # type: ignore[no-untyped-def]
+    def make_log(item):  # type: ignore[no-untyped-def]
         made_on.add(threading.current_thread().name)
         if item[1] == "bad":
             raise ValueError("cannot be made")
         return Log(message=item[1])
 
+    key = maker(make_log)
     recorder.emit(Log(message="first"))
     for text in ("a", "bad", "b"):
-        recorder.put((make, text))
+        recorder.put((key, text))
     recorder.emit(Log(message="last"))
     assert recorder.flush(5)
     assert [e.message for e in sink.events] == ["first", "a", "b", "last"]
     assert made_on == {"heron-recorder"}  # never on the caller's thread
     assert recorder.stats.dropped == 1  # the one that could not be made is counted
     recorder.close()
-    recorder.put((make, "after close"))
+    recorder.put((key, "after close"))
     assert recorder.stats.dropped == 2
