@@ -49,7 +49,7 @@ def make_app():  # type: ignore[no-untyped-def]
     return app
 
 
-def child(variant: str, folder: str) -> None:
+def child(variant: str, folder: str, counted: int | None = None) -> None:
     """Run one variant: time bursts, then count what was stored; print JSON."""
     from werkzeug.test import EnvironBuilder
 
@@ -123,6 +123,14 @@ def child(variant: str, folder: str) -> None:
 
     for _ in range(300):  # warm up (and let levels/thresholds settle)
         call()
+    if counted is not None:  # under callgrind: these requests, then every write they cause
+        for _ in range(counted):
+            call()
+        if count is not None:
+            count()
+        elif settle is not None:
+            settle()
+        return
     base = count() if count else 0
     out = {}
     for burst in BURSTS:
@@ -147,9 +155,59 @@ def child(variant: str, folder: str) -> None:
     print(json.dumps(out))
 
 
+INSTRUCTION_VARIANTS = ["plain", "heron-1", "heron-2", "heron-3", "heronpath-1"]
+COUNTED = 2_000
+
+
+def instructions(variant: str, folder: str, counted: int) -> int:
+    """Instructions the whole process executed (every thread), counted by callgrind."""
+    out = Path(folder) / f"callgrind.{variant}.{counted}"
+    done = subprocess.run(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}",
+                           sys.executable, __file__, variant, folder, str(counted)],
+                          capture_output=True, text=True, timeout=VARIANT_S)
+    for line in done.stderr.splitlines():
+        if "Collected :" in line:
+            return int(line.split(":")[-1].strip().replace(",", ""))
+    raise RuntimeError(f"callgrind gave no count for {variant}:\n{done.stderr[-2000:]}")
+
+
+def main_instructions() -> None:
+    """Instructions per request, every thread and the writes the requests cause included:
+    (count with COUNTED requests − count with none) / COUNTED. Deterministic where wall
+    time on a shared machine is not; the µs column converts with plain Flask's own
+    µs per instruction, measured in the same run."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with tempfile.TemporaryDirectory() as folder:
+        jobs = [(v, n) for v in INSTRUCTION_VARIANTS for n in (0, COUNTED)]
+        with ThreadPoolExecutor(os.cpu_count() or 2) as pool:
+            counts = dict(zip(jobs, pool.map(
+                lambda job: instructions(job[0], folder, job[1]), jobs), strict=True))
+        child_timing = subprocess.run([sys.executable, __file__, "plain", folder],
+                                      capture_output=True, text=True, check=True)
+        plain_us = json.loads(child_timing.stdout.strip().splitlines()[-1])["20000"]["us"]
+    per = {v: (counts[(v, COUNTED)] - counts[(v, 0)]) / COUNTED for v in INSTRUCTION_VARIANTS}
+    us_per_instruction = plain_us / per["plain"]
+    print(f"instructions per request (callgrind, every thread, writes included), "
+          f"{COUNTED:,} requests")
+    print(f"{'variant':12} {'instr/req':>10} {'+plain':>9} {'≈ µs':>7}")
+    for variant in INSTRUCTION_VARIANTS:
+        extra = per[variant] - per["plain"]
+        print(f"{variant:12} {per[variant]:10,.0f} {extra:+9,.0f} "
+              f"{extra * us_per_instruction:+7.1f}  {LABELS.get(variant, '')}")
+    print(f"(plain Flask: {plain_us:.1f} µs per request measured now, so "
+          f"{us_per_instruction * 1000:.2f} ns per instruction)")
+
+
 def main() -> None:
+    if len(sys.argv) == 4:
+        child(sys.argv[1], sys.argv[2], int(sys.argv[3]))
+        return
     if len(sys.argv) == 3:
         child(sys.argv[1], sys.argv[2])
+        return
+    if os.environ.get("HERON_BENCH_INSTRUCTIONS"):
+        main_instructions()
         return
     results: dict[str, list[dict]] = {v: [] for v in VARIANTS}  # type: ignore[type-arg]
     with tempfile.TemporaryDirectory() as folder:
