@@ -54,9 +54,9 @@ _recorders: weakref.WeakSet[Recorder] = weakref.WeakSet()
 MAKERS: dict[str, Callable[[tuple[Any, ...]], Event]] = {}
 
 
-def maker(make: Callable[[tuple[Any, ...]], Event]) -> str:
-    """Register ``make`` for ``put()`` tuples; returns the key their first item must be."""
-    key = f"maker-{len(MAKERS)}"
+def maker(key: str, make: Callable[[tuple[Any, ...]], Event]) -> str:
+    """Register ``make`` (a module-level function: it lives as long as the process) for
+    ``put()`` tuples whose first item is ``key``; returns ``key``."""
     MAKERS[key] = make
     return key
 

@@ -35,6 +35,9 @@ if TYPE_CHECKING:
 
 SERVER_ERROR = 500
 
+#: rollup_group's dimensions: the request field each counts requests by
+GROUP_DIMS = {"status": "status", "user": "group_by", "ip": "ip"}
+
 
 def _insert(conn: Connection, table: Any) -> Any:
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
@@ -104,9 +107,9 @@ def _request_rollups(conn: Connection, store: Store, requests: list[ev.Event]) -
         idx = bucket_of(ms)
         latency_hours[(app, endpoint, version, hour, idx)] += 1
         latency_days[(app, endpoint, version, int(ts // 86400) * 86400, idx)] += 1
-        for dim, value in (("status", str(r.status)), ("user", r.group_by or ""),
-                           ("ip", r.ip or "")):
-            key = (app, endpoint, version, dim, value[:500], hour)
+        for dim, field in GROUP_DIMS.items():
+            value = getattr(r, field)
+            key = (app, endpoint, version, dim, "" if value is None else str(value)[:500], hour)
             row = groups.get(key)
             if row is None:
                 groups[key] = [1, ms]
@@ -155,6 +158,3 @@ def add_up(conn: Connection, table: Any, keys: tuple[str, ...], adds: tuple[str,
             f"INSERT INTO {name} ({columns}) VALUES " + ", ".join([row_sql] * len(chunk)) + tail,
             tuple(value for row in chunk for value in row))
 
-
-#: rollup_group's dimensions: what each counts requests by
-GROUP_DIMS = {"status": "status", "user": "group_by", "ip": "ip"}

@@ -71,7 +71,7 @@ class ASGIMiddleware:
         try:
             await self.app(scope, receive, recording_send)
         except BaseException as exc:
-            monitor.exception(active, exc)
+            active.error = exc
             if not status:
                 status[:] = [500]
             finish()

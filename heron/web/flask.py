@@ -116,8 +116,7 @@ def _instrument(app: Flask, monitor: WebMonitor) -> None:
             raise
         if level >= 2 and monitor.wants_values(active):
             _keep_values(monitor, active)
-        body = response.response
-        if body.__class__ is not list and isinstance(body, GeneratorType):
+        if isinstance(response.response, GeneratorType):
             response.call_on_close(lambda: finish(active))  # timed to its last chunk
             active.status = response.status_code
         else:

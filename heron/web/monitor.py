@@ -92,7 +92,6 @@ class WebMonitor:
         self.sampler = Sampler(cfg.SAMPLING_PERIOD)
         self.body_bytes = cfg.OUTLIER_BODY_BYTES
         self._proxies = [ipaddress.ip_network(p, strict=False) for p in cfg.TRUSTED_PROXIES]
-        self._maker = maker(self._events)  # the recorder's key for this monitor's tuples
         sql.install()
 
     # -- the request's life ------------------------------------------------------------
@@ -129,10 +128,6 @@ class WebMonitor:
             internal_error("monitoring a request", exc)
 
     @staticmethod
-    def exception(active: Active, error: BaseException) -> None:
-        active.error = error
-
-    @staticmethod
     def wants_values(active: Active) -> bool:
         """Whether the request is slow enough that its values should be kept now."""
         return active.threshold_ms is not None and perf_counter_ns() > active.deadline_ns
@@ -158,7 +153,7 @@ class WebMonitor:
             group_by = heron_config.group_by
             recorder = api._recorder
             if recorder is not None:
-                recorder.put((self._maker, active.endpoint,
+                recorder.put((_REQUEST, self.app_id, self.version, active.endpoint,
                               environ.get("REQUEST_METHOD", "GET"), active.status,
                               duration_ns, active.ts,
                               self.client_ip(environ) if self._proxies
@@ -167,23 +162,6 @@ class WebMonitor:
                               None if group_by is None else group_of(group_by)))
         except Exception as exc:  # noqa: BLE001 - never break the request
             internal_error("recording a request", exc)
-
-    def _events(self, item: tuple[Any, ...]) -> ev.Request:
-        """The ``request`` event of a finished request's tuple (on the recorder's thread)."""
-        _, endpoint, method, status, duration_ns, ts, ip, sql_totals, request_id, group = item
-        if status.__class__ is not int:
-            try:
-                status = int(status[:3])
-            except (TypeError, ValueError):  # no start_response, or a status that is not
-                status = 500
-        sql_count, sql_ms = sql_totals or (0, 0.0)
-        return ev.Request(
-            id=request_id or "", app=self.app_id, ts=ts, endpoint=endpoint,
-            method=str(method)[:16], status=status if 0 <= status <= 999 else 500,
-            duration_ms=duration_ns / 1e6, version=self.version,
-            group_by=None if group is None else group[:500],
-            ip=None if ip is None else str(ip)[:64], sql_count=int(sql_count),
-            sql_ms=sql_ms)
 
     def _disarm(self, active: Active) -> None:
         active.done = True
@@ -255,6 +233,28 @@ class WebMonitor:
         if json_body is not None:
             values["json"] = _capped(self.redactor.value(json_body), self.body_bytes)
         active.values = values
+
+
+def _request_event(item: tuple[Any, ...]) -> ev.Request:
+    """The ``request`` event of a finished request's tuple (on the recorder's thread)."""
+    (_, app, version, endpoint, method, status, duration_ns, ts, ip, sql_totals, request_id,
+     group) = item
+    if status.__class__ is not int:
+        try:
+            status = int(status[:3])
+        except (TypeError, ValueError):  # no start_response, or a status that is not
+            status = 500
+    sql_count, sql_ms = sql_totals or (0, 0.0)
+    return ev.Request(
+        id=request_id or "", app=app, ts=ts, endpoint=endpoint,
+        method=str(method)[:16], status=status if 0 <= status <= 999 else 500,
+        duration_ms=duration_ns / 1e6, version=version,
+        group_by=None if group is None else group[:500],
+        ip=None if ip is None else str(ip)[:64], sql_count=int(sql_count),
+        sql_ms=sql_ms)
+
+
+_REQUEST = maker("web.request", _request_event)
 
 
 def _capped(value: Any, limit: int) -> Any:

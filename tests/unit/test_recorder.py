@@ -188,7 +188,7 @@ def test_put_items_are_made_into_events_on_the_flusher_and_flushed_in_order() ->
             raise ValueError("cannot be made")
         return Log(message=item[1])
 
-    key = maker(make_log)
+    key = maker("test.log", make_log)
     recorder.emit(Log(message="first"))
     for text in ("a", "bad", "b"):
         recorder.put((key, text))
