@@ -21,6 +21,7 @@ several server processes never loses a count.
 from __future__ import annotations
 
 from collections import defaultdict
+from itertools import chain
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import case
@@ -46,76 +47,103 @@ def _insert(conn: Connection, table: Any) -> Any:
 
 def apply(conn: Connection, store: Store, endpoints: list[ev.Event],
           requests: list[ev.Event]) -> None:
-    _register(conn, store, endpoints, requests)
+    if endpoints:
+        _register(conn, store, endpoints)
     if requests:
         _request_rollups(conn, store, requests)
 
 
-def _register(conn: Connection, store: Store, endpoints: list[ev.Event],
-              requests: list[ev.Event]) -> None:
+def _register(conn: Connection, store: Store, endpoints: list[ev.Event]) -> None:
+    rows = {}
+    for e in endpoints:
+        assert isinstance(e, ev.Endpoint)
+        rows.setdefault((e.app, e.endpoint), {
+            "app": e.app, "endpoint": e.endpoint, "monitor_level": e.monitor_level,
+            "first_ts": e.ts, "last_ts": 0.0})
+    stmt = _insert(conn, store.table("endpoint")).on_conflict_do_nothing(
+        index_elements=["app", "endpoint"])
+    conn.execute(stmt, list(rows.values()))
+
+
+def _seen(conn: Connection, store: Store, spans: dict[tuple[str, str], list[float]]) -> None:
+    """Endpoints requested: registered at level 1 if new, ``last_ts`` moved forward."""
     table = store.table("endpoint")
-    if endpoints:
-        rows = {}
-        for e in endpoints:
-            assert isinstance(e, ev.Endpoint)
-            rows.setdefault((e.app, e.endpoint), {
-                "app": e.app, "endpoint": e.endpoint, "monitor_level": e.monitor_level,
-                "first_ts": e.ts, "last_ts": 0.0})
-        stmt = _insert(conn, table).on_conflict_do_nothing(index_elements=["app", "endpoint"])
-        conn.execute(stmt, list(rows.values()))
-    if requests:
-        seen: dict[tuple[str, str], list[float]] = {}
-        for r in requests:
-            assert isinstance(r, ev.Request)
-            span = seen.setdefault((r.app, r.endpoint), [r.ts, r.ts])
-            span[0], span[1] = min(span[0], r.ts), max(span[1], r.ts)
-        stmt = _insert(conn, table)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["app", "endpoint"],
-            set_={"last_ts": case((stmt.excluded.last_ts > table.c.last_ts,
-                                   stmt.excluded.last_ts), else_=table.c.last_ts)})
-        conn.execute(stmt, [{"app": app, "endpoint": name, "monitor_level": 1,
-                             "first_ts": first, "last_ts": last}
-                            for (app, name), (first, last) in sorted(seen.items())])
+    stmt = _insert(conn, table)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["app", "endpoint"],
+        set_={"last_ts": case((stmt.excluded.last_ts > table.c.last_ts,
+                               stmt.excluded.last_ts), else_=table.c.last_ts)})
+    conn.execute(stmt, [{"app": app, "endpoint": name, "monitor_level": 1,
+                         "first_ts": first, "last_ts": last}
+                        for (app, name), (first, last) in sorted(spans.items())])
 
 
 def _request_rollups(conn: Connection, store: Store, requests: list[ev.Event]) -> None:
-    """Every request rollup in one pass over the batch, each written as additive upserts."""
+    """Every request rollup from one pass over the batch, each written as additive upserts.
+
+    The pass only counts requests per distinct (endpoint, version, minute, latency bucket,
+    status, user, IP): a batch holds far fewer of those than requests, and every rollup is
+    then summed from them, so the per-request Python work is one dictionary update."""
+    cells: dict[tuple[Any, ...], list[Any]] = {}
+    bucket_of = sketch.index
+    for r in requests:
+        assert isinstance(r, ev.Request)
+        ts, ms = r.ts, r.duration_ms
+        key = (r.app, r.endpoint, r.version, ts // 60, bucket_of(ms), r.status, r.group_by,
+               r.ip)
+        cell = cells.get(key)
+        if cell is None:
+            cells[key] = [1, ms, r.sql_count, r.sql_ms, ts, ts]
+        else:
+            cell[0] += 1
+            cell[1] += ms
+            cell[2] += r.sql_count
+            cell[3] += r.sql_ms
+            if ts < cell[4]:
+                cell[4] = ts
+            elif ts > cell[5]:
+                cell[5] = ts
     minutes: dict[tuple[Any, ...], list[Any]] = {}
     hours: dict[tuple[Any, ...], list[Any]] = {}
     latency_hours: dict[tuple[Any, ...], int] = defaultdict(int)
     latency_days: dict[tuple[Any, ...], int] = defaultdict(int)
     groups: dict[tuple[Any, ...], list[Any]] = {}
-    bucket_of = sketch.index
-    for r in requests:
-        assert isinstance(r, ev.Request)
-        app, endpoint, version, ts, ms = r.app, r.endpoint, r.version or "", r.ts, r.duration_ms
-        error = r.status >= SERVER_ERROR
-        minute = int(ts // 60) * 60
-        hour = int(ts // 3600) * 3600
+    spans: dict[tuple[str, str], list[float]] = {}
+    for (app, endpoint, version, minute, idx, status, user, ip), cell in cells.items():
+        n, ms, sql_count, sql_ms, first, last = cell
+        version = version or ""
+        minute = int(minute) * 60
+        hour = minute // 3600 * 3600
+        errors = n if status >= SERVER_ERROR else 0
         for sums, key in ((minutes, (app, endpoint, version, minute)),
                           (hours, (app, endpoint, version, hour))):
             row = sums.get(key)
             if row is None:
-                sums[key] = [1, int(error), ms, r.sql_count, r.sql_ms]
+                sums[key] = [n, errors, ms, sql_count, sql_ms]
             else:
-                row[0] += 1
-                row[1] += error
+                row[0] += n
+                row[1] += errors
                 row[2] += ms
-                row[3] += r.sql_count
-                row[4] += r.sql_ms
-        idx = bucket_of(ms)
-        latency_hours[(app, endpoint, version, hour, idx)] += 1
-        latency_days[(app, endpoint, version, int(ts // 86400) * 86400, idx)] += 1
+                row[3] += sql_count
+                row[4] += sql_ms
+        latency_hours[(app, endpoint, version, hour, idx)] += n
+        latency_days[(app, endpoint, version, minute // 86400 * 86400, idx)] += n
+        fields = {"status": status, "group_by": user, "ip": ip}
         for dim, field in GROUP_DIMS.items():
-            value = getattr(r, field)
+            value = fields[field]
             key = (app, endpoint, version, dim, "" if value is None else str(value)[:500], hour)
             row = groups.get(key)
             if row is None:
-                groups[key] = [1, ms]
+                groups[key] = [n, ms]
             else:
-                row[0] += 1
+                row[0] += n
                 row[1] += ms
+        span = spans.get((app, endpoint))
+        if span is None:
+            spans[(app, endpoint)] = [first, last]
+        else:
+            span[0], span[1] = min(span[0], first), max(span[1], last)
+    _seen(conn, store, spans)
     sums_columns = ("app", "endpoint", "version", "bucket")
     adds = ("count", "errors", "sum_ms", "sql_count", "sql_ms")
     for name, sums in (("rollup_request", minutes), ("rollup_request_hour", hours)):
@@ -156,5 +184,5 @@ def add_up(conn: Connection, table: Any, keys: tuple[str, ...], adds: tuple[str,
         chunk = rows[start:start + ADD_CHUNK]
         conn.exec_driver_sql(
             f"INSERT INTO {name} ({columns}) VALUES " + ", ".join([row_sql] * len(chunk)) + tail,
-            tuple(value for row in chunk for value in row))
+            tuple(chain.from_iterable(chunk)))
 

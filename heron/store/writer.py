@@ -19,9 +19,10 @@ from __future__ import annotations
 
 import operator
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from itertools import chain
 from typing import TYPE_CHECKING, Any
 
 import msgspec
@@ -147,17 +148,24 @@ def ingest(store: Store, events: Sequence[ev.Event]) -> IngestResult:
     """Store ``events``; return how many were new and how many already stored."""
     if not events:
         return IngestResult(0, 0)
-    ev.ensure_ids(list(events))
-    unique: dict[str, ev.Event] = {}
-    for event in events:
-        unique.setdefault(event.id, event)
+    received_count = len(events)
+    events = list(events)
+    ev.ensure_ids(events)
+    if len({e.id for e in events}) < received_count:  # a batch that repeats itself
+        unique: dict[str, ev.Event] = {}
+        for event in events:
+            unique.setdefault(event.id, event)
+        events = list(unique.values())
     received = time.time()
+    by_kind: dict[str, list[ev.Event]] = defaultdict(list)
+    for event in events:
+        by_kind[event.__struct_config__.tag].append(event)  # type: ignore[index]
     with store.write() as conn:
-        new_ids = _claim_ids(conn, store.table("event"), unique.values(), received)
-        fresh = [e for e in unique.values() if e.id in new_ids]
-        by_kind: dict[str, list[ev.Event]] = defaultdict(list)
-        for event in fresh:
-            by_kind[event.kind].append(event)
+        new_ids = _claim_ids(conn, store.table("event"), by_kind, received)
+        if len(new_ids) < len(events):  # some were stored before: only the rest
+            by_kind = defaultdict(list, {
+                kind: fresh for kind, batch in by_kind.items()
+                if (fresh := [e for e in batch if e.id in new_ids])})
         for kind, batch in by_kind.items():
             if kind in UPSERTS or kind in SPECIAL:
                 continue
@@ -166,14 +174,14 @@ def ingest(store: Store, events: Sequence[ev.Event]) -> IngestResult:
         if "endpoint" in by_kind or "request" in by_kind:
             apply_rollups(conn, store, by_kind.get("endpoint", []),
                           by_kind.get("request", []))
-        _count(conn, store.table("app_kind"), fresh, received)
-        _count_minutes(conn, store.table("event_minute"), fresh)
-    return IngestResult(stored=len(fresh), duplicates=len(events) - len(fresh))
+        _count(conn, store, by_kind, received)
+    return IngestResult(stored=len(new_ids), duplicates=received_count - len(new_ids))
 
 
-def _claim_ids(conn: Connection, ledger: Table, events: Iterable[ev.Event],
+def _claim_ids(conn: Connection, ledger: Table, by_kind: dict[str, list[ev.Event]],
                received: float) -> set[str]:
-    rows = [(e.id, e.kind, e.app, e.ts, received) for e in events]
+    rows = [(e.id, kind, e.app, e.ts, received)
+            for kind, batch in by_kind.items() for e in batch]
     returned = bulk_insert(conn, ledger, ("id", "kind", "app", "ts", "received_at"), rows,
                            on_conflict_do_nothing=("id",), returning="id")
     return {r[0] for r in returned}
@@ -227,7 +235,7 @@ def bulk_insert(conn: Connection, table: Table, columns: Sequence[str],
     head = f"INSERT INTO {quote(table.name)} ({names}) VALUES "
     for chunk in _chunks(rows, max(1, MAX_PARAMS // len(columns))):
         sql = head + ", ".join([row_sql] * len(chunk)) + tail
-        result = conn.exec_driver_sql(sql, tuple(value for row in chunk for value in row))
+        result = conn.exec_driver_sql(sql, tuple(chain.from_iterable(chunk)))
         if returning:
             out.extend(tuple(r) for r in result.fetchall())
     return out
@@ -315,21 +323,25 @@ def _all_defaults(table_name: str) -> dict[str, Any]:
     return out
 
 
-def _count(conn: Connection, table: Table, fresh: list[ev.Event], received: float) -> None:
-    counts: dict[tuple[str, str], list[float]] = {}
-    for event in fresh:
-        entry = counts.get((event.app, event.kind))
-        if entry is None:
-            counts[(event.app, event.kind)] = [1, event.ts, event.ts]
-        else:
-            entry[0] += 1
-            entry[1] = min(entry[1], event.ts)
-            entry[2] = max(entry[2], event.ts)
-    if not counts:
+def _count(conn: Connection, store: Store, by_kind: dict[str, list[ev.Event]],
+           received: float) -> None:
+    """Per app and kind: events, first and last event time (``app_kind``), and events per
+    minute (``event_minute``): the home page's numbers and chart."""
+    totals: list[dict[str, Any]] = []
+    minutes: list[tuple[Any, ...]] = []
+    for kind, batch in sorted(by_kind.items()):
+        per_app: dict[str, list[float]] = defaultdict(list)
+        for event in batch:
+            per_app[event.app].append(event.ts)
+        for app, stamps in sorted(per_app.items()):
+            totals.append({"app": app, "kind": kind, "count": len(stamps),
+                           "first_ts": min(stamps), "last_ts": max(stamps),
+                           "last_received_at": received})
+            per_minute = Counter([int(ts // 60) * 60 for ts in stamps])
+            minutes.extend((app, kind, bucket, n) for bucket, n in sorted(per_minute.items()))
+    if not totals:
         return
-    rows = [{"app": app, "kind": kind, "count": int(c), "first_ts": lo, "last_ts": hi,
-             "last_received_at": received}
-            for (app, kind), (c, lo, hi) in sorted(counts.items())]
+    table = store.table("app_kind")
     stmt = insert_for(conn, table)
     least, greatest = (func.least, func.greatest) if conn.dialect.name == "postgresql" \
         else (func.min, func.max)
@@ -342,12 +354,6 @@ def _count(conn: Connection, table: Table, fresh: list[ev.Event], received: floa
             "last_received_at": stmt.excluded.last_received_at,
         },
     )
-    conn.execute(stmt, rows)
-
-
-def _count_minutes(conn: Connection, table: Table, fresh: list[ev.Event]) -> None:
-    counts: dict[tuple[str, str, int], int] = defaultdict(int)
-    for event in fresh:
-        counts[(event.app, event.kind, int(event.ts // 60) * 60)] += 1
-    add_up(conn, table, ("app", "kind", "bucket"), ("count",),
-           [(*key, n) for key, n in sorted(counts.items())])
+    conn.execute(stmt, sorted(totals, key=lambda row: (row["app"], row["kind"])))
+    add_up(conn, store.table("event_minute"), ("app", "kind", "bucket"), ("count",),
+           sorted(minutes))

@@ -75,16 +75,20 @@ class OutlierWatch:
     def _run(self) -> None:
         while True:
             time.sleep(self.TICK_S)
-            if not self._running:
+            if self._running:
+                self._tick()
+
+    def _tick(self) -> None:
+        # A function of its own: its locals (the last request looked at) go when it
+        # returns, instead of keeping that request alive through the sleep.
+        now = time.perf_counter_ns()
+        for key, active in list(self._running.items()):
+            if active.deadline_ns > now:
                 continue
-            now = time.perf_counter_ns()
-            for key, active in list(self._running.items()):
-                if active.deadline_ns > now:
-                    continue
-                self._running.pop(key, None)
-                if not active.done:
-                    with capture_internal_exceptions("capturing an outlier"):
-                        self.capture(active)
+            self._running.pop(key, None)
+            if not active.done:
+                with capture_internal_exceptions("capturing an outlier"):
+                    self.capture(active)
 
     def capture(self, active: Any) -> None:
         if active.task is not None:

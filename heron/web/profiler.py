@@ -81,20 +81,30 @@ class Sampler:
         period = self.period_ms / 1000
         while True:
             time.sleep(period)
-            if not self._runs:
+            if self._runs:
+                self._sample()
+
+    def _sample(self) -> None:
+        # Functions of their own: the frames and runs looked at (and the requests they
+        # hold) are let go on return, not kept through the sleep.
+        frames = sys._current_frames()
+        try:
+            self._walk(frames)
+        finally:
+            frames.clear()  # it holds this thread's own frame: a cycle otherwise
+
+    def _walk(self, frames: dict[int, Any]) -> None:
+        for thread_id, run in list(self._runs.items()):
+            root = run.root
+            if root is None:  # detached meanwhile
                 continue
-            frames = sys._current_frames()
-            for thread_id, run in list(self._runs.items()):
-                root = run.root
-                if root is None:  # detached meanwhile
-                    continue
-                frame = frames.get(thread_id)
-                stack = []
-                while frame is not None and frame is not root and len(stack) < MAX_DEPTH:
-                    stack.append((frame.f_code.co_filename,
-                                  frame.f_lineno or frame.f_code.co_firstlineno,
-                                  frame.f_code.co_name))
-                    frame = frame.f_back
-                if frame is root and stack:
-                    key = tuple(reversed(stack))
-                    run.samples[key] = run.samples.get(key, 0) + 1
+            frame = frames.get(thread_id)
+            stack = []
+            while frame is not None and frame is not root and len(stack) < MAX_DEPTH:
+                stack.append((frame.f_code.co_filename,
+                              frame.f_lineno or frame.f_code.co_firstlineno,
+                              frame.f_code.co_name))
+                frame = frame.f_back
+            if frame is root and stack:
+                key = tuple(reversed(stack))
+                run.samples[key] = run.samples.get(key, 0) + 1

@@ -357,3 +357,39 @@ def test_a_finished_request_is_freed_at_once(db_url, level) -> None:  # type: ig
     finally:
         gc.enable()
     assert len(seen) == 20 and alive == []
+
+
+@pytest.mark.parametrize("level", [2, 3])
+def test_a_request_seen_by_the_watcher_or_sampler_is_freed_at_once(db_url, level
+                                                                   ) -> None:  # type: ignore[no-untyped-def]
+    """The outlier watcher and the profiler's sampler look at a request while it runs
+    (it lasts longer than their 5 ms tick); neither keeps it once it has finished."""
+    import gc
+    import weakref
+
+    from heron.web import sql
+
+    url, prefix = db_url
+    app = Flask("watched")
+    seen: list[weakref.ref] = []  # type: ignore[type-arg]
+
+    @app.get("/")
+    def index():  # type: ignore[no-untyped-def]
+        seen.append(weakref.ref(sql.current.get()))
+        time.sleep(0.008)
+        return "hi"
+
+    heron.bind(app, database=url, table_prefix=prefix, password=ADMIN_PASSWORD,
+               monitor_level=level)
+    client = app.test_client()
+    for _ in range(21):  # past the outlier detector's first 20: thresholds are armed
+        client.get("/")
+    gc.disable()
+    try:
+        del seen[:]
+        client.get("/")
+        time.sleep(0.02)  # the watcher and the sampler tick again, with nothing running
+        alive = [ref for ref in seen if ref() is not None]
+    finally:
+        gc.enable()
+    assert len(seen) == 1 and alive == []
