@@ -223,6 +223,7 @@ def main() -> None:
         main_instructions()
         return
     results: dict[str, list[dict]] = {v: [] for v in VARIANTS}  # type: ignore[type-arg]
+    by_round: dict[tuple[str, int], dict] = {}  # type: ignore[type-arg]
     with tempfile.TemporaryDirectory() as folder:
         for round_no in range(ROUNDS):
             for variant in VARIANTS:
@@ -240,11 +241,18 @@ def main() -> None:
                     continue
                 result = json.loads(done.stdout.strip().splitlines()[-1])
                 results[variant].append(result)
+                by_round[(variant, round_no)] = result
                 print(f"round {round_no + 1}: {variant} {json.dumps(result)}", flush=True)
     if not results["plain"]:
         sys.exit("the plain Flask baseline did not run")
     def median(variant: str, key: str) -> float:
         return statistics.median(r["20000"][key] for r in results[variant])
+
+    def paired(variant: str) -> list[float]:
+        """Wall µs over plain, round by round: each round's plain against the same round."""
+        return sorted(by_round[(variant, n)]["20000"]["us"] - by_round[("plain", n)]["20000"]["us"]
+                      for n in range(ROUNDS) if (variant, n) in by_round
+                      and ("plain", n) in by_round)
 
     print(f"hello-world Flask, {ROUNDS} interleaved rounds, burst of 20,000, median of rounds")
     print("  wall: µs per request during the burst (the request path, and whatever background"
@@ -252,8 +260,11 @@ def main() -> None:
     print("  cpu: process CPU µs per request during the burst, every thread")
     print("  cpu+after: process CPU µs per request until the burst is stored (background "
           "writer catch-up included)")
+    print("  paired: median over rounds of (variant − plain of the same round), wall, with the "
+          "rounds' lowest and highest")
     print(f"{'variant':12} {'wall':>7} {'+plain':>7} {'cpu':>7} {'+plain':>7} "
-          f"{'cpu+after':>10} {'+plain':>7} {'stored 2,000':>13} {'stored 20,000':>14}")
+          f"{'cpu+after':>10} {'+plain':>7} {'paired':>7} {'range':>15} "
+          f"{'stored 2,000':>13} {'stored 20,000':>14}")
     base = {key: median("plain", key) for key in ("us", "cpu_us", "cpu_all_us")}
     for variant in VARIANTS:
         rows = results[variant]
@@ -264,12 +275,14 @@ def main() -> None:
                            if key != "cpu_all_us" else
                            f"{median(variant, key):10.1f} {median(variant, key) - base[key]:+7.1f}"
                            for key in ("us", "cpu_us", "cpu_all_us"))
+        pairs = paired(variant)
+        spread = (f"{statistics.median(pairs):+7.1f} {pairs[0]:+7.1f}..{pairs[-1]:+.1f}"
+                  if pairs else f"{'':7} {'':15}")
         small = min(r["2000"]["stored"] for r in rows)
         big = min(r["20000"]["stored"] for r in rows)
         stored = (f"{small:13.1%} {big:14.1%}" if not variant.startswith("heronpath")
                   else f"{'(discarded)':>13} {'(discarded)':>14}")
-        print(f"{variant:12} {figures} {stored}  {LABELS.get(variant, '')}")
-
+        print(f"{variant:12} {figures} {spread:>23} {stored}  {LABELS.get(variant, '')}")
 
 if __name__ == "__main__":
     main()
