@@ -30,7 +30,7 @@ from heron.web import sql
 from heron.web.groupby import group_of
 from heron.web.levels import LevelTable
 from heron.web.outliers import OutlierDetector, OutlierWatch
-from heron.web.profiler import Sampler
+from heron.web.profiler import Sampler, call_tree
 from heron.web.redact import Redactor
 from heron.web.version import app_version
 
@@ -63,7 +63,8 @@ class Active:
     cpu_percent: float | None = None
     memory_bytes: int | None = None
     values: dict[str, Any] | None = None
-    profile: Any = None
+    profiled = False        # level 3, served by a thread: the sampler looks at it
+    samples: dict[tuple[Any, ...], int] | None = None  # the sampler's: stack -> count
 
     def __init__(self, started_ns: int, environ: Any):
         self.started_ns = started_ns
@@ -106,31 +107,36 @@ class WebMonitor:
         level = active.level = self.levels.level(endpoint)
         active.endpoint = endpoint
         if level >= 2:
-            self.arm(active, level, sys._getframe(1))
-
-    def arm(self, active: Active, level: int, root: Any) -> None:
-        """A level-2/3 request: watch for it crossing its outlier threshold; profile it."""
-        try:
             loop = _get_running_loop()  # None outside asyncio, no exception
-            task = asyncio.current_task(loop) if loop is not None else None
+            self.arm(active, level, sys._getframe(1),
+                     asyncio.current_task(loop) if loop is not None else None)
+
+    def arm(self, active: Active, level: int, root: Any, task: Any = None) -> None:
+        """A level-2/3 request: watch for it crossing its outlier threshold; profile it.
+
+        ``root`` is the caller's frame (what runs below it is kept); ``task`` the asyncio
+        task serving the request, if any (a bound Flask app's requests never have one)."""
+        try:
+            active.root_frame = root
+            active.thread_id = _get_ident()
             threshold = self.detector.threshold(active.endpoint)  # type: ignore[arg-type]
             if threshold is not None:
                 active.threshold_ms = threshold
                 active.deadline_ns = active.started_ns + int(threshold * 1e6)
-                active.thread_id = _get_ident()
-                active.task = task
-                active.root_frame = root
+                if task is not None:
+                    active.task = task
                 self.watch.arm(active)
             if level >= 3 and task is None:  # sampling follows a thread, not a task
-                active.root_frame = root
-                active.profile = self.sampler.attach(_get_ident(), root)
+                active.profiled = True
+                self.sampler.attach(active)
         except Exception as exc:  # noqa: BLE001 - never break the request
             internal_error("monitoring a request", exc)
 
     @staticmethod
     def wants_values(active: Active) -> bool:
         """Whether the request is slow enough that its values should be kept now."""
-        return active.threshold_ms is not None and perf_counter_ns() > active.deadline_ns
+        deadline = active.deadline_ns  # 0 while the endpoint has no threshold
+        return deadline > 0 and perf_counter_ns() > deadline
 
     def finish(self, active: Active, status: int | str | None = None) -> None:
         """The response is sent: hand the request to the recorder as a tuple (the event is
@@ -143,7 +149,7 @@ class WebMonitor:
         if status is not None:
             active.status = status
         if active.level < 1 or active.endpoint is None:
-            if active.profile is not None or active.threshold_ms is not None:
+            if active.root_frame is not None:
                 self._disarm(active)
             return
         try:
@@ -167,8 +173,8 @@ class WebMonitor:
         active.done = True
         if active.threshold_ms is not None:
             self.watch.disarm(active)
-        if active.profile is not None:
-            self.sampler.detach(active.profile)
+        if active.profiled:
+            self.sampler.detach(active)
         # the frame holds the request (a cycle): let go while the frame is still running,
         # so both are freed on return instead of waiting for the garbage collector
         active.root_frame = None
@@ -193,8 +199,8 @@ class WebMonitor:
                 else {}))
         if active.level >= 2:
             self.detector.observe(endpoint, duration_ms)
-        if active.profile is not None and active.profile.samples:
-            tree = active.profile.tree()
+        if active.samples:
+            tree = call_tree(active.samples, self.sampler.period_ms)
             if tree["samples"]:
                 api.emit(ev.Profile(app=self.app_id, ts=active.ts, request_id=active.id,
                                     endpoint=endpoint, duration_ms=duration_ms, tree=tree))

@@ -18,37 +18,32 @@ from heron.errors import ConfigError
 MAX_DEPTH = 128
 
 
-class ProfileRun:
-    def __init__(self, thread_id: int, root: Any, period_ms: float):
-        self.thread_id = thread_id
-        self.root = root
-        self.period_ms = period_ms
-        self.samples: dict[tuple[tuple[str, int, str], ...], int] = {}  # stack -> count
-
-    def tree(self) -> dict[str, Any]:
-        """``{"period_ms", "samples", "lines": [...], "root": [-1, n, children]}``."""
-        lines: list[dict[str, Any]] = []
-        index: dict[tuple[str, int, str], int] = {}
-        root: list[Any] = [-1, 0, []]
-        for stack, count in self.samples.items():
-            root[1] += count
-            node = root
-            for frame in stack:
-                i = index.get(frame)
-                if i is None:
-                    i = index[frame] = len(lines)
-                    filename, lineno, function = frame
-                    lines.append({"file": filename, "line": lineno, "function": function,
-                                  "code": linecache.getline(filename, lineno).strip()})
-                for child in node[2]:
-                    if child[0] == i:
-                        break
-                else:
-                    child = [i, 0, []]
-                    node[2].append(child)
-                child[1] += count
-                node = child
-        return {"period_ms": self.period_ms, "samples": root[1], "lines": lines, "root": root}
+def call_tree(samples: dict[tuple[tuple[str, int, str], ...], int], period_ms: float
+              ) -> dict[str, Any]:
+    """A request's samples (stack -> count) as ``{"period_ms", "samples", "lines": [...],
+    "root": [-1, n, children]}``."""
+    lines: list[dict[str, Any]] = []
+    index: dict[tuple[str, int, str], int] = {}
+    root: list[Any] = [-1, 0, []]
+    for stack, count in samples.items():
+        root[1] += count
+        node = root
+        for frame in stack:
+            i = index.get(frame)
+            if i is None:
+                i = index[frame] = len(lines)
+                filename, lineno, function = frame
+                lines.append({"file": filename, "line": lineno, "function": function,
+                              "code": linecache.getline(filename, lineno).strip()})
+            for child in node[2]:
+                if child[0] == i:
+                    break
+            else:
+                child = [i, 0, []]
+                node[2].append(child)
+            child[1] += count
+            node = child
+    return {"period_ms": period_ms, "samples": root[1], "lines": lines, "root": root}
 
 
 class Sampler:
@@ -57,25 +52,25 @@ class Sampler:
             raise ConfigError(f"SAMPLING_PERIOD={period_ms!r}: the profiler samples at most "
                               "every 1 ms; give 1 or more (milliseconds)")
         self.period_ms = float(period_ms)
-        self._runs: dict[int, ProfileRun] = {}
+        self._runs: dict[int, Any] = {}  # thread id -> the request it serves
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
 
-    def attach(self, thread_id: int, root: Any) -> ProfileRun:
-        run = ProfileRun(thread_id, root, self.period_ms)
-        self._runs[thread_id] = run
+    def attach(self, request: Any) -> None:
+        """Sample ``request`` (a ``heron.web.monitor.Active``) until detached: the stack of
+        its thread (``thread_id``) below its ``root_frame``, counted in its ``samples``.
+        The request itself is the registration: nothing else is made per request."""
+        self._runs[request.thread_id] = request
         if self._thread is None:
             with self._lock:
                 if self._thread is None:
                     self._thread = threading.Thread(target=self._run, name="heron-profiler",
                                                     daemon=True)
                     self._thread.start()
-        return run
 
-    def detach(self, run: ProfileRun) -> None:
-        if self._runs.get(run.thread_id) is run:
-            del self._runs[run.thread_id]
-        run.root = None  # the request's frame: no cycle left for the garbage collector
+    def detach(self, request: Any) -> None:
+        if self._runs.get(request.thread_id) is request:
+            del self._runs[request.thread_id]
 
     def _run(self) -> None:
         period = self.period_ms / 1000
@@ -94,9 +89,9 @@ class Sampler:
             frames.clear()  # it holds this thread's own frame: a cycle otherwise
 
     def _walk(self, frames: dict[int, Any]) -> None:
-        for thread_id, run in list(self._runs.items()):
-            root = run.root
-            if root is None:  # detached meanwhile
+        for thread_id, request in list(self._runs.items()):
+            root = request.root_frame
+            if root is None:  # finished meanwhile
                 continue
             frame = frames.get(thread_id)
             stack = []
@@ -107,4 +102,7 @@ class Sampler:
                 frame = frame.f_back
             if frame is root and stack:
                 key = tuple(reversed(stack))
-                run.samples[key] = run.samples.get(key, 0) + 1
+                samples = request.samples
+                if samples is None:
+                    samples = request.samples = {}
+                samples[key] = samples.get(key, 0) + 1
