@@ -12,6 +12,8 @@ network): wall µs per request during the burst; process CPU µs per request dur
 burst (every thread); process CPU µs per request until the burst is stored (heron after
 ``flush()``, FMD after its threads settle: the background writer's catch-up included);
 and the share of requests stored. Overheads are against plain Flask in the same run.
+heron's store is created (migrated) before its process starts, as a deployed app finds it
+after the first start: migrating loads Alembic, which an up-to-date store never does.
 A CPU-bound burst keeps the GIL busy, so heron's writer does most of its work after the
 burst: the third figure is the whole cost.
 """
@@ -49,6 +51,18 @@ def make_app():  # type: ignore[no-untyped-def]
     return app
 
 
+def store_url(variant: str, folder: str) -> str:
+    return f"sqlite:///{folder}/heron-{variant}.db"
+
+
+def prepare(variant: str, folder: str) -> None:
+    """Create and migrate the variant's store (heron's), as a deployed app finds it."""
+    if variant.startswith("heron-"):
+        from heron.store import open_store
+
+        open_store(store_url(variant, folder)).dispose()
+
+
 def child(variant: str, folder: str, counted: int | None = None) -> None:
     """Run one variant: time bursts, then count what was stored; print JSON."""
     from werkzeug.test import EnvironBuilder
@@ -61,7 +75,7 @@ def child(variant: str, folder: str, counted: int | None = None) -> None:
         import heron
         from heron.store import open_store
 
-        url = f"sqlite:///{folder}/heron-{variant}.db"
+        url = store_url(variant, folder)
         heron.bind(app, database=url, monitor_level=int(level), password="bench-password")
         store = open_store(url)
 
@@ -170,6 +184,7 @@ def instructions(variant: str, folder: str, counted: int) -> int:
     """Instructions the whole process executed (every thread), counted by callgrind."""
     own = Path(folder) / f"{variant}-{counted}"  # a fresh store for every run
     own.mkdir()
+    prepare(variant, str(own))
     done = subprocess.run(["valgrind", "--tool=callgrind",
                            f"--callgrind-out-file={own / 'callgrind.out'}",
                            sys.executable, __file__, variant, str(own), str(counted)],
@@ -229,6 +244,7 @@ def main() -> None:
             for variant in VARIANTS:
                 round_dir = Path(folder) / f"r{round_no}"
                 round_dir.mkdir(exist_ok=True)
+                prepare(variant, str(round_dir))
                 try:
                     done = subprocess.run([sys.executable, __file__, variant, str(round_dir)],
                                           capture_output=True, text=True, timeout=VARIANT_S)

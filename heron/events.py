@@ -92,9 +92,17 @@ JSONDict = dict[str, Any]
 
 
 class Event(
-    msgspec.Struct, kw_only=True, tag_field="kind", forbid_unknown_fields=True, omit_defaults=True
+    msgspec.Struct, kw_only=True, tag_field="kind", forbid_unknown_fields=True,
+    omit_defaults=True, gc=False,
 ):
-    """Fields every event has."""
+    """Fields every event has.
+
+    ``gc=False``: events are plain data that never point back at themselves, so the
+    garbage collector need not know them. A tracked object counts towards the next
+    collection while it lives, and a burst keeps tens of thousands of events alive in the
+    recorder's batches: tracked, they cost the host app extra collections, each walking
+    its young objects.
+    """
 
     id: Id = ""  # filled by the recorder (ensure_ids) unless the source sets one
     app: AppId = "default"

@@ -24,8 +24,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import urllib3
-
 from heron.errors import ConfigError
 from heron.sessions.files import write_json
 
@@ -264,6 +262,8 @@ def redact_tokens(text: str, secrets: list[str] = ()) -> str:  # type: ignore[as
 
 def _request(method: str, url: str, body: Any, headers: dict[str, str]
              ) -> tuple[int, dict[str, Any]]:
+    import urllib3  # here: every process that imports heron would carry it otherwise
+
     with urllib3.PoolManager(retries=False, timeout=urllib3.Timeout(connect=5, read=20)) as pool:
         response = pool.request(method, url, body=None if body is None else json.dumps(body),
                                 headers={"Content-Type": "application/json",

@@ -40,6 +40,27 @@ def test_upgrade_again_is_harmless(store: Store, db_url) -> None:  # type: ignor
     again.dispose()
 
 
+def test_head_is_the_newest_migration_script() -> None:
+    from heron.store.migrate import HEAD, script_head
+
+    assert script_head() == HEAD
+
+
+def test_opening_an_up_to_date_store_leaves_alembic_unloaded(store: Store, db_url) -> None:  # type: ignore[no-untyped-def]
+    # The store fixture migrated it; a new process only reads its revision. Alembic,
+    # Mako and Pygments would otherwise live in every bound app's heap.
+    import subprocess
+    import sys
+
+    url, prefix = db_url
+    probe = ("import sys; from heron.store import open_store; "
+             f"s = open_store({url!r}, {prefix!r}); "
+             "print(s.revision(), 'alembic' in sys.modules, 'mako' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          check=True)
+    assert done.stdout.split() == [head_revision(), "False", "False"]
+
+
 def test_sqlite_runs_in_wal_mode(tmp_path) -> None:  # type: ignore[no-untyped-def]
     s = open_store(f"sqlite:///{tmp_path / 'wal.db'}")
     with s.read() as conn:
