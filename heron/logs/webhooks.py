@@ -19,8 +19,6 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-import urllib3
-
 from heron._internal import capture_internal_exceptions, inside_heron, logger
 from heron.store import Store
 from heron.store.queries import alerts as store_alerts
@@ -59,6 +57,8 @@ def message(title: str, summary: str, *, lines: list[str] | None = None,
 def post(url: str, payload: dict[str, Any], timeout: float = TIMEOUT_S
          ) -> tuple[int | None, str | None]:
     """POST ``payload``; (HTTP status or None, error text or None). Never raises."""
+    import urllib3  # here: a bound app's dashboard imports this module and never posts
+
     try:
         response = urllib3.request("POST", url, body=json.dumps(payload).encode(),
                                    headers={"Content-Type": "application/json"},

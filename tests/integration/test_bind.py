@@ -63,3 +63,26 @@ def test_bind_without_password_says_how_to_set_one(tmp_path, caplog) -> None:  #
     text = caplog.text
     assert "new admin user 'admin' with a random password" in text
     assert "heron user passwd admin" in text
+
+
+def test_a_bound_app_carries_no_http_client_or_migration_tool(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # Every module heron imports lives in the app's heap, walked by each full garbage
+    # collection: urllib3 waits for a webhook, crash report or remote sink, Alembic for
+    # a store that needs migrating (this one was migrated by an earlier start).
+    import subprocess
+    import sys
+
+    url = f"sqlite:///{tmp_path / 'heron.db'}"
+    open_store(url).dispose()
+    probe = (
+        "import sys, heron; from flask import Flask; app = Flask('shop'); "
+        "app.get('/')(lambda: 'hello'); "
+        f"heron.bind(app, database={url!r}, password='a-long-password'); "
+        "client = app.test_client(); "
+        "assert client.get('/').status_code == 200; "
+        "assert client.post('/dashboard/login', data={}).status_code in (200, 400); "
+        "assert heron.flush(10); "
+        "print(sorted(m for m in ('urllib3', 'alembic', 'mako') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          check=True)
+    assert done.stdout.split()[-1] == "[]"
