@@ -33,8 +33,10 @@ def make_engine(url: str) -> Engine:
         database = parsed.database or ""
         if database and database != ":memory:" and not database.startswith("file:"):
             Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        # Ingest's statements repeat in a few sizes per table (heron.store.bulk): room in
+        # the driver's statement cache for all of them next to the dashboard's queries.
         kwargs["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000,
-                                  "check_same_thread": False}
+                                  "check_same_thread": False, "cached_statements": 512}
         engine = create_engine(parsed, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine

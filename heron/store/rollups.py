@@ -21,7 +21,6 @@ several server processes never loses a count.
 from __future__ import annotations
 
 from collections import defaultdict
-from itertools import chain
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import case
@@ -30,6 +29,7 @@ from sqlalchemy.engine import Connection
 
 from heron import events as ev
 from heron.store import sketch
+from heron.store.bulk import execute_rows
 
 if TYPE_CHECKING:
     from heron.store import Store
@@ -159,30 +159,21 @@ def _request_rollups(conn: Connection, store: Store, requests: list[ev.Event]) -
            [(*key, *values) for key, values in sorted(groups.items())])
 
 
-#: Rows per additive upsert statement: well under both databases' parameter limits.
-ADD_CHUNK = 1_000
-
-
 def add_up(conn: Connection, table: Any, keys: tuple[str, ...], adds: tuple[str, ...],
            rows: list[tuple[Any, ...]]) -> None:
     """Insert ``rows`` (key columns, then the columns to add), adding to rows that exist:
     multi-row ``INSERT … ON CONFLICT DO UPDATE SET c = c + excluded.c`` straight through
-    the driver (SQLAlchemy's per-row parameter handling costs more than the database's
-    work here). Keys must be unique within ``rows`` (PostgreSQL refuses to update a row
-    twice in one statement); sorted rows take locks in one order across servers."""
+    the driver (:mod:`heron.store.bulk`). Keys must be unique within ``rows`` (PostgreSQL
+    refuses to update a row twice in one statement); sorted rows take locks in one order
+    across servers."""
     if not rows:
         return
     quote = conn.dialect.identifier_preparer.quote
     name = quote(table.name)
     columns = ", ".join(quote(c) for c in (*keys, *adds))
     marker = "%s" if conn.dialect.paramstyle in ("format", "pyformat") else "?"
-    row_sql = "(" + ", ".join([marker] * (len(keys) + len(adds))) + ")"
     tail = (f" ON CONFLICT ({', '.join(quote(k) for k in keys)}) DO UPDATE SET "
             + ", ".join(f"{quote(c)} = {name}.{quote(c)} + excluded.{quote(c)}"
                         for c in adds))
-    for start in range(0, len(rows), ADD_CHUNK):
-        chunk = rows[start:start + ADD_CHUNK]
-        conn.exec_driver_sql(
-            f"INSERT INTO {name} ({columns}) VALUES " + ", ".join([row_sql] * len(chunk)) + tail,
-            tuple(chain.from_iterable(chunk)))
-
+    execute_rows(conn, f"INSERT INTO {name} ({columns}) VALUES ",
+                 "(" + ", ".join([marker] * (len(keys) + len(adds))) + ")", tail, rows)

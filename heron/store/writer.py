@@ -22,7 +22,6 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from itertools import chain
 from typing import TYPE_CHECKING, Any
 
 import msgspec
@@ -31,6 +30,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from heron import events as ev
+from heron.store.bulk import execute_rows
 from heron.store.rollups import add_up
 from heron.store.rollups import apply as apply_rollups
 
@@ -205,19 +205,12 @@ def _append(conn: Connection, table: Table, batch: list[ev.Event]) -> None:
     bulk_insert(conn, table, names, rows)
 
 
-#: Bound parameters per statement: under SQLite's 32,766 and PostgreSQL's 65,535.
-MAX_PARAMS = 30_000
-
-
 def bulk_insert(conn: Connection, table: Table, columns: Sequence[str],
                 rows: Sequence[tuple[Any, ...]], *,
                 on_conflict_do_nothing: Sequence[str] | None = None,
                 returning: str | None = None) -> list[tuple[Any, ...]]:
-    """Insert ``rows`` with multi-row VALUES statements straight through the driver.
-
-    The hot write path: SQLAlchemy's per-row parameter processing costs more than the
-    database's own work at these batch sizes. JSON columns must be given as JSON text.
-    """
+    """Insert ``rows``: ``COPY`` on PostgreSQL, multi-row VALUES statements on SQLite
+    (:mod:`heron.store.bulk`). JSON columns must be given as JSON text."""
     if not rows:
         return []
     quote = conn.dialect.identifier_preparer.quote
@@ -227,25 +220,12 @@ def bulk_insert(conn: Connection, table: Table, columns: Sequence[str],
                 "DO NOTHING"
     if returning:
         tail += f" RETURNING {quote(returning)}"
-    names = ", ".join(quote(c) for c in columns)
-    out: list[tuple[Any, ...]] = []
     if conn.dialect.name == "postgresql":
         return _pg_copy(conn, table, columns, rows, tail, returning is not None)
-    row_sql = "(" + ", ".join("?" for _ in columns) + ")"
-    head = f"INSERT INTO {quote(table.name)} ({names}) VALUES "
-    # The driver's own cursor, in the connection's transaction: its rows are plain tuples
-    # (SQLAlchemy's Row objects cost 0.5-2 µs each, on the thread that shares the GIL with
-    # the app's requests), and heron's own writes fire no engine events.
-    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-    try:
-        for chunk in _chunks(rows, max(1, MAX_PARAMS // len(columns))):
-            cursor.execute(head + ", ".join([row_sql] * len(chunk)) + tail,
-                           tuple(chain.from_iterable(chunk)))
-            if returning:
-                out.extend(cursor.fetchall())
-    finally:
-        cursor.close()
-    return out
+    names = ", ".join(quote(c) for c in columns)
+    return execute_rows(conn, f"INSERT INTO {quote(table.name)} ({names}) VALUES ",
+                        "(" + ", ".join("?" for _ in columns) + ")", tail, rows,
+                        returning=returning is not None)
 
 
 def _pg_copy(conn: Connection, table: Table, columns: Sequence[str],

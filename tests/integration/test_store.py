@@ -11,6 +11,7 @@ from heron.store import Store, open_store
 from heron.store.migrate import head_revision
 from heron.store.queries.apps import app_summaries, events_per_bucket, recent_events
 from heron.store.queries.export import export_page
+from heron.store.writer import IngestResult
 
 
 def test_migrations_create_every_table_under_the_prefix(store: Store) -> None:
@@ -66,6 +67,30 @@ def test_sqlite_runs_in_wal_mode(tmp_path) -> None:  # type: ignore[no-untyped-d
     with s.read() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
     s.dispose()
+
+
+def test_batches_of_any_size_are_stored_once_with_every_field(store: Store) -> None:
+    # Rows go in as multi-row statements in chunks (powers of two on SQLite): every size
+    # around a chunk boundary must store each event once, field for field, and a batch
+    # half seen before must store only its new half.
+    seen: list[ev.Request] = []
+    for size in (1, 3, 127, 128, 129, 255, 2_001):
+        batch = [ev.Request(app="svc", endpoint=f"e{size}", duration_ms=i + 0.25,
+                            status=200 + i % 3, ip=f"10.0.0.{i % 250}", ts=1_700_000_000 + i)
+                 for i in range(size)]
+        assert store.ingest(batch) == IngestResult(stored=size, duplicates=0)
+        seen += batch
+    mixed = seen[-100:] + [ev.Request(app="svc", endpoint="late", duration_ms=1.0)
+                           for _ in range(60)]
+    assert store.ingest(mixed) == IngestResult(stored=60, duplicates=100)
+    table = store.table("request")
+    with store.read() as conn:
+        rows = {r.id: r for r in conn.execute(select(table))}
+    assert len(rows) == len(seen) + 60
+    for event in seen:
+        row = rows[event.id]
+        assert (row.endpoint, row.duration_ms, row.status, row.ip, row.ts) == \
+            (event.endpoint, event.duration_ms, event.status, event.ip, event.ts)
 
 
 def test_ten_thousand_events_twice_are_stored_once(store: Store) -> None:
