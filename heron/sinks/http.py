@@ -66,6 +66,9 @@ class HttpSink:
     :param timeout: seconds to connect and to wait for an answer.
     """
 
+    #: Every batch goes to disk at once (the recorder waits for room rather than drop).
+    spools = True
+
     def __init__(self, url: str, token: str | None, *, app: str = "default",
                  spool_dir: str | os.PathLike[str] | None = None,
                  spool_max_bytes: int = 1024 * 1024 * 1024, timeout: float = 10.0):

@@ -64,6 +64,23 @@ def test_delivers_every_event_once(live_server, store, tmp_path: Path) -> None: 
     assert count(store, "deliver", "run_start") == 1
 
 
+def test_exporting_faster_than_the_spool_loses_nothing(live_server, store,  # type: ignore[no-untyped-def]
+                                                       tmp_path: Path) -> None:
+    # A tight export loop outruns the one thread that encodes and spools batches; with a
+    # small in-memory buffer it fills at once. In front of the spool the loop is slowed
+    # down instead: only a full spool may drop events.
+    heron.init(live_server.url, token=TOKEN, app="fast", spool_dir=str(tmp_path / "sp"))
+    heron.api.recorder().max_buffer = 300  # type: ignore[union-attr]
+    for i in range(30_000):
+        heron.export({"i": i})
+    assert heron.flush(60)
+    stats = heron.stats()
+    assert stats["dropped"] == 0 and stats["spooled"] == 30_000
+    wait_until(lambda: count(store, "fast") == 30_000)
+    exported = _all_exports(store, "fast")
+    assert sorted(e["metrics"]["i"] for e in exported) == list(range(30_000))
+
+
 def test_server_away_then_back(app, store, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     port = free_port()
     heron.init(f"http://127.0.0.1:{port}", token=TOKEN, app="away",
@@ -237,12 +254,12 @@ def test_zero_loss_across_server_kills_and_a_client_restart(db_url, tmp_path: Pa
         store.dispose()
 
 
-def _all_exports(store: Store) -> list[dict]:
+def _all_exports(store: Store, app: str = "loss") -> list[dict]:
     from heron.store.queries.export import export_page
 
     rows, cursor = [], None
     while True:
-        page = export_page(store, "export", app="loss", limit=10_000, cursor=cursor)
+        page = export_page(store, "export", app=app, limit=10_000, cursor=cursor)
         rows.extend(page.items)
         if page.next_cursor is None:
             return rows

@@ -105,6 +105,55 @@ def test_full_buffer_drops_and_counts(caplog: pytest.LogCaptureFixture) -> None:
     recorder.close()
 
 
+def test_full_buffer_before_a_spooling_sink_waits_a_bounded_time(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # In front of a sink that spools, a full buffer makes the caller wait for room; a
+    # flusher that cannot make room (stuck for longer than ROOM_WAIT_S) means a drop,
+    # never a caller stuck for good.
+    import heron.recorder as recorder_module
+
+    monkeypatch.setattr(recorder_module, "ROOM_WAIT_S", 0.3)
+    release = threading.Event()
+
+    class StuckSpool(MemorySink):
+        spools = True
+
+        def write(self, events):  # type: ignore[no-untyped-def]
+            release.wait(5)
+            super().write(events)
+
+    sink = StuckSpool()
+    recorder = Recorder(sink, max_buffer=20, batch_size=10)
+    started = time.monotonic()
+    for i in range(40):
+        recorder.emit(Log(message=str(i)))
+    waited = time.monotonic() - started
+    assert recorder.stats.dropped > 0
+    assert 0.3 <= waited < 1.5  # waited for room once, then dropped at once
+    release.set()
+    assert recorder.flush(5)
+    assert len(sink.events) + recorder.stats.dropped == 40
+    recorder.close()
+
+
+def test_full_buffer_before_a_slow_spooling_sink_loses_nothing() -> None:
+    class SlowSpool(MemorySink):
+        spools = True
+
+        def write(self, events):  # type: ignore[no-untyped-def]
+            time.sleep(0.002)
+            super().write(events)
+
+    sink = SlowSpool()
+    recorder = Recorder(sink, max_buffer=50, batch_size=10)
+    for i in range(2_000):
+        recorder.emit(Log(message=str(i)))
+    assert recorder.flush(10)
+    assert recorder.stats.dropped == 0
+    assert [e.message for e in sink.events] == [str(i) for i in range(2_000)]
+    recorder.close()
+
+
 def test_emit_after_close_is_counted_as_dropped() -> None:
     recorder = Recorder(MemorySink())
     recorder.close()
