@@ -312,7 +312,7 @@ def main() -> None:
         big = min(r["20000"]["stored"] for r in rows)
         stored = (f"{small:13.1%} {big:14.1%}" if not variant.startswith("heronpath")
                   else f"{'(discarded)':>13} {'(discarded)':>14}")
-        startup = statistics.median(r.get("startup_gc_ms", 0.0) for r in rows)
+        startup = statistics.median(r["startup_gc_ms"] for r in rows)
         print(f"{variant:12} {figures} {spread:>23} {stored} {startup:14.1f}  "
               f"{LABELS.get(variant, '')}")
 

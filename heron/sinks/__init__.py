@@ -3,6 +3,11 @@
 A sink has ``write(events)``, which stores a batch or raises (the recorder keeps the batch
 and retries), and ``close()``. ``LocalSink`` writes into a store in this process;
 ``MemorySink`` keeps events in a list for tests.
+
+Optional, looked up by the recorder: ``attach(recorder)`` (called once, to see its
+backlog), ``idle()`` (called when there is nothing to write), and ``spools = True`` for a
+sink that puts every batch on disk at once, whatever its server does (``HttpSink``): in
+front of it a full buffer makes callers wait for room instead of dropping.
 """
 
 from __future__ import annotations

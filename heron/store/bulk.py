@@ -22,8 +22,6 @@ from sqlalchemy.engine import Connection
 
 #: Largest chunk on SQLite, in rows (a power of two).
 SQLITE_CHUNK = 128
-#: Bound parameters per statement elsewhere: under PostgreSQL's 65,535.
-MAX_PARAMS = 30_000
 
 
 def sqlite_chunks(rows: Sequence[Any], cap: int = SQLITE_CHUNK) -> Iterator[Sequence[Any]]:
@@ -43,7 +41,8 @@ def execute_rows(conn: Connection, head: str, row_sql: str, tail: str,
                  rows: Sequence[tuple[Any, ...]], *, returning: bool = False,
                  chunk: int = 1_000) -> list[tuple[Any, ...]]:
     """Run ``head + (row_sql, row_sql, …) + tail`` over ``rows``; the rows a ``RETURNING``
-    tail gives back, when ``returning``. ``chunk`` is the chunk size off SQLite."""
+    tail gives back, when ``returning``. ``chunk`` is the rows per statement off SQLite
+    (keep ``chunk`` × parameters per row under PostgreSQL's 65,535)."""
     out: list[tuple[Any, ...]] = []
     if not rows:
         return out

@@ -105,6 +105,20 @@ def test_full_buffer_drops_and_counts(caplog: pytest.LogCaptureFixture) -> None:
     recorder.close()
 
 
+class SpoolingSink(MemorySink):
+    """A sink that spools (as the HTTP sink does); ``before_write`` runs before each batch."""
+
+    spools = True
+
+    def __init__(self, before_write):  # type: ignore[no-untyped-def]
+        super().__init__()
+        self.before_write = before_write
+
+    def write(self, events):  # type: ignore[no-untyped-def]
+        self.before_write()
+        super().write(events)
+
+
 def test_full_buffer_before_a_spooling_sink_waits_a_bounded_time(
         monkeypatch: pytest.MonkeyPatch) -> None:
     # In front of a sink that spools, a full buffer makes the caller wait for room; a
@@ -114,15 +128,7 @@ def test_full_buffer_before_a_spooling_sink_waits_a_bounded_time(
 
     monkeypatch.setattr(recorder_module, "ROOM_WAIT_S", 0.3)
     release = threading.Event()
-
-    class StuckSpool(MemorySink):
-        spools = True
-
-        def write(self, events):  # type: ignore[no-untyped-def]
-            release.wait(5)
-            super().write(events)
-
-    sink = StuckSpool()
+    sink = SpoolingSink(lambda: release.wait(5))  # stuck until released
     recorder = Recorder(sink, max_buffer=20, batch_size=10)
     started = time.monotonic()
     for i in range(40):
@@ -137,14 +143,7 @@ def test_full_buffer_before_a_spooling_sink_waits_a_bounded_time(
 
 
 def test_full_buffer_before_a_slow_spooling_sink_loses_nothing() -> None:
-    class SlowSpool(MemorySink):
-        spools = True
-
-        def write(self, events):  # type: ignore[no-untyped-def]
-            time.sleep(0.002)
-            super().write(events)
-
-    sink = SlowSpool()
+    sink = SpoolingSink(lambda: time.sleep(0.002))
     recorder = Recorder(sink, max_buffer=50, batch_size=10)
     for i in range(2_000):
         recorder.emit(Log(message=str(i)))
