@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint install vendor clean bench
+.PHONY: demo test lint install vendor clean bench compat
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +20,12 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check heron tests bench scripts
 	$(BIN)/python -m pytest -q -p no:cacheprovider tests/unit tests/integration tests/browser
+
+# Other projects' own test suites (Flask-Login, Flask-WTF, Flask's tutorial, FastAPI's
+# tutorial on its newest release and on 0.136), plain and with heron attached at levels 1
+# and 3: any difference fails (tests/compat/run.py).
+compat: $(STAMP)
+	$(BIN)/python tests/compat/run.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check heron tests bench scripts
@@ -46,4 +52,4 @@ vendor:
 	scripts/vendor_frontend.sh
 
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) .venv-compat* .compat build *.egg-info

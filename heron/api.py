@@ -192,12 +192,23 @@ def shutdown(timeout: float | None = 5.0) -> bool:
         release()
         uninstall_excepthooks()
     flushed = True if recorder is None else recorder.close(timeout)
+    _stop_web_threads()
     client_state.install(None)
     with _lock:
         store, _store = _store, None
     if store is not None:
         store.dispose()
     return flushed
+
+
+def _stop_web_threads() -> None:
+    """Web monitoring's shared threads and dashboard apps, if web monitoring was used."""
+    ticker = sys.modules.get("heron.web.ticker")
+    if ticker is not None:
+        ticker.stop_all()
+    mount = sys.modules.get("heron.web.mount")
+    if mount is not None:
+        mount.forget()
 
 
 def recorder() -> Recorder | None:

@@ -113,7 +113,7 @@ class DemoWeb:
                       for e, level in LEVELS.items()])
         heron_config.group_by = lambda: request.headers.get("X-User")
         self.app = heron.bind(make_app())
-        self.monitor = self.app.extensions["heron"].extras["monitor"]
+        self.monitor = self.app.extensions["heron"].monitor
         self.monitor.levels.refresh()
         self.server = make_server("127.0.0.1", 0, self.app, threaded=True,
                                   request_handler=_Quiet)

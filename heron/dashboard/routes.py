@@ -157,14 +157,15 @@ def _template_globals() -> dict[str, Any]:
     return {"csrf_token": csrf_token, "current_user": current_user, **frame_context()}
 
 
-def init_app(app: Flask, store: Store, config: Config, experiment: Any = None, *,
-             host_app: bool = False) -> None:
-    """Mount the dashboard on ``app`` (``heron serve`` and bound apps alike).
+def init_app(app: Flask, store: Store, config: Config, experiment: Any = None) -> None:
+    """Mount the dashboard on ``app``, an app of heron's own: ``heron serve``'s, or the one a
+    bound host app forwards its ``/<CUSTOM_LINK>`` requests to (:mod:`heron.web.mount`).
+
+    The app is heron's, so heron sets its secret key and cookie: the login cookie is
+    ``heron_session``, signed with SECRET_KEY or the key kept in the store (a bound app's
+    dashboard keeps it on the dashboard's path: :mod:`heron.web.mount`).
 
     :param experiment: a :class:`heron.Experiment` customising the experiment pages.
-    :param host_app: ``app`` is the user's own (``heron.bind``): if it had no secret key,
-        sessions are opened only under the dashboard's prefix, so its own requests do not
-        start paying for cookie sessions they never used.
     """
     from heron.auth.tokens import ensure_secret_key
     from heron.dashboard import sessions
@@ -174,11 +175,8 @@ def init_app(app: Flask, store: Store, config: Config, experiment: Any = None, *
     experiment = experiment if experiment is not None else Experiment()
     experiment.attach(store, config.APP)
     state.extras["experiment"] = experiment
-    heron_key = not app.secret_key
-    if heron_key:
-        app.secret_key = ensure_secret_key(store, config)
-    sessions.install(app, f"/{config.CUSTOM_LINK}", heron_key and host_app)
-    app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
-    if not app.config.get("SESSION_COOKIE_SAMESITE"):
-        app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
+    app.secret_key = ensure_secret_key(store, config)
+    sessions.install(app)
+    app.config.update(SESSION_COOKIE_NAME=sessions.COOKIE_NAME, SESSION_COOKIE_PATH="/",
+                      SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax")
     app.register_blueprint(create_blueprint(config))

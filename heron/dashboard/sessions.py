@@ -1,16 +1,11 @@
-"""Cookie sessions for the dashboard without a cost on the host app's own requests.
+"""The dashboard's login cookie.
 
-Flask opens the session cookie on every request of an app that has a secret key, building a
-new signing serializer each time. A bound app that had no secret key of its own gets one
-from heron for the dashboard's login; its own requests should not start paying for
-sessions it never used. So:
+The dashboard always runs in a Flask app of heron's own (``heron serve``'s, or the one a
+bound app forwards its dashboard prefix to), so its session is heron's alone: a cookie
+named ``heron_session`` on the dashboard's path, signed with heron's key. A host app's
+session cookie, secret key and CSRF machinery never see it.
 
-* the app had no secret key: sessions are opened only under the dashboard's URL prefix;
-  elsewhere the app keeps Flask's null session, exactly as before ``bind``;
-* the app has its own key: its sessions work as before, with the serializer built once per
-  key instead of per request.
-
-Installed only over Flask's default session interface; a custom one is left alone.
+Flask builds a new signing serializer for every request; this interface builds one per key.
 """
 
 from __future__ import annotations
@@ -20,11 +15,12 @@ from typing import Any
 from flask import Flask
 from flask.sessions import SecureCookieSessionInterface
 
+COOKIE_NAME = "heron_session"
+
 
 class CachedSessionInterface(SecureCookieSessionInterface):
-    def __init__(self, only_under: str | None = None) -> None:
+    def __init__(self) -> None:
         self._cache: tuple[Any, Any] | None = None
-        self._prefix = only_under
 
     def get_signing_serializer(self, app: Flask) -> Any:
         key = (app.secret_key, tuple(app.config.get("SECRET_KEY_FALLBACKS") or ()))
@@ -35,13 +31,6 @@ class CachedSessionInterface(SecureCookieSessionInterface):
         self._cache = (key, serializer)
         return serializer
 
-    def open_session(self, app: Flask, request: Any) -> Any:
-        if self._prefix is not None and not request.path.startswith(self._prefix):
-            return None  # Flask then uses its null session, as with no secret key
-        return super().open_session(app, request)
 
-
-def install(app: Flask, prefix: str, only_under_prefix: bool) -> None:
-    """``only_under_prefix``: a bound app whose secret key is heron's."""
-    if type(app.session_interface) is SecureCookieSessionInterface:
-        app.session_interface = CachedSessionInterface(prefix if only_under_prefix else None)
+def install(app: Flask) -> None:
+    app.session_interface = CachedSessionInterface()

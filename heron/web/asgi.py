@@ -16,7 +16,8 @@ from typing import Any
 
 from heron import api
 from heron import config as heron_config
-from heron.web.monitor import WebMonitor
+from heron._internal import internal_error
+from heron.web.monitor import UNMATCHED, WebMonitor
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -35,7 +36,7 @@ class ASGIMiddleware:
         self.app = app
         app_id = app_id or cfg.APP or "default"
         if api.recorder() is None:
-            api.init(app=app_id)
+            api.init()  # not app=app_id: it would become the APP of every later app
         self.monitor = WebMonitor(app_id, cfg)
         self.endpoint_of = endpoint_of
 
@@ -83,51 +84,85 @@ class ASGIMiddleware:
             return self.endpoint_of(scope)
         # the app's routes: this app's, or (added with app.add_middleware) the app's in scope
         routes = getattr(self.app, "routes", None) or getattr(scope.get("app"), "routes", None)
+        if routes is None:  # a bare ASGI callable: its paths are all there is to go by
+            return str(scope.get("path") or "/")
         found = _match(routes, scope)
-        return found if found is not None else str(scope.get("path") or "/")
+        # not routed (404, Starlette's 307 to the slash variant): one endpoint per app
+        return UNMATCHED if found is None else found[0]
 
 
 def _flushing_on_shutdown(receive: Callable[[], Awaitable[Message]]
                           ) -> Callable[[], Awaitable[Message]]:
     """Write what is buffered when the server shuts down: uvicorn ends by re-raising
-    SIGTERM, so exit handlers would never run."""
-    import asyncio
+    SIGTERM, so exit handlers would never run.
+
+    The flush waits in a worker thread of whichever async library runs the app (anyio's,
+    which Starlette depends on: asyncio and trio alike), else blocks briefly; whatever
+    happens, the app's own shutdown goes on as it would without heron."""
 
     async def wrapped() -> Message:
         message = await receive()
         if message.get("type") == "lifespan.shutdown":
-            await asyncio.to_thread(api.flush, 10.0)
+            try:
+                await _in_thread(api.flush, 10.0)
+            except Exception as exc:  # noqa: BLE001 - never fail the app's shutdown
+                internal_error("flushing at shutdown", exc)
         return message
 
     return wrapped
 
 
-def _match(routes: Any, scope: Scope, prefix: str = "") -> str | None:
-    """The path template of the route (Starlette's ``Route.matches``) serving ``scope``."""
+async def _in_thread(func: Callable[..., Any], *args: Any) -> Any:
+    try:
+        import anyio.to_thread
+    except ImportError:
+        return func(*args)
+    return await anyio.to_thread.run_sync(func, *args)
+
+
+def _match(routes: Any, scope: Scope, prefix: str = "") -> tuple[str, bool] | None:
+    """The path template of the route serving ``scope``, and whether it matched fully
+    (not only its path: a wrong method is still that endpoint's request).
+
+    Asks each route as the framework does (Starlette's ``matches``), looks inside mounts
+    with the scope they pass down, and inside FastAPI's included routers (0.137 and newer
+    add ``include_router`` routes as one object whose ``effective_route_contexts`` are
+    the routes with the router's prefix applied)."""
     if not routes:
         return None
     partial = None
     for route in routes:
-        matches = getattr(route, "matches", None)
-        if matches is None:
-            continue
-        try:
-            match, child = matches(scope)
-        except Exception:  # noqa: BLE001 - a route that cannot say is not this one
-            continue
-        name = getattr(match, "name", "NONE")
-        if name == "NONE":
-            continue
-        path = prefix + str(getattr(route, "path", ""))
-        inner = getattr(route, "routes", None)
-        if inner:  # a Mount: look inside, with the scope it would pass down
-            sub = _match(inner, {**scope, **child}, path)
-            if sub is not None:
-                return sub
-        if name == "FULL":
-            return path
-        partial = partial or path  # right path, wrong method: still this endpoint
+        expand = getattr(route, "effective_route_contexts", None)
+        if callable(expand):
+            try:
+                found = _match(list(expand()), scope, prefix)
+            except Exception:  # noqa: BLE001 - a router that cannot say is not this one
+                found = None
+        else:
+            found = _match_route(route, scope, prefix)
+        if found is not None:
+            if found[1]:
+                return found
+            partial = partial or found
     return partial
+
+
+def _match_route(route: Any, scope: Scope, prefix: str) -> tuple[str, bool] | None:
+    matches = getattr(route, "matches", None)
+    if matches is None:
+        return None
+    try:
+        match, child = matches(scope)
+    except Exception:  # noqa: BLE001 - a route that cannot say is not this one
+        return None
+    name = getattr(match, "name", "NONE")
+    if name == "NONE":
+        return None
+    inner = getattr(route, "routes", None)
+    if inner:  # a Mount of an app with routes: the endpoint is the route inside
+        return _match(inner, {**scope, **child}, prefix + str(getattr(route, "path", "")))
+    template = getattr(route, "path_format", None) or getattr(route, "path", "")
+    return prefix + str(template), name == "FULL"
 
 
 def _environ(scope: Scope) -> dict[str, Any]:

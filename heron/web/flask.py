@@ -6,14 +6,16 @@ response it returns carries the status the client receives (``(body, headers)`` 
 ``abort()``, error handlers and ``after_request`` included). One wrapper is the whole
 cost: no WSGI layer, no wrapped views, no Flask signals or request hooks (each of those
 costs more than heron's recording). A response streamed from a generator is timed to the
-end of its body (``call_on_close``); any other is complete when dispatch returns it. An
-exception escaping dispatch is recorded, and Flask answers it with a 500. Dashboard and
-heron API requests are not recorded.
+end of its body (:class:`TimedBody`); any other is complete when dispatch returns it. An
+exception escaping dispatch is recorded, and Flask answers it with a 500. Requests no rule
+matched (404, 405, Werkzeug's redirect to a rule's canonical URL) are recorded under one
+endpoint, ``<unmatched>``. Dashboard requests never reach the app (:mod:`heron.web.mount`).
 """
 
 from __future__ import annotations
 
 import sys
+from dataclasses import dataclass
 from time import perf_counter_ns
 from types import GeneratorType
 from typing import Any
@@ -23,13 +25,17 @@ from flask import Flask, request
 from heron import api
 from heron import config as heron_config
 from heron._internal import capture_internal_exceptions, logger
-from heron.web.monitor import Active, WebMonitor
+from heron.web import mount
+from heron.web.monitor import UNMATCHED, Active, WebMonitor
 
-_SKIPPED_BLUEPRINTS = frozenset({"dashboard", "api_v1"})
 
+@dataclass
+class Binding:
+    """What ``bind`` keeps in ``app.extensions["heron"]``: the monitor and, recording
+    into a local store, the dashboard app that answers under the prefix."""
 
-def _monitored(endpoint: str | None, blueprint: str | None) -> bool:
-    return endpoint not in (None, "static") and blueprint not in _SKIPPED_BLUEPRINTS
+    monitor: WebMonitor
+    dashboard: Flask | None
 
 
 def bind(app: Flask, *, experiment: Any = None, capture_logs: bool | int | str = False,
@@ -40,37 +46,39 @@ def bind(app: Flask, *, experiment: Any = None, capture_logs: bool | int | str =
     variables or keyword arguments here, e.g. ``bind(app, database=...)``). The app id is
     config APP, else the Flask app's name.
 
+    The app is changed in two places only: its ``full_dispatch_request`` is timed, and its
+    ``wsgi_app`` sends paths under the dashboard's prefix to heron's own dashboard app
+    (:mod:`heron.web.mount`). Its config, templates, session, secret key, blueprints and
+    hooks stay as they were.
+
     :param experiment: a :class:`heron.Experiment` customising the experiment pages.
     :param capture_logs: also ship the process's log records (the app's, werkzeug's,
         sessions' and runs'): True for INFO and above, or a level such as ``"DEBUG"``.
     :returns: the same app.
     """
-    from heron.auth.users import ensure_default_users
-    from heron.dashboard import init_app
-
     if "heron" in app.extensions or hasattr(app.full_dispatch_request, "heron_monitor"):
         return app  # bound already
     cfg = heron_config.configure(**config) if config else heron_config.get()
     app_id = cfg.APP or app.name
     if api.recorder() is None:
-        api.init(app=app_id)
+        # not init(app=app_id): that would make this app's name the APP of every app
+        # bound after it in the process; each monitor carries its own app id
+        api.init()
     if capture_logs is not False:
         from heron.logs.handler import capture
 
         capture(capture_logs, app=app_id)
     monitor = WebMonitor(app_id, cfg)
     store = getattr(getattr(api.recorder(), "sink", None), "store", None)
+    dashboard = None
     if store is not None:
-        if ensure_default_users(store, cfg):
-            # A library must not print, and a password must not reach a log: say how.
-            logger.warning("heron: the dashboard at /%s has a new admin user %r with a "
-                           "random password; set PASSWORD, or run `heron user passwd %s`",
-                           cfg.CUSTOM_LINK, cfg.USERNAME, cfg.USERNAME)
-        init_app(app, store, cfg, experiment, host_app=True)
-        app.extensions["heron"].extras["monitor"] = monitor
+        dashboard = mount.dashboard_app(store, cfg, experiment)
+        app.wsgi_app = mount.mount(app.wsgi_app, dashboard.wsgi_app,  # type: ignore[method-assign]
+                                   f"/{cfg.CUSTOM_LINK}")
     else:
         logger.info("heron: recording %r to %s; its dashboard is served there", app_id,
                     cfg.URL)
+    app.extensions["heron"] = Binding(monitor, dashboard)
     _instrument(app, monitor)
     return app
 
@@ -79,27 +87,21 @@ def _instrument(app: Flask, monitor: WebMonitor) -> None:
     """Time ``app.full_dispatch_request``: the request is routed, the response made."""
     dispatch = app.full_dispatch_request  # the class's, bound to this app
     levels = monitor.levels
-    cells: dict[str, list[int] | None] = {}  # endpoint -> its level cell; None: not monitored
+    cells: dict[str, list[int]] = {}  # endpoint -> its level cell
     current_context = _request_context()
     finish = monitor.finish
     with capture_internal_exceptions("registering endpoints"):
-        levels.register(sorted(e for e in app.view_functions if _monitored_endpoint(e)))
-
-    def cell_of(endpoint: str) -> list[int] | None:
-        cell = cells[endpoint] = levels.cell(endpoint) if _monitored_endpoint(endpoint) \
-            else None
-        return cell
+        levels.register(sorted(app.view_functions))
 
     def full_dispatch_request() -> Any:
         request_now = current_context().request
         rule = request_now.url_rule
-        if rule is None:  # not routed (404, 405): not an endpoint's request
-            return dispatch()
-        endpoint = rule.endpoint
-        cell = cells.get(endpoint, _UNSEEN)
-        if cell is _UNSEEN:
-            cell = cell_of(endpoint)
-        if cell is None or cell[0] < 1:
+        # not routed (404, 405, the 308 to a rule's canonical URL): one endpoint per app
+        endpoint = UNMATCHED if rule is None else rule.endpoint
+        cell = cells.get(endpoint)
+        if cell is None:
+            cell = cells[endpoint] = levels.cell(endpoint)
+        if cell[0] < 1:
             return dispatch()
         active = Active(perf_counter_ns(), request_now.environ)
         active.endpoint = endpoint
@@ -117,8 +119,8 @@ def _instrument(app: Flask, monitor: WebMonitor) -> None:
         if level >= 2 and monitor.wants_values(active):
             _keep_values(monitor, active)
         if isinstance(response.response, GeneratorType):
-            response.call_on_close(lambda: finish(active))  # timed to its last chunk
             active.status = response.status_code
+            response.response = TimedBody(response.response, lambda: finish(active))
         else:
             finish(active, response.status_code)
         return response
@@ -127,11 +129,37 @@ def _instrument(app: Flask, monitor: WebMonitor) -> None:
     app.full_dispatch_request = full_dispatch_request  # type: ignore[method-assign]
 
 
-_UNSEEN: Any = object()
+class TimedBody:
+    """A streamed body that finishes its request once: after its last chunk, when the
+    server closes it, or when it is collected unread (Werkzeug's test client neither reads
+    nor closes a body the test does not ask for), whichever comes first."""
 
+    __slots__ = ("_body", "_finish")
 
-def _monitored_endpoint(endpoint: str) -> bool:
-    return _monitored(endpoint, endpoint.rsplit(".", 1)[0] if "." in endpoint else None)
+    def __init__(self, body: Any, finish: Any):
+        self._body = body
+        self._finish = finish
+
+    def __iter__(self) -> Any:
+        yield from self._body
+        self._done()
+
+    def close(self) -> None:
+        try:
+            close = getattr(self._body, "close", None)
+            if close is not None:
+                close()
+        finally:
+            self._done()
+
+    def __del__(self) -> None:
+        self._done()
+
+    def _done(self) -> None:
+        finish, self._finish = self._finish, None
+        if finish is not None:
+            with capture_internal_exceptions("recording a streamed request"):
+                finish()
 
 
 def _request_context() -> Any:

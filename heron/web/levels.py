@@ -2,21 +2,23 @@
 
 The request path reads the dict only, or (a bound Flask app's views) a one-item list per
 endpoint, its cell, which the table keeps equal to the endpoint's level. A new endpoint
-starts at MONITOR_LEVEL and is registered in the store (an ``endpoint`` event); a
-background thread re-reads the levels every ``REFRESH_S`` seconds — from the local store,
-or from the server's ``/api/v1/endpoints`` when recording to a remote heron — so a change
-on the Rules page reaches every process within seconds.
+starts at MONITOR_LEVEL and is registered in the store (an ``endpoint`` event); one
+background thread per process re-reads the levels of every live table every ``REFRESH_S``
+seconds — from the local store, or from the server's ``/api/v1/endpoints`` when recording
+to a remote heron — so a change on the Rules page reaches every process within seconds.
+Tables are held weakly: an app that is gone is no longer refreshed.
 """
 
 from __future__ import annotations
 
 import threading
-import time
+import weakref
 from typing import Any
 
 from heron import api
 from heron import events as ev
 from heron._internal import capture_internal_exceptions, logger
+from heron.web.ticker import Ticker
 
 REFRESH_S = 5.0
 
@@ -28,8 +30,6 @@ class LevelTable:
         self._levels: dict[str, int] = {}
         self._known: set[str] = set()
         self._cells: dict[str, list[int]] = {}
-        self._thread: threading.Thread | None = None
-        self._recorder: Any = None
         self._lock = threading.Lock()
 
     def level(self, endpoint: str) -> int:
@@ -60,11 +60,8 @@ class LevelTable:
                 self._known.add(endpoint)
                 api.emit(ev.Endpoint(app=self.app_id, endpoint=endpoint,
                                      monitor_level=self.default))
-            if self._thread is None:
-                self._recorder = api.recorder()
-                self._thread = threading.Thread(target=self._refresh_forever,
-                                                name="heron-levels", daemon=True)
-                self._thread.start()
+        _tables.add(self)
+        _refresher.start()
 
     def set_levels(self, levels: dict[str, int]) -> None:
         self._levels = levels = dict(levels)  # one assignment: readers see old or new
@@ -76,12 +73,27 @@ class LevelTable:
         if levels is not None:
             self.set_levels(levels)
 
-    def _refresh_forever(self) -> None:
-        # ends when heron.shutdown() closed the recorder this table was made with
-        while api.recorder() is self._recorder and self._recorder is not None:
-            with capture_internal_exceptions("reading monitor levels"):
-                self.refresh()
-            time.sleep(REFRESH_S)
+
+
+_tables: weakref.WeakSet[LevelTable] = weakref.WeakSet()
+
+
+def _refresh_all() -> None:
+    """Read each app's levels once and give them to every table of that app."""
+    if api.recorder() is None:
+        return
+    by_app: dict[str, list[LevelTable]] = {}
+    for table in list(_tables):
+        by_app.setdefault(table.app_id, []).append(table)
+    for app_id, tables in by_app.items():
+        with capture_internal_exceptions("reading monitor levels"):
+            levels = fetch_levels(app_id)
+            if levels is not None:
+                for table in tables:
+                    table.set_levels(levels)
+
+
+_refresher = Ticker("heron-levels", REFRESH_S, _refresh_all, first_at_start=True)
 
 
 def fetch_levels(app_id: str) -> dict[str, int] | None:

@@ -4,8 +4,8 @@ The request thread only measures: it reads the clock (``perf_counter_ns``), read
 endpoint's level from a cell, and hands the finished request to the recorder as a plain
 tuple. The recorder's one background thread turns tuples into ``request`` events and
 writes them in batches, so building and validating the event costs the request nothing.
-Two more threads exist per process, and only when needed: the outlier watcher (level ≥ 2)
-and the profiler's sampler (level 3).
+Three more threads exist per process, shared by every app and started when needed: the
+levels refresher, the outlier watcher (level ≥ 2) and the profiler's sampler (level 3).
 """
 
 from __future__ import annotations
@@ -29,12 +29,15 @@ from heron.recorder import maker
 from heron.web import sql
 from heron.web.groupby import group_of
 from heron.web.levels import LevelTable
-from heron.web.outliers import OutlierDetector, OutlierWatch
-from heron.web.profiler import Sampler, call_tree
+from heron.web.outliers import WATCH, OutlierDetector
+from heron.web.profiler import call_tree, shared_sampler
 from heron.web.redact import Redactor
 from heron.web.version import app_version
 
 FINGERPRINT_FRAMES = 5
+#: The endpoint of an app's requests that no route matched (404, 405, the redirects a
+#: framework makes by itself): one per app, never one per URL.
+UNMATCHED = "<unmatched>"
 _current_set = sql.current.set
 _current_reset = sql.current.reset
 _get_running_loop = asyncio._get_running_loop
@@ -89,8 +92,8 @@ class WebMonitor:
         self.redactor = Redactor(cfg.REDACT)
         self.levels = LevelTable(app_id, cfg.MONITOR_LEVEL)
         self.detector = OutlierDetector(cfg.OUTLIER_DETECTION_CONSTANT, cfg.OUTLIER_MIN_MS)
-        self.watch = OutlierWatch()
-        self.sampler = Sampler(cfg.SAMPLING_PERIOD)
+        self.watch = WATCH
+        self.sampler = shared_sampler(cfg.SAMPLING_PERIOD)
         self.body_bytes = cfg.OUTLIER_BODY_BYTES
         self._proxies = [ipaddress.ip_network(p, strict=False) for p in cfg.TRUSTED_PROXIES]
         sql.install()

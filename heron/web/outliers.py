@@ -10,7 +10,6 @@ thread per request.
 from __future__ import annotations
 
 import sys
-import threading
 import time
 import traceback
 from typing import Any
@@ -18,6 +17,7 @@ from typing import Any
 import psutil
 
 from heron._internal import capture_internal_exceptions
+from heron.web.ticker import Ticker
 
 MIN_REQUESTS = 20
 ALPHA = 0.05  # weight of the newest request in the average (about the last 40 requests)
@@ -55,30 +55,23 @@ class OutlierWatch:
 
     def __init__(self) -> None:
         self._running: dict[int, Any] = {}  # id(active) -> active (with its deadline_ns)
-        self._thread: threading.Thread | None = None
-        self._start_lock = threading.Lock()
+        self._ticker = Ticker("heron-outliers", self.TICK_S, self._tick)
         self._process = psutil.Process()
 
     def arm(self, active: Any) -> None:
         """Watch ``active`` until its ``deadline_ns`` (``perf_counter_ns`` time)."""
         self._running[id(active)] = active
-        if self._thread is None:
-            with self._start_lock:
-                if self._thread is None:
-                    self._thread = threading.Thread(target=self._run, name="heron-outliers",
-                                                    daemon=True)
-                    self._thread.start()
+        if not self._ticker.running:
+            self._ticker.start()
 
     def disarm(self, active: Any) -> None:
         self._running.pop(id(active), None)
 
-    def _run(self) -> None:
-        while True:
-            time.sleep(self.TICK_S)
-            if self._running:
-                self._tick()
-
     def _tick(self) -> None:
+        if self._running:
+            self._catch()
+
+    def _catch(self) -> None:
         # A function of its own: its locals (the last request looked at) go when it
         # returns, instead of keeping that request alive through the sleep.
         now = time.perf_counter_ns()
@@ -113,3 +106,7 @@ def _format_below(frame: Any, root: Any, limit: int = 64) -> str:
     summary = traceback.StackSummary.extract(
         ((f, f.f_lineno) for f in reversed(frames)), lookup_lines=True)
     return "".join(summary.format())
+
+
+#: The process's one watcher, shared by every app's monitor.
+WATCH = OutlierWatch()

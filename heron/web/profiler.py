@@ -1,5 +1,6 @@
 """The sampling profiler for level-3 requests: one thread per process samples the stacks
-of the threads serving them every SAMPLING_PERIOD ms (never a thread per request).
+of the threads serving them every SAMPLING_PERIOD ms (never a thread per request, nor
+per app: every bound app and middleware shares it).
 
 A request's samples become a call tree with time per line of code, stored compactly: each
 distinct code line once in ``lines``, the tree as nested ``[line index, samples, children]``.
@@ -10,10 +11,10 @@ from __future__ import annotations
 import linecache
 import sys
 import threading
-import time
 from typing import Any
 
 from heron.errors import ConfigError
+from heron.web.ticker import Ticker
 
 MAX_DEPTH = 128
 
@@ -48,36 +49,31 @@ def call_tree(samples: dict[tuple[tuple[str, int, str], ...], int], period_ms: f
 
 class Sampler:
     def __init__(self, period_ms: float):
-        if period_ms < 1:
-            raise ConfigError(f"SAMPLING_PERIOD={period_ms!r}: the profiler samples at most "
-                              "every 1 ms; give 1 or more (milliseconds)")
-        self.period_ms = float(period_ms)
+        self.period_ms = check_period(period_ms)
         self._runs: dict[int, Any] = {}  # thread id -> the request it serves
-        self._thread: threading.Thread | None = None
-        self._lock = threading.Lock()
+        self._ticker = Ticker("heron-profiler", self.period_ms / 1000, self._tick)
 
     def attach(self, request: Any) -> None:
         """Sample ``request`` (a ``heron.web.monitor.Active``) until detached: the stack of
         its thread (``thread_id``) below its ``root_frame``, counted in its ``samples``.
         The request itself is the registration: nothing else is made per request."""
         self._runs[request.thread_id] = request
-        if self._thread is None:
-            with self._lock:
-                if self._thread is None:
-                    self._thread = threading.Thread(target=self._run, name="heron-profiler",
-                                                    daemon=True)
-                    self._thread.start()
+        if not self._ticker.running:
+            self._ticker.start()
 
     def detach(self, request: Any) -> None:
         if self._runs.get(request.thread_id) is request:
             del self._runs[request.thread_id]
 
-    def _run(self) -> None:
-        period = self.period_ms / 1000
-        while True:
-            time.sleep(period)
-            if self._runs:
-                self._sample()
+    def sample_every(self, period_ms: float) -> None:
+        """Sample at least every ``period_ms`` (the shortest period any app asked for)."""
+        if check_period(period_ms) < self.period_ms:
+            self.period_ms = float(period_ms)
+            self._ticker.period_s = self.period_ms / 1000
+
+    def _tick(self) -> None:
+        if self._runs:
+            self._sample()
 
     def _sample(self) -> None:
         # Functions of their own: the frames and runs looked at (and the requests they
@@ -106,3 +102,25 @@ class Sampler:
                 if samples is None:
                     samples = request.samples = {}
                 samples[key] = samples.get(key, 0) + 1
+
+
+def check_period(period_ms: float) -> float:
+    if period_ms < 1:
+        raise ConfigError(f"SAMPLING_PERIOD={period_ms!r}: the profiler samples at most "
+                          "every 1 ms; give 1 or more (milliseconds)")
+    return float(period_ms)
+
+
+_shared: Sampler | None = None
+_shared_lock = threading.Lock()
+
+
+def shared_sampler(period_ms: float) -> Sampler:
+    """The process's one sampler, sampling at the shortest period asked for."""
+    global _shared
+    with _shared_lock:
+        if _shared is None:
+            _shared = Sampler(period_ms)
+        else:
+            _shared.sample_every(period_ms)
+        return _shared

@@ -17,7 +17,7 @@ from typing import Any
 
 from heron import api
 from heron import config as heron_config
-from heron.web.monitor import Active, WebMonitor
+from heron.web.monitor import UNMATCHED, Active, WebMonitor
 
 
 class WSGIMiddleware:
@@ -32,7 +32,7 @@ class WSGIMiddleware:
         self.app = app
         app_id = app_id or cfg.APP or "default"
         if api.recorder() is None:
-            api.init(app=app_id)
+            api.init()  # not app=app_id: it would become the APP of every later app
         self.monitor = monitor or WebMonitor(app_id, cfg)
         self.endpoint_of = endpoint_of or _flask_endpoint_of(app) or _path
 
@@ -108,8 +108,8 @@ def _flask_endpoint_of(app: Any) -> Callable[[dict[str, Any]], str | None] | Non
 
         try:
             endpoint, _ = url_map.bind_to_environ(environ).match()
-        except HTTPException:
-            return None
+        except HTTPException:  # 404, 405, the redirect to a rule's canonical URL
+            return UNMATCHED
         return str(endpoint)
 
     return endpoint_of

@@ -79,7 +79,7 @@ def rows(store: Store, kind: str) -> list[dict]:  # type: ignore[type-arg]
 
 
 def monitor_of(app: Flask):  # type: ignore[no-untyped-def]
-    return app.extensions["heron"].extras["monitor"]
+    return app.extensions["heron"].monitor
 
 
 def test_levels_decide_what_is_recorded(bound) -> None:  # type: ignore[no-untyped-def]
@@ -88,10 +88,10 @@ def test_levels_decide_what_is_recorded(bound) -> None:  # type: ignore[no-untyp
     client.get("/")
     assert heron.flush(10)
     monitor = monitor_of(app)
-    # every route is registered at MONITOR_LEVEL (1) with its first request
+    # every route is registered at MONITOR_LEVEL (1) when bound, the app's static too
     levels = web.endpoint_levels(store, "shop")
     assert levels == {"index": 1, "slow": 1, "query": 1, "fail": 1, "stream": 1,
-                      "tuple_view": 1}
+                      "tuple_view": 1, "static": 1}
     assert web.set_level(store, "shop", "index", 0)
     monitor.levels.refresh()
     client.get("/")
@@ -115,7 +115,8 @@ def test_status_the_client_received_and_streamed_timing(bound) -> None:  # type:
     assert by_endpoint["fail"]["status"] == 500
     assert by_endpoint["stream"]["status"] == 200
     assert by_endpoint["stream"]["duration_ms"] >= 50  # timed to the end of the body
-    assert set(by_endpoint) == {"tuple_view", "stream", "fail"}
+    assert by_endpoint["<unmatched>"]["status"] == 404  # one endpoint for every stray URL
+    assert set(by_endpoint) == {"tuple_view", "stream", "fail", "<unmatched>"}
 
 
 def test_ip_is_the_forwarded_one_only_behind_a_trusted_proxy(bound) -> None:  # type: ignore[no-untyped-def]
@@ -314,7 +315,7 @@ def test_routes_are_registered_when_bound_and_status_is_the_final_one(db_url) ->
     try:
         assert heron.flush(10)  # no request yet: the Rules page lists every route already
         assert set(web.endpoint_levels(store, "shop")) == {
-            "index", "slow", "query", "fail", "stream", "tuple_view", "refused"}
+            "index", "slow", "query", "fail", "stream", "tuple_view", "refused", "static"}
         client = app.test_client()
         assert client.get("/tuple").status_code == 202
         assert client.get("/refused").status_code == 403
