@@ -44,6 +44,7 @@ bench: $(BENCH_VENV)/.installed
 	$(BENCH_VENV)/bin/python bench/export_cost.py
 	$(BENCH_VENV)/bin/python bench/delivery.py
 	$(BENCH_VENV)/bin/python bench/request_overhead.py
+	$(BENCH_VENV)/bin/python bench/bind_cost.py
 	$(BENCH_VENV)/bin/python bench/dashboard_scale.py
 	$(BENCH_VENV)/bin/python bench/database_paging.py
 	$(BENCH_VENV)/bin/python bench/monitoring_graph.py

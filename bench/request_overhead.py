@@ -315,6 +315,20 @@ def main() -> None:
         startup = statistics.median(r["startup_gc_ms"] for r in rows)
         print(f"{variant:12} {figures} {spread:>23} {stored} {startup:14.1f}  "
               f"{LABELS.get(variant, '')}")
+    print()
+    print("as a ratio to plain Flask measured in this run (issue 16's goal for heron-1: "
+          "wall ≤ +10%, cpu+after ≤ +20%, 100% stored)")
+    print(f"{'variant':12} {'wall':>8} {'cpu':>8} {'cpu+after':>10} {'paired wall':>12}")
+    for variant in VARIANTS:
+        if not results[variant] or variant == "plain":
+            continue
+        ratios = [median(variant, key) / base[key] - 1 for key in ("us", "cpu_us", "cpu_all_us")]
+        pairs = [by_round[(variant, n)]["20000"]["us"] / by_round[("plain", n)]["20000"]["us"]
+                 - 1 for n in range(ROUNDS)
+                 if (variant, n) in by_round and ("plain", n) in by_round]
+        paired_ratio = f"{statistics.median(pairs):+12.1%}" if pairs else f"{'':12}"
+        print(f"{variant:12} {ratios[0]:+8.1%} {ratios[1]:+8.1%} {ratios[2]:+10.1%} "
+              f"{paired_ratio}")
 
 if __name__ == "__main__":
     main()

@@ -180,7 +180,7 @@ class DemoWeb:
     def visit(self) -> None:
         """One simulated user doing one thing."""
         endpoint = self.rng.choice(["recommend", "recommend", "items", "search", "rate",
-                                    "login", "index"])
+                                    "login", "index", "items", "stray"])
         user = self.rng.choice(USERS)
         headers = {"X-User": user, "Authorization": "Bearer demo-secret-token",
                    "Content-Type": "application/json"}
@@ -191,6 +191,9 @@ class DemoWeb:
             "rate": ("/rate", {"stars": self.rng.randint(1, 5)}),
             "login": ("/login", {"user": user, "password": "hunter2"}),
             "index": ("/", None),
+            # a mistyped or scanned URL: every one lands on the one "<unmatched>" endpoint
+            "stray": (self.rng.choice(["/wp-login.php", "/favicon.ico", "/item/7",
+                                       f"/items/{self.rng.randint(1, 9)}x"]), None),
         }[endpoint]
         data = json.dumps(body).encode() if body is not None else None
         req = urllib.request.Request(self.base + path, data=data, headers=headers,

@@ -190,3 +190,97 @@ def test_an_app_without_heron_keeps_no_heron_state_after_others_are_bound(db_url
     other.add_url_rule("/dashboard/x", "x", lambda: "the host's own")
     assert other.test_client().get("/dashboard/x").get_data(as_text=True) == "the host's own"
     assert "heron" not in other.extensions
+
+
+def fastapi_app():  # type: ignore[no-untyped-def]
+    from fastapi import APIRouter, FastAPI
+
+    app = FastAPI()
+    items = APIRouter(prefix="/items")
+
+    @items.get("/{item_id}")
+    def item(item_id: int):  # type: ignore[no-untyped-def]
+        return {"id": item_id}
+
+    users = APIRouter()
+
+    @users.get("/users/")
+    def user_list():  # type: ignore[no-untyped-def]
+        return []
+
+    nested = APIRouter(prefix="/v1")
+    nested.include_router(items)
+    app.include_router(nested)
+    app.include_router(users)
+
+    @app.get("/")
+    def root():  # type: ignore[no-untyped-def]
+        return {"ok": True}
+
+    return app
+
+
+def test_fastapi_included_routers_and_stray_urls(db_url) -> None:  # type: ignore[no-untyped-def]
+    import anyio
+    import httpx
+
+    url, prefix = db_url
+    heron.init(database=url, table_prefix=prefix)
+    app = heron.web.ASGIMiddleware(fastapi_app(), app_id="api")
+    statuses: list[int] = []
+
+    async def main() -> None:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                     base_url="http://testserver") as client:
+            for method, path in [("GET", "/v1/items/1"), ("GET", "/v1/items/2"),
+                                 ("GET", "/users/"), ("GET", "/users"),
+                                 ("POST", "/v1/items/3"), ("GET", "/nothing/1"),
+                                 ("GET", "/nothing/2"), ("GET", "/nothing/3"), ("GET", "/")]:
+                statuses.append((await client.request(method, path)).status_code)
+
+    anyio.run(main)
+    # 307: Starlette's redirect to the slash variant; 405: a route's path, wrong method
+    assert statuses == [200, 200, 200, 307, 405, 404, 404, 404, 200]
+    assert requests_of(url, prefix) == [
+        ("/", 200), ("/users/", 200), ("/v1/items/{item_id}", 200),
+        ("/v1/items/{item_id}", 200), ("/v1/items/{item_id}", 405),
+        ("<unmatched>", 307), ("<unmatched>", 404), ("<unmatched>", 404),
+        ("<unmatched>", 404)]
+
+
+@pytest.mark.parametrize("backend", ["asyncio", "trio"])
+def test_lifespan_shutdown_succeeds_on_every_async_backend(backend: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import anyio
+
+    heron.init(database=f"sqlite:///{tmp_path / 'l.db'}")
+    events: list[str] = []
+
+    async def app(scope, receive, send):  # type: ignore[no-untyped-def]
+        assert scope["type"] == "lifespan"
+        while True:
+            message = await receive()
+            events.append(message["type"])
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            else:
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    middleware = heron.web.ASGIMiddleware(app, app_id="life")
+    heron.export({"before": 1})  # buffered: the shutdown flush writes it
+    messages = iter([{"type": "lifespan.startup"}, {"type": "lifespan.shutdown"}])
+    sent: list[str] = []
+
+    async def receive():  # type: ignore[no-untyped-def]
+        return next(messages)
+
+    async def send(message):  # type: ignore[no-untyped-def]
+        sent.append(message["type"])
+
+    async def main() -> None:
+        await middleware({"type": "lifespan", "asgi": {"version": "3.0"}}, receive, send)
+
+    anyio.run(main, backend=backend)
+    assert events == ["lifespan.startup", "lifespan.shutdown"]
+    assert sent == ["lifespan.startup.complete", "lifespan.shutdown.complete"]
+    assert heron.stats()["buffered"] == 0
