@@ -104,12 +104,17 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
-    if report.when == "call" or report.outcome != "passed":
-        previous = _outcomes.get(report.nodeid)
-        if previous is None or previous == "passed":
-            _outcomes[report.nodeid] = report.outcome
-    elif report.nodeid not in _outcomes:
-        _outcomes[report.nodeid] = "passed" if report.when != "setup" else "setup"
+    """A test's outcome: the first of its phases that did not pass (an error in setup or
+    teardown counts), else passed."""
+    if report.failed:
+        outcome = "failed" if report.when == "call" else f"error in {report.when}"
+    elif report.skipped:
+        outcome = "skipped"
+    else:
+        outcome = "passed"
+    previous = _outcomes.get(report.nodeid)
+    if previous is None or previous == "passed" or (previous == "skipped" and report.failed):
+        _outcomes[report.nodeid] = outcome
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

@@ -180,6 +180,14 @@ def check(suite: Suite, results: dict[str, dict]) -> list[str]:  # type: ignore[
     return problems
 
 
+def _threads(names: list[str]) -> str:
+    """``levels, profiler ×2, recorder``: heron's threads alive, counted by name."""
+    counts: dict[str, int] = {}
+    for name in names:
+        counts[name.removeprefix("heron-")] = counts.get(name.removeprefix("heron-"), 0) + 1
+    return ", ".join(name if n == 1 else f"{name} ×{n}" for name, n in sorted(counts.items()))
+
+
 def main(names: list[str]) -> int:
     console = Console(width=200)
     table = Table(title="heron compatibility suite: each project's own tests")
@@ -201,8 +209,7 @@ def main(names: list[str]) -> int:
             results["1"]["summary"], results["3"]["summary"],
             str(results["1"]["routed"]),
             f"{results['1']['stored']} / {results['3']['stored']}",
-            str(len(results["3"]["endpoints"])), ", ".join(
-                name.removeprefix("heron-") for name in results["3"]["threads"]),
+            str(len(results["3"]["endpoints"])), _threads(results["3"]["threads"]),
             " / ".join(f"{results[m]['seconds']:.1f}" for m in MODES),
             style="red" if problems else None)
     console.print(table)
