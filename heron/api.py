@@ -73,6 +73,10 @@ def init(url: str | None = None, token: str | None = None, app: str | None = Non
                 sink = HttpSink(cfg.URL, cfg.TOKEN, app=cfg.APP or "default",
                                 spool_dir=cfg.SPOOL_DIR,
                                 spool_max_bytes=int(cfg.SPOOL_MAX_MB * 2**20))
+            elif _writer(cfg) == "process":
+                from heron.sinks.process import ProcessSink
+
+                sink = ProcessSink(_local_store(cfg))
             else:
                 from heron.sinks.local import LocalSink
 
@@ -87,6 +91,31 @@ def init(url: str | None = None, token: str | None = None, app: str | None = Non
         install_excepthooks()
         _capture(capture_logs, cfg.APP)
         return _recorder
+
+
+WRITERS = ("auto", "thread", "process")
+
+
+def _writer(cfg: _config.Config) -> str:
+    """WRITER, with ``auto`` read as ``thread`` (web monitoring asks for ``process``)."""
+    writer = str(cfg.WRITER).lower()
+    if writer not in WRITERS:
+        raise ConfigError(f"WRITER={cfg.WRITER!r} ({cfg.source('WRITER')}): use one of "
+                          f"{', '.join(WRITERS)}")
+    return "thread" if writer == "auto" else writer
+
+
+def init_for_web() -> Recorder:
+    """``init()`` for a bound app or a web middleware: with WRITER ``auto``, events go
+    to a writer process, so the app's request threads do not share their interpreter
+    with the writer."""
+    if _recorder is not None:
+        return _recorder
+    cfg = _config.get()
+    _writer(cfg)  # a bad WRITER is said here, before anything starts
+    if str(cfg.WRITER).lower() == "auto" and not cfg.URL:
+        return init(writer="process")
+    return init()
 
 
 def _capture(level: bool | int | str, app: str | None) -> None:

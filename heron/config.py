@@ -145,6 +145,13 @@ SETTINGS: tuple[Setting, ...] = (
             "store in DATABASE."),
     Setting("TOKEN", "str", None,
             "The server's ingest token, sent as `Authorization: Bearer ...`.", secret=True),
+    Setting("WRITER", "str", "auto",
+            "Where events recorded into the local store are written: `thread` (a thread of "
+            "this process), `process` (a writer process of heron's own, started with the "
+            "first batch and ended with this one: the app's interpreter only hands batches "
+            "over), or `auto` (a process for a bound app or a web middleware, whose "
+            "request threads would share the interpreter with the writer; a thread "
+            "otherwise)."),
     Setting("SPOOL_DIR", "str", None,
             "Folder where undelivered batches wait on disk. Unset: `heron/spool` in the "
             "user cache folder (`~/.cache/heron/spool` on Linux)."),

@@ -46,6 +46,11 @@ _LOW62 = (1 << 62) - 1
 _VERSION = (0x7 << 76) | (0b10 << 62)  # UUID version 7, RFC 4122 variant
 
 
+def random_base() -> int:
+    """A random start for :func:`ensure_ids`."""
+    return _rand(62)
+
+
 def new_id(ts: float | None = None) -> str:
     """A UUIDv7 as 32 hex digits: 48-bit Unix milliseconds (of ``ts``, default now), a
     per-millisecond counter, then random bits.
@@ -67,15 +72,19 @@ def new_id(ts: float | None = None) -> str:
     return format(((ms & 0xFFFFFFFFFFFF) << 80) | _VERSION | (seq << 64) | _rand(62), "032x")
 
 
-def ensure_ids(events: list[Event]) -> None:
+def ensure_ids(events: list[Event], base: int | None = None) -> None:
     """Give every event without an id one, made from its own time.
 
     Sources leave ``id`` empty so the hot path (``export()`` in a loop, a request) does not
     pay for it; the recorder's thread fills it in before the batch leaves the process, and
     from then on the id never changes, so retries stay idempotent. Within a batch the
     random part counts up from one random start: unique, and cheaper than a draw each.
+
+    :param base: that start, when the ids must come out the same again (a writer process
+        given the same batch twice makes the same ids, so the ledger keeps it once).
     """
-    base = _rand(62)
+    if base is None:
+        base = _rand(62)
     for index, event in enumerate(events):
         if not event.id:
             ms = int(event.ts * 1000) & 0xFFFFFFFFFFFF

@@ -98,6 +98,9 @@ class Recorder:
         self._drop_warning = RateLimitedWarning()
         self._idle = getattr(sink, "idle", None)
         self._waits_for_room = bool(getattr(sink, "spools", False))
+        # a sink that makes the events itself (a writer process) gets put() tuples as they
+        # are, and gives ids to what it is handed (they must be the same on a retry)
+        self._raw = bool(getattr(sink, "takes_tuples", False))
         self._takes = 0  # batches the flusher has taken: its progress
         self._gave_up_at = -1  # _takes when a wait for room last timed out
         attach = getattr(sink, "attach", None)
@@ -274,7 +277,8 @@ class Recorder:
                     self._markers -= 1
                 markers.append(item)
                 break  # write what came before the marker, then release it
-            if item.__class__ is tuple:  # put(): made here, off the caller's path
+            if item.__class__ is tuple and not self._raw:  # put(): made here, off the
+                # caller's path
                 try:
                     item = MAKERS[item[0]](item)  # type: ignore[index]
                 except Exception as exc:  # noqa: BLE001 - one bad item must not stop the rest
@@ -286,7 +290,8 @@ class Recorder:
     def _write(self, batch: list[Event]) -> bool:
         with inside_heron():
             try:
-                ensure_ids(batch)
+                if not self._raw:
+                    ensure_ids(batch)
                 self.sink.write(batch)
                 return True
             except Exception as exc:

@@ -36,7 +36,7 @@ class ASGIMiddleware:
         self.app = app
         app_id = app_id or cfg.APP or "default"
         if api.recorder() is None:
-            api.init()  # not app=app_id: it would become the APP of every later app
+            api.init_for_web()  # not app=app_id: it would be every later app's APP
         self.monitor = WebMonitor(app_id, cfg)
         self.endpoint_of = endpoint_of
 

@@ -63,7 +63,7 @@ def bind(app: Flask, *, experiment: Any = None, capture_logs: bool | int | str =
     if api.recorder() is None:
         # not init(app=app_id): that would make this app's name the APP of every app
         # bound after it in the process; each monitor carries its own app id
-        api.init()
+        api.init_for_web()
     if capture_logs is not False:
         from heron.logs.handler import capture
 

@@ -1,0 +1,212 @@
+"""``ProcessSink``: batches written into the local store by a writer process of heron's own.
+
+A web app's request threads share one interpreter (one GIL) with heron's writer: making
+events, their ids and their rows took most of what monitoring cost a request (issue 16:
+the writer's work was about three quarters of level 1's CPU). Here the app's recorder
+thread only encodes each batch as it was queued (``put()`` tuples and events, MessagePack)
+and pipes it to ``python -m heron.sinks.writer_process``, which makes the events, gives
+them their ids and ingests them in one transaction, then answers ``ok``.
+
+* ``write()`` returns when the writer has committed the batch, so ``flush()`` still means
+  stored. A batch the writer refused, or lost when it died, raises: the recorder retries
+  the same batch, which is sent byte for byte as before (the same id base), so the ledger
+  stores it once.
+* One bad item (an event that fails validation, a value MessagePack cannot carry) is set
+  aside and counted as dropped; it never holds back the rest.
+* The writer starts with the first batch, in a session of its own (a Ctrl-C in the
+  terminal reaches the app, which then flushes), and ends when the app closes the pipe,
+  even if the app was killed. After ``fork()`` each process starts its own writer.
+* When no writer can be started (an embedded interpreter without a Python executable),
+  batches are written in this process, as ``LocalSink`` does, and heron says so once.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from heron._internal import logger
+from heron.events import Event, ensure_ids, random_base
+from heron.store import Store
+
+_encoder = msgspec.msgpack.Encoder()
+
+
+class WriterError(RuntimeError):
+    """The writer process refused a batch or ended; the batch is retried."""
+
+
+class ProcessSink:
+    takes_tuples = True
+
+    def __init__(self, store: Store):
+        self.store = store  #: read in this process (the dashboard, monitor levels)
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._stderr: Any = None
+        self._pid = os.getpid()
+        self._last: tuple[list[Any], bytes, int] | None = None  # batch, payload, dropped
+        self._recorder: Any = None
+        self._in_process = False
+        self._lock = threading.Lock()
+
+    def attach(self, recorder: Any) -> None:
+        self._recorder = recorder
+
+    # -- the recorder's side -----------------------------------------------------------
+    def write(self, batch: list[Any]) -> None:
+        with self._lock:
+            if self._in_process:
+                self._write_here(batch)
+                return
+            last = self._last
+            if last is not None and last[0] is batch:  # a retry: the very same bytes
+                payload, dropped = last[1], last[2]
+            else:
+                payload, dropped = _encode(batch)
+                self._last = (batch, payload, dropped)
+                self._count_dropped(dropped)
+            proc = self._process()
+            if proc is None:
+                self._write_here(batch)
+                return
+            try:
+                assert proc.stdin is not None and proc.stdout is not None
+                proc.stdin.write(len(payload).to_bytes(4, "big") + payload)
+                proc.stdin.flush()
+                answer = proc.stdout.readline()
+            except OSError as exc:
+                self._end(kill=True)
+                raise WriterError(f"heron's writer process ended: {exc}") from None
+            if not answer:
+                reason = self._stderr_tail()
+                self._end(kill=True)
+                raise WriterError(f"heron's writer process ended{': ' + reason if reason else ''}")
+            status, _, rest = answer.decode("utf-8", "replace").rstrip("\n").partition(" ")
+            if status != "ok":
+                raise WriterError(f"heron's writer process could not store a batch: {rest}")
+            self._count_dropped(int(rest or 0))
+            self._last = None
+
+    def close(self) -> None:
+        with self._lock:
+            self._end(kill=False)
+
+    # -- helpers -----------------------------------------------------------------------
+    def _count_dropped(self, n: int) -> None:
+        if n and self._recorder is not None:
+            self._recorder.stats.dropped += n
+            logger.warning("heron: %d events could not be stored and were set aside", n)
+
+    def _process(self) -> subprocess.Popen[bytes] | None:
+        if self._pid != os.getpid():  # forked: the writer is the parent's
+            self._proc, self._stderr, self._pid, self._last = None, None, os.getpid(), None
+        proc = self._proc
+        if proc is not None and proc.poll() is None:
+            return proc
+        if proc is not None:
+            self._end(kill=True)
+        try:
+            self._proc = self._start()
+        except OSError as exc:
+            logger.warning("heron: no writer process could be started (%s); writing in "
+                           "this process instead", exc)
+            self._in_process = True
+            return None
+        return self._proc
+
+    def _start(self) -> subprocess.Popen[bytes]:
+        from heron.recorder import MAKERS
+
+        executable = sys.executable
+        if not executable or not os.access(executable, os.X_OK):
+            raise OSError(f"no Python executable (sys.executable is {executable!r})")
+        modules = sorted({maker.__module__ for maker in MAKERS.values()})
+        env = dict(os.environ)
+        package_root = str(Path(__file__).resolve().parents[2])  # heron importable there
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_root,
+                                                           env.get("PYTHONPATH")]))
+        self._stderr = tempfile.TemporaryFile()
+        url = self.store.engine.url.render_as_string(hide_password=False)
+        return subprocess.Popen(
+            [executable, "-m", "heron.sinks.writer_process", url, self.store.prefix,
+             json.dumps(modules)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._stderr, env=env,
+            close_fds=True, start_new_session=True)
+
+    def _stderr_tail(self) -> str:
+        try:
+            self._stderr.seek(0)
+            lines = self._stderr.read().decode("utf-8", "replace").strip().splitlines()
+            return lines[-1] if lines else ""
+        except (OSError, AttributeError):
+            return ""
+
+    def _end(self, *, kill: bool) -> None:
+        proc, self._proc = self._proc, None
+        if proc is not None and self._pid == os.getpid():
+            try:
+                if proc.stdin is not None:
+                    proc.stdin.close()
+                proc.wait(0 if kill else 30)
+            except (OSError, subprocess.TimeoutExpired):
+                proc.kill()
+                proc.wait()
+            for stream in (proc.stdout,):
+                if stream is not None:
+                    stream.close()
+        if self._stderr is not None:
+            self._stderr.close()
+            self._stderr = None
+
+    def _write_here(self, batch: list[Any]) -> None:
+        events, dropped = make_events(batch, None)
+        self._count_dropped(dropped)
+        self.store.ingest(events)
+
+
+def _encode(batch: list[Any]) -> tuple[bytes, int]:
+    """``[id base, items]`` as MessagePack; items that cannot be encoded are left out and
+    counted, so one odd value never stops the batch."""
+    base = random_base()
+    try:
+        return _encoder.encode([base, batch]), 0
+    except (TypeError, ValueError, OverflowError, UnicodeError):
+        kept = []
+        for item in batch:
+            try:
+                _encoder.encode(item)
+            except (TypeError, ValueError, OverflowError, UnicodeError):
+                continue
+            kept.append(item)
+        return _encoder.encode([base, kept]), len(batch) - len(kept)
+
+
+def make_events(items: list[Any], base: int | None) -> tuple[list[Event], int]:
+    """The events of a batch as the recorder queued it: ``put()`` tuples made by their
+    makers, events as they are (decoded ones validated); those that fail are counted."""
+    from heron.events import AnyEvent
+    from heron.recorder import MAKERS
+
+    events: list[Event] = []
+    dropped = 0
+    for item in items:
+        try:
+            if isinstance(item, Event):
+                events.append(item)
+            elif isinstance(item, (list, tuple)):
+                events.append(MAKERS[item[0]](tuple(item)))
+            else:
+                events.append(msgspec.convert(item, AnyEvent))
+        except Exception as exc:  # noqa: BLE001 - one bad item must not stop the rest
+            logger.debug("heron: an event could not be made: %r", exc)
+            dropped += 1
+    ensure_ids(events, base)
+    return events, dropped

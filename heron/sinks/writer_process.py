@@ -1,0 +1,56 @@
+"""The writer process behind :class:`heron.sinks.process.ProcessSink`.
+
+``python -m heron.sinks.writer_process DATABASE_URL TABLE_PREFIX MODULES_JSON`` reads
+batches from stdin (a 4-byte big-endian length, then ``[id base, items]`` in MessagePack),
+stores each in one transaction and answers one line per batch: ``ok <dropped>`` or
+``err <reason>``. It ends when stdin closes. SIGTERM is ignored: the app that started it
+decides when it ends, by closing the pipe after its last flush.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import signal
+import sys
+
+import msgspec
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) != 4:
+        print("usage: python -m heron.sinks.writer_process DATABASE_URL TABLE_PREFIX "
+              "MODULES_JSON", file=sys.stderr)
+        return 2
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    url, prefix, modules = argv[1], argv[2], json.loads(argv[3])
+    for module in modules:  # they register the makers of put() tuples
+        importlib.import_module(module)
+    from heron.sinks.process import make_events
+    from heron.store import open_store
+
+    store = open_store(url, prefix)
+    stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
+    decode = msgspec.msgpack.decode
+    try:
+        while True:
+            head = stdin.read(4)
+            if len(head) < 4:
+                return 0
+            payload = stdin.read(int.from_bytes(head, "big"))
+            try:
+                base, items = decode(payload)
+                events, dropped = make_events(items, base)
+                store.ingest(events)
+                answer = f"ok {dropped}\n"
+            except Exception as exc:  # noqa: BLE001 - the app retries; say why
+                answer = "err " + repr(exc).replace("\n", " ")[:2000] + "\n"
+            stdout.write(answer.encode("utf-8", "replace"))
+            stdout.flush()
+    finally:
+        store.dispose()
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
