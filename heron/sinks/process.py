@@ -107,6 +107,15 @@ class ProcessSink:
 
     def _process(self) -> subprocess.Popen[bytes] | None:
         if self._pid != os.getpid():  # forked: the writer is the parent's
+            inherited = self._proc
+            if inherited is not None:  # let go of the parent's pipe, so its writer still
+                for stream in (inherited.stdin, inherited.stdout):  # sees it close
+                    try:
+                        if stream is not None:
+                            stream.close()
+                    except OSError:
+                        pass
+                inherited.returncode = 0  # not ours to wait for
             self._proc, self._stderr, self._pid, self._last = None, None, os.getpid(), None
         proc = self._proc
         if proc is not None and proc.poll() is None:

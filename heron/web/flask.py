@@ -58,12 +58,14 @@ def bind(app: Flask, *, experiment: Any = None, capture_logs: bool | int | str =
     """
     if "heron" in app.extensions or hasattr(app.full_dispatch_request, "heron_monitor"):
         return app  # bound already
-    cfg = heron_config.configure(**config) if config else heron_config.get()
-    app_id = cfg.APP or app.name
+    if config:
+        heron_config.configure(**config)
     if api.recorder() is None:
-        # not init(app=app_id): that would make this app's name the APP of every app
-        # bound after it in the process; each monitor carries its own app id
+        # not init(app=...): that would make this app's name the APP of every app bound
+        # after it in the process; each monitor carries its own app id
         api.init_for_web()
+    cfg = heron_config.get()  # as init left it: every bind of the process reads the same
+    app_id = cfg.APP or app.name
     if capture_logs is not False:
         from heron.logs.handler import capture
 

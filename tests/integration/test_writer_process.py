@@ -122,3 +122,25 @@ def test_without_a_python_executable_batches_are_written_here(db_url, monkeypatc
     assert len(stored(*db_url)) == 1
     assert writers() == []
     assert "no writer process could be started" in caplog.text
+
+
+def test_a_forked_worker_starts_its_own_writer(db_url) -> None:  # type: ignore[no-untyped-def]
+    # gunicorn forks its workers after the app (and heron) are loaded
+    app = bound_app(db_url)
+    client = app.test_client()
+    client.get("/")
+    assert heron.flush(20)
+    pid = os.fork()
+    if pid == 0:  # the worker
+        code = 2
+        try:
+            app.test_client().get("/")
+            code = 0 if heron.flush(20) else 1
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    client.get("/")
+    assert heron.flush(20)
+    assert len(stored(*db_url)) == 3
+    assert len(writers()) == 1  # the worker's writer ended with it
