@@ -57,7 +57,9 @@ def main() -> None:
         print(f"{'#' + str(index + 1):>10} {bind_ms[index]:9.2f}")
     print(f"{'last ten':>10} {statistics.median(bind_ms[-10:]):9.2f}  (median)")
     print(f"making one app with 10 routes (baseline): {statistics.median(make_ms):.2f} ms")
-    print(f"heron threads alive after {APPS} apps: {', '.join(threads)}")
+    counted = {name: threads.count(name) for name in sorted(set(threads))}
+    print(f"heron threads alive after {APPS} apps: "
+          + ", ".join(f"{name} ×{n}" for name, n in counted.items()))
 
 
 if __name__ == "__main__":

@@ -4,13 +4,15 @@
 batches from stdin (a 4-byte big-endian length, then ``[id base, items]`` in MessagePack),
 stores each in one transaction and answers one line per batch: ``ok <dropped>`` or
 ``err <reason>``. It ends when stdin closes. SIGTERM is ignored: the app that started it
-decides when it ends, by closing the pipe after its last flush.
+decides when it ends, by closing the pipe after its last flush. It runs at a lower
+priority (nice 10) than the app.
 """
 
 from __future__ import annotations
 
 import importlib
 import json
+import os
 import signal
 import sys
 
@@ -24,6 +26,10 @@ def main(argv: list[str]) -> int:
         return 2
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:  # the app comes first when both want a core; stored a little later is fine
+        os.nice(10)
+    except OSError:
+        pass
     url, prefix, modules = argv[1], argv[2], json.loads(argv[3])
     for module in modules:  # they register the makers of put() tuples
         importlib.import_module(module)
