@@ -6,10 +6,11 @@ response it returns carries the status the client receives (``(body, headers)`` 
 ``abort()``, error handlers and ``after_request`` included). One wrapper is the whole
 cost: no WSGI layer, no wrapped views, no Flask signals or request hooks (each of those
 costs more than heron's recording). A response streamed from a generator is timed to the
-end of its body (:class:`TimedBody`); any other is complete when dispatch returns it. An
-exception escaping dispatch is recorded, and Flask answers it with a 500. Requests no rule
-matched (404, 405, Werkzeug's redirect to a rule's canonical URL) are recorded under one
-endpoint, ``<unmatched>``. Dashboard requests never reach the app (:mod:`heron.web.mount`).
+end of its body (:class:`heron.web.monitor.TimedBody`); any other is complete when
+dispatch returns it. An exception escaping dispatch is recorded, and Flask answers it
+with a 500. Requests no rule matched (404, 405, Werkzeug's redirect to a rule's canonical
+URL) are recorded under one endpoint, ``<unmatched>``. Dashboard requests never reach the
+app (:mod:`heron.web.mount`).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from heron import api
 from heron import config as heron_config
 from heron._internal import capture_internal_exceptions, logger
 from heron.web import mount
-from heron.web.monitor import UNMATCHED, Active, WebMonitor
+from heron.web.monitor import UNMATCHED, Active, TimedBody, WebMonitor
 
 
 @dataclass
@@ -122,46 +123,13 @@ def _instrument(app: Flask, monitor: WebMonitor) -> None:
             _keep_values(monitor, active)
         if isinstance(response.response, GeneratorType):
             active.status = response.status_code
-            response.response = TimedBody(response.response, lambda: finish(active))
+            response.response = TimedBody(response.response, lambda: finish(active), active)
         else:
             finish(active, response.status_code)
         return response
 
     full_dispatch_request.heron_monitor = monitor  # type: ignore[attr-defined]
     app.full_dispatch_request = full_dispatch_request  # type: ignore[method-assign]
-
-
-class TimedBody:
-    """A streamed body that finishes its request once: after its last chunk, when the
-    server closes it, or when it is collected unread (Werkzeug's test client neither reads
-    nor closes a body the test does not ask for), whichever comes first."""
-
-    __slots__ = ("_body", "_finish")
-
-    def __init__(self, body: Any, finish: Any):
-        self._body = body
-        self._finish = finish
-
-    def __iter__(self) -> Any:
-        yield from self._body
-        self._done()
-
-    def close(self) -> None:
-        try:
-            close = getattr(self._body, "close", None)
-            if close is not None:
-                close()
-        finally:
-            self._done()
-
-    def __del__(self) -> None:
-        self._done()
-
-    def _done(self) -> None:
-        finish, self._finish = self._finish, None
-        if finish is not None:
-            with capture_internal_exceptions("recording a streamed request"):
-                finish()
 
 
 def _request_context() -> Any:

@@ -244,6 +244,49 @@ class WebMonitor:
         active.values = values
 
 
+class TimedBody:
+    """A streamed response body that finishes its request once: after its last chunk,
+    when the server closes it (PEP 3333), or when it is collected unread (Werkzeug's test
+    client neither reads nor closes a body the test does not ask for), whichever comes
+    first. An exception while it is read is the request's error."""
+
+    __slots__ = ("_body", "_finish", "_active")
+
+    def __init__(self, body: Any, finish: Any, active: Active):
+        self._body = body
+        self._finish = finish
+        self._active = active
+
+    def __iter__(self) -> Any:
+        try:
+            yield from self._body
+        except GeneratorExit:  # closed or dropped before its end: not the app's error
+            raise
+        except BaseException as exc:
+            self._active.error = exc
+            raise
+        self._done()
+
+    def close(self) -> None:
+        try:
+            close = getattr(self._body, "close", None)
+            if close is not None:
+                close()
+        finally:
+            self._done()
+
+    def __del__(self) -> None:
+        self._done()
+
+    def _done(self) -> None:
+        finish, self._finish = self._finish, None
+        if finish is not None:
+            try:
+                finish()
+            except Exception as exc:  # noqa: BLE001 - never break the response
+                internal_error("recording a streamed request", exc)
+
+
 def _request_event(item: tuple[Any, ...]) -> ev.Request:
     """The ``request`` event of a finished request's tuple (on the recorder's thread)."""
     (_, app, version, endpoint, method, status, duration_ns, ts, ip, sql_totals, request_id,

@@ -11,13 +11,13 @@ this layer for Flask apps: it times Flask's dispatch, see :mod:`heron.web.flask`
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from time import perf_counter_ns
 from typing import Any
 
 from heron import api
 from heron import config as heron_config
-from heron.web.monitor import UNMATCHED, Active, WebMonitor
+from heron.web.monitor import UNMATCHED, Active, TimedBody, WebMonitor
 
 
 class WSGIMiddleware:
@@ -56,41 +56,10 @@ class WSGIMiddleware:
             monitor.finish(active, 500)
             raise
         if not isinstance(body, list | tuple):
-            return _Closing(body, monitor, active)
+            return TimedBody(body, lambda: monitor.finish(active), active)
         # the whole body exists: the request is done (a test client may never close it)
         monitor.finish(active)
         return body
-
-
-class _Closing:
-    """The response body, recording when the server closes it (PEP 3333)."""
-
-    def __init__(self, body: Iterable[bytes], monitor: WebMonitor, active: Active):
-        self._body = body
-        self._monitor = monitor
-        self._active = active
-        self._closed = False
-
-    def __iter__(self) -> Iterator[bytes]:
-        try:
-            yield from self._body
-        except BaseException as exc:
-            self._active.error = exc
-            raise
-        self._done()  # fully sent: record now, whether or not the server closes
-
-    def close(self) -> None:
-        try:
-            close = getattr(self._body, "close", None)
-            if close is not None:
-                close()
-        finally:
-            self._done()
-
-    def _done(self) -> None:
-        if not self._closed:
-            self._closed = True
-            self._monitor.finish(self._active)
 
 
 def _path(environ: dict[str, Any]) -> str:

@@ -284,3 +284,23 @@ def test_lifespan_shutdown_succeeds_on_every_async_backend(backend: str, tmp_pat
     assert events == ["lifespan.startup", "lifespan.shutdown"]
     assert sent == ["lifespan.startup.complete", "lifespan.shutdown.complete"]
     assert heron.stats()["buffered"] == 0
+
+
+def test_wsgi_middleware_records_a_streamed_body_once_however_it_ends(db_url) -> None:  # type: ignore[no-untyped-def]
+    from werkzeug.test import Client
+
+    url, prefix = db_url
+    heron.init(database=url, table_prefix=prefix)
+
+    def app(environ, start_response):  # type: ignore[no-untyped-def]
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        yield b"a"
+        yield b"b"
+
+    client = Client(heron.web.WSGIMiddleware(app, app_id="plain",
+                                             endpoint_of=lambda environ: "stream"))
+    assert client.get("/").get_data() == b"ab"  # read, not closed
+    client.get("/").close()  # closed unread
+    client.get("/")  # dropped unread
+    gc.collect()
+    assert requests_of(url, prefix) == [("stream", 200)] * 3
