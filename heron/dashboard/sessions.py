@@ -2,8 +2,9 @@
 
 The dashboard always runs in a Flask app of heron's own (``heron serve``'s, or the one a
 bound app forwards its dashboard prefix to), so its session is heron's alone: a cookie
-named ``heron_session`` on the dashboard's path, signed with heron's key. A host app's
-session cookie, secret key and CSRF machinery never see it.
+named ``heron_session`` on the dashboard's path, signed with heron's key, ``Secure``
+whenever the request came over HTTPS. A host app's session cookie, secret key and CSRF
+machinery never see it.
 
 Flask builds a new signing serializer for every request; this interface builds one per key.
 """
@@ -12,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask
+from flask import Flask, request
 from flask.sessions import SecureCookieSessionInterface
 
 COOKIE_NAME = "heron_session"
@@ -21,6 +22,11 @@ COOKIE_NAME = "heron_session"
 class CachedSessionInterface(SecureCookieSessionInterface):
     def __init__(self) -> None:
         self._cache: tuple[Any, Any] | None = None
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        """``Secure`` whenever the dashboard is reached over HTTPS (SESSION_COOKIE_SECURE
+        is a fixed setting of the app; heron's cookie follows the request)."""
+        return bool(app.config.get("SESSION_COOKIE_SECURE")) or request.is_secure
 
     def get_signing_serializer(self, app: Flask) -> Any:
         key = (app.secret_key, tuple(app.config.get("SECRET_KEY_FALLBACKS") or ()))

@@ -304,3 +304,19 @@ def test_wsgi_middleware_records_a_streamed_body_once_however_it_ends(db_url) ->
     client.get("/")  # dropped unread
     gc.collect()
     assert requests_of(url, prefix) == [("stream", 200)] * 3
+
+
+def test_herons_cookie_is_secure_over_https(db_url) -> None:  # type: ignore[no-untyped-def]
+    app = bind(Flask("host"), db_url)
+    client = app.test_client()
+    page = client.get("/dashboard/login", base_url="https://shop.example")
+    token = page.get_data(as_text=True).split('name="csrf_token" value="')[1].split('"')[0]
+    done = client.post("/dashboard/login", base_url="https://shop.example",
+                       data={"username": "admin", "password": ADMIN_PASSWORD,
+                             "csrf_token": token})
+    assert done.status_code == 302
+    cookie = client.get_cookie("heron_session", domain="shop.example", path="/dashboard")
+    assert cookie is not None and cookie.secure
+    plain = app.test_client()
+    assert login(plain, "admin", ADMIN_PASSWORD).status_code == 302
+    assert not plain.get_cookie("heron_session", path="/dashboard").secure
