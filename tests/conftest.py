@@ -13,10 +13,11 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, text
-from werkzeug.serving import make_server
+from werkzeug.serving import WSGIRequestHandler, make_server
 
 from heron import _internal, api
 from heron import config as heron_config
@@ -171,12 +172,36 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+class _ClosingHandler(WSGIRequestHandler):
+    """Werkzeug's handler, closing the response when the browser drops the connection.
+
+    Werkzeug's development server skips ``close()`` when the client goes away while it
+    drains the request (a browser cancelling a favicon fetch): the file of a static
+    response is then left to the garbage collector, whose ResourceWarning fails whichever
+    test is running."""
+
+    def connection_dropped(self, error: BaseException, environ: Any = None) -> None:
+        body = (environ or {}).get("heron.test.body")
+        close = getattr(body, "close", None)
+        if close is not None:
+            close()
+
+
+def _keeping_body(app):  # type: ignore[no-untyped-def]
+    def wsgi(environ, start_response):  # type: ignore[no-untyped-def]
+        body = environ["heron.test.body"] = app(environ, start_response)
+        return body
+
+    return wsgi
+
+
 class LiveServer:
     """A real HTTP server on 127.0.0.1 serving a WSGI app from a thread."""
 
     def __init__(self, app, port: int = 0) -> None:  # type: ignore[no-untyped-def]
         self.app = app
-        self.server = make_server("127.0.0.1", port, app, threaded=True)
+        self.server = make_server("127.0.0.1", port, _keeping_body(app), threaded=True,
+                                  request_handler=_ClosingHandler)
         self.url = f"http://127.0.0.1:{self.server.server_port}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
