@@ -1,7 +1,9 @@
 """What monitoring adds to each request of a hello-world Flask app, and what it keeps.
 
-Variants: plain Flask; heron at levels 1, 2 and 3 recording into its local SQLite store;
-heron at level 1 with events discarded (what the request path alone costs);
+Variants: plain Flask; heron at levels 1, 2 and 3 recording into its local SQLite store
+(through its writer process, WRITER=auto); heron at level 1 with the writer in the app's
+process (WRITER=thread); heron at level 1 with events discarded (what the request path
+alone costs);
 Flask-MonitoringDashboard (FMD) at levels 1, 2 and 3 (installed in the bench's own
 environment, never a heron dependency). Each variant runs in its own process (FMD is a
 process-wide singleton), and the rounds are interleaved: round 1 of every variant, then
@@ -38,9 +40,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-VARIANTS = ["plain", "heron-1", "heron-2", "heron-3", "heronpath-1", "fmd-1", "fmd-2",
-            "fmd-3"]
-LABELS = {"heronpath-1": "heron-1 request path only (events discarded, no store)"}
+VARIANTS = ["plain", "heron-1", "heron-2", "heron-3", "heronthread-1", "heronpath-1", "fmd-1",
+            "fmd-2", "fmd-3"]
+LABELS = {"heronpath-1": "heron-1 request path only (events discarded, no store)",
+          "heronthread-1": "heron-1 with WRITER=thread (the writer in the app's process)"}
 if os.environ.get("HERON_BENCH_VARIANTS"):  # e.g. "plain,heron-1" to rerun a few
     VARIANTS = os.environ["HERON_BENCH_VARIANTS"].split(",")
 ROUNDS = int(os.environ.get("HERON_BENCH_ROUNDS", "5"))
@@ -66,7 +69,7 @@ def store_url(variant: str, folder: str) -> str:
 
 def prepare(variant: str, folder: str) -> None:
     """Create and migrate the variant's store (heron's), as a deployed app finds it."""
-    if variant.startswith("heron-"):
+    if variant.startswith(("heron-", "heronthread-")):
         from heron.store import open_store
 
         open_store(store_url(variant, folder)).dispose()
@@ -80,12 +83,13 @@ def child(variant: str, folder: str, counted: int | None = None) -> None:
     count = None
     settle = None  # waits until the monitor's background work for the burst is done
     kind, _, level = variant.partition("-")
-    if kind == "heron":
+    if kind in ("heron", "heronthread"):
         import heron
         from heron.store import open_store
 
         url = store_url(variant, folder)
-        heron.bind(app, database=url, monitor_level=int(level), password="bench-password")
+        heron.bind(app, database=url, monitor_level=int(level), password="bench-password",
+                   writer="thread" if kind == "heronthread" else "auto")
         store = open_store(url)
 
         def count() -> int:  # type: ignore[no-redef]
@@ -147,7 +151,7 @@ def child(variant: str, folder: str, counted: int | None = None) -> None:
     for _ in range(300):  # warm up (and let levels/thresholds settle)
         call()
     if counted is not None:  # under callgrind: these requests, then every write they cause
-        if kind in ("heron", "heronpath"):
+        if kind in ("heron", "heronthread", "heronpath"):
             # Written once at the end, in the recorder's full batches, as after a real
             # burst: under callgrind's slowdown the 200 ms timer would cut tiny batches.
             import heron
