@@ -277,8 +277,8 @@ class Recorder:
                     self._markers -= 1
                 markers.append(item)
                 break  # write what came before the marker, then release it
-            if item.__class__ is tuple and not self._raw:  # put(): made here, off the
-                # caller's path
+            # put(): made here, off the caller's path (a raw sink makes them itself)
+            if item.__class__ is tuple and not self._raw:
                 try:
                     item = MAKERS[item[0]](item)  # type: ignore[index]
                 except Exception as exc:  # noqa: BLE001 - one bad item must not stop the rest

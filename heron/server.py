@@ -31,8 +31,7 @@ def create_app(config: Config | None = None, *, store: Store | None = None,
     cfg = config or heron_config.get()
     store = store or open_store(cfg.DATABASE, cfg.TABLE_PREFIX)
     app = Flask("heron.server")
-    app.config["MAX_CONTENT_LENGTH"] = cfg.MAX_BODY_BYTES
-    init_dashboard(app, store, cfg, experiment)
+    init_dashboard(app, store, cfg, experiment)  # its config: cookie, request size
     app.register_blueprint(api_blueprint())
 
     @app.get("/")

@@ -134,7 +134,7 @@ def create_blueprint(config: Config) -> Blueprint:
     for r in routes:
         for rule in r.rules:
             bp.add_url_rule(rule, r.endpoint, r.view, **r.options)
-    bp.app_context_processor(_template_globals)
+    bp.context_processor(_template_globals)  # the blueprint's pages only
     bp.add_app_template_filter(format_number, "num")
     for code in (400, 401, 403, 404, 405, 429, 500):
         bp.register_error_handler(code, _error_page)
@@ -157,15 +157,19 @@ def _template_globals() -> dict[str, Any]:
     return {"csrf_token": csrf_token, "current_user": current_user, **frame_context()}
 
 
-def init_app(app: Flask, store: Store, config: Config, experiment: Any = None) -> None:
+def init_app(app: Flask, store: Store, config: Config, experiment: Any = None, *,
+             cookie_path: str = "/") -> None:
     """Mount the dashboard on ``app``, an app of heron's own: ``heron serve``'s, or the one a
     bound host app forwards its ``/<CUSTOM_LINK>`` requests to (:mod:`heron.web.mount`).
+    Never a user's app: this sets the app's secret key, session cookie and request size.
 
-    The app is heron's, so heron sets its secret key and cookie: the login cookie is
-    ``heron_session``, signed with SECRET_KEY or the key kept in the store (a bound app's
-    dashboard keeps it on the dashboard's path: :mod:`heron.web.mount`).
+    The login cookie is ``heron_session``, signed with SECRET_KEY or the key kept in the
+    store.
 
     :param experiment: a :class:`heron.Experiment` customising the experiment pages.
+    :param cookie_path: where the browser sends the cookie: ``/`` for ``heron serve``
+        (its API accepts a logged-in session), the dashboard's prefix in a bound app (the
+        host's own pages never receive it).
     """
     from heron.auth.tokens import ensure_secret_key
     from heron.dashboard import sessions
@@ -177,6 +181,8 @@ def init_app(app: Flask, store: Store, config: Config, experiment: Any = None) -
     state.extras["experiment"] = experiment
     app.secret_key = ensure_secret_key(store, config)
     sessions.install(app)
-    app.config.update(SESSION_COOKIE_NAME=sessions.COOKIE_NAME, SESSION_COOKIE_PATH="/",
-                      SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax")
+    app.config.from_mapping(
+        MAX_CONTENT_LENGTH=config.MAX_BODY_BYTES, SESSION_COOKIE_NAME=sessions.COOKIE_NAME,
+        SESSION_COOKIE_PATH=cookie_path, SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax")
     app.register_blueprint(create_blueprint(config))

@@ -74,7 +74,6 @@ class LevelTable:
             self.set_levels(levels)
 
 
-
 _tables: weakref.WeakSet[LevelTable] = weakref.WeakSet()
 
 

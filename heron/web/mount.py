@@ -54,10 +54,7 @@ def _make(store: Store, config: Config, experiment: Any) -> Flask:
                        "random password; set PASSWORD, or run `heron user passwd %s`",
                        config.CUSTOM_LINK, config.USERNAME, config.USERNAME)
     app = Flask("heron.dashboard")
-    app.config["MAX_CONTENT_LENGTH"] = config.MAX_BODY_BYTES
-    init_app(app, store, config, experiment)
-    # the host's own pages never receive heron's cookie
-    app.config["SESSION_COOKIE_PATH"] = f"/{config.CUSTOM_LINK}"
+    init_app(app, store, config, experiment, cookie_path=f"/{config.CUSTOM_LINK}")
     return app
 
 
