@@ -2,7 +2,8 @@
 
 ``python -m heron.sinks.writer_process DATABASE_URL TABLE_PREFIX MODULES_JSON`` reads
 batches from stdin (a 4-byte big-endian length, then ``[id base, items]`` in MessagePack),
-stores each in one transaction and answers one line per batch: ``ok <dropped>`` or
+stores each in one transaction (an event the database refuses for its values is found by
+halving the batch and set aside) and answers one line per batch: ``ok <dropped>`` or
 ``err <reason>``. It ends when stdin closes. SIGTERM is ignored: the app that started it
 decides when it ends, by closing the pipe after its last flush. It runs at a lower
 priority (nice 10) than the app.
@@ -15,6 +16,7 @@ import json
 import os
 import signal
 import sys
+from typing import Any
 
 import msgspec
 
@@ -48,7 +50,7 @@ def main(argv: list[str]) -> int:
             try:
                 base, items = decode(payload)
                 events, dropped = make_events(items, base)
-                store.ingest(events)
+                dropped += ingest_setting_aside(store, events)
                 answer = f"ok {dropped}\n"
             except Exception as exc:  # noqa: BLE001 - the app retries; say why
                 answer = "err " + repr(exc).replace("\n", " ")[:2000] + "\n"
@@ -56,6 +58,36 @@ def main(argv: list[str]) -> int:
             stdout.flush()
     finally:
         store.dispose()
+
+
+def ingest_setting_aside(store: Any, events: list[Any]) -> int:
+    """Ingest ``events``; when the database refuses one for its values (an integer out of
+    range, an odd byte), find it by halving the batch, store the rest and set it aside.
+    Returns how many were set aside. Any other error (the database is down or locked)
+    is raised: the app retries the whole batch, and the ledger keeps what was stored."""
+    try:
+        store.ingest(events)
+        return 0
+    except Exception as exc:
+        if not _bad_data(exc):
+            raise
+        if len(events) == 1:
+            print(f"heron: an event was set aside: {exc!r}"[:500], file=sys.stderr)
+            return 1
+    half = len(events) // 2
+    return (ingest_setting_aside(store, events[:half])
+            + ingest_setting_aside(store, events[half:]))
+
+
+def _bad_data(exc: BaseException | None) -> bool:
+    """The error is about a value, not about the database being reachable."""
+    while exc is not None:
+        if isinstance(exc, (OverflowError, ValueError, TypeError, UnicodeError)):
+            return True
+        if any(c.__name__ in ("DataError", "IntegrityError") for c in type(exc).__mro__):
+            return True
+        exc = getattr(exc, "orig", None) or exc.__cause__
+    return False
 
 
 if __name__ == "__main__":

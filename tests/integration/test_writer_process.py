@@ -144,3 +144,22 @@ def test_a_forked_worker_starts_its_own_writer(db_url) -> None:  # type: ignore[
     assert heron.flush(20)
     assert len(stored(*db_url)) == 3
     assert len(writers()) == 1  # the worker's writer ended with it
+
+
+def test_an_event_the_database_refuses_is_set_aside_not_retried_forever(db_url) -> None:  # type: ignore[no-untyped-def]
+    url, prefix = db_url
+    heron.init(database=url, table_prefix=prefix, writer="process")
+    recorder = heron.api.recorder()
+    assert recorder is not None
+    heron.export({"good": 1})
+    # an SQL count past 64-bit range: encodable, but no database column holds it
+    recorder.put(("web.request", "shop", None, "index", "GET", 200, 1000, 1.0, None,
+                  [2**63, 1.0], None, None))
+    recorder.put(("web.request", "shop", None, "index", "GET", 200, 1000, 1.0, None,
+                  None, None, None))
+    heron.api.emit(ev.Log(app="shop", message="bad line \udcff"))  # a lone surrogate
+    heron.export({"good": 2})
+    assert heron.flush(30)
+    assert sorted(r["metrics"]["good"] for r in stored(url, prefix, "export")) == [1, 2]
+    assert len(stored(url, prefix)) == 1
+    assert heron.stats()["dropped"] == 2
