@@ -81,7 +81,7 @@ def init(url: str | None = None, token: str | None = None, app: str | None = Non
                 from heron.sinks.local import LocalSink
 
                 sink = LocalSink(_local_store(cfg))
-        _recorder = Recorder(sink)
+        _recorder = Recorder(sink, spool_dir=cfg.SPOOL_DIR)
         _settings = identity
         _app, _version = cfg.APP, cfg.APP_VERSION
         logger.info("heron recording for app %r to %s", cfg.APP or "default",
@@ -146,8 +146,11 @@ def _setup_logging(cfg: _config.Config) -> None:
 def stats() -> dict[str, int]:
     """Counts since :func:`init`: emitted, sent, spooled, retried, dropped, buffered.
 
-    ``spool_bytes`` is what waits on disk for the server; ``rejected`` counts events the
-    server refused as invalid.
+    ``spool_bytes`` is what waits on disk for the server. ``rejected`` counts events set
+    aside because they cannot be stored as they are (refused by the server as invalid, or
+    unwritable for a value: see :mod:`heron.setaside`); each is kept with its reason in
+    ``rejected/`` under the spool folder. ``repaired`` counts events stored after lone
+    surrogates in their text were replaced by U+FFFD.
 
     ``dropped`` counts every event heron lost (buffer or spool full), so nothing is
     claimed as recorded that was not.
@@ -155,15 +158,17 @@ def stats() -> dict[str, int]:
     recorder = _recorder
     if recorder is None:
         return {"emitted": 0, "sent": 0, "spooled": 0, "retried": 0, "dropped": 0,
-                "rejected": 0, "buffered": 0, "written": 0, "spool_bytes": 0}
+                "rejected": 0, "repaired": 0, "buffered": 0, "written": 0, "spool_bytes": 0}
     r = recorder.stats
     out = {"emitted": recorder.emitted, "written": r.written, "dropped": r.dropped,
            "buffered": recorder.backlog(), "sent": r.written, "spooled": 0, "retried": 0,
-           "rejected": 0, "spool_bytes": 0}
+           "rejected": recorder.dead_letters.rejected,
+           "repaired": recorder.dead_letters.repaired, "spool_bytes": 0}
     delivery = getattr(recorder.sink, "stats", None)
     if delivery is not None:
         out.update(sent=delivery.sent, spooled=delivery.spooled, retried=delivery.retried,
-                   rejected=delivery.rejected, dropped=r.dropped + delivery.dropped,
+                   rejected=recorder.dead_letters.rejected + delivery.rejected,
+                   dropped=r.dropped + delivery.dropped,
                    spool_bytes=recorder.sink.pending_bytes())
     return out
 

@@ -96,8 +96,21 @@ Id = Annotated[str, Meta(min_length=1, max_length=64)]
 AppId = Annotated[str, Meta(min_length=1, max_length=200)]
 Name = Annotated[str, Meta(max_length=500)]
 Timestamp = Annotated[float, Meta(ge=0, le=32503680000)]  # up to year 3000
-NonNegative = Annotated[float, Meta(ge=0)]
+#: Durations in milliseconds: not negative, and under about 30 years.
+Duration = Annotated[float, Meta(ge=0, le=1e12)]
+#: Whole numbers the store keeps in a 64-bit column.
+Int64 = Annotated[int, Meta(ge=-(2**63), le=2**63 - 1)]
+Count = Annotated[int, Meta(ge=0, le=2**63 - 1)]
+Bytes = Annotated[int, Meta(ge=0, le=2**63 - 1)]
+#: A share of one whole (memory, the machine's CPU): 0–100.
+Percent = Annotated[float, Meta(ge=0, le=100)]
+#: A process's CPU use: 100 per busy core, so up to 100 × 10,000 cores.
+CpuPercent = Annotated[float, Meta(ge=0, le=1_000_000)]
 JSONDict = dict[str, Any]
+#: How deep JSON values (``extra``, ``details``, ``dimensions``, a profile's tree) may
+#: nest; deeper is refused with a message naming the field (the wire: 400 for a body
+#: nested deeper, 422 for one event).
+MAX_DEPTH = 256
 
 
 class Event(
@@ -132,12 +145,12 @@ class Request(Event, tag="request", kw_only=True):
     endpoint: Name
     method: Annotated[str, Meta(max_length=16)] = "GET"
     status: Annotated[int, Meta(ge=0, le=999)] = 200
-    duration_ms: NonNegative
+    duration_ms: Duration
     version: Name | None = None
     group_by: Name | None = None
     ip: Annotated[str, Meta(max_length=64)] | None = None
-    sql_count: Annotated[int, Meta(ge=0)] = 0
-    sql_ms: NonNegative = 0.0
+    sql_count: Count = 0
+    sql_ms: Duration = 0.0
 
 
 class Outlier(Event, tag="outlier", kw_only=True):
@@ -145,10 +158,10 @@ class Outlier(Event, tag="outlier", kw_only=True):
 
     request_id: Id
     endpoint: Name
-    duration_ms: NonNegative
+    duration_ms: Duration
     stack: str = ""
-    cpu_percent: float | None = None
-    memory_bytes: int | None = None
+    cpu_percent: CpuPercent | None = None
+    memory_bytes: Bytes | None = None
     request_values: JSONDict = {}
     headers: dict[str, str] = {}
     environ: dict[str, str] = {}
@@ -159,7 +172,7 @@ class Profile(Event, tag="profile", kw_only=True):
 
     request_id: Id
     endpoint: Name
-    duration_ms: NonNegative
+    duration_ms: Duration
     tree: JSONDict = {}
 
 
@@ -251,11 +264,11 @@ class Resource(Event, tag="resource", kw_only=True):
     """Event name: ``resource``. One sample of CPU, memory and disk use."""
 
     session_id: str | None = None
-    cpu_percent: float | None = None
-    rss_bytes: int | None = None
-    sys_cpu_percent: float | None = None
-    sys_memory_percent: float | None = None
-    disk_free_bytes: int | None = None
+    cpu_percent: CpuPercent | None = None
+    rss_bytes: Bytes | None = None
+    sys_cpu_percent: Percent | None = None
+    sys_memory_percent: Percent | None = None
+    disk_free_bytes: Bytes | None = None
 
 
 # --- logs ----------------------------------------------------------------------------
@@ -266,9 +279,9 @@ class Log(Event, tag="log", kw_only=True):
     logger: Name = ""
     message: str
     pathname: str | None = None
-    lineno: int | None = None
+    lineno: Count | None = None
     thread: str | None = None
-    process: int | None = None
+    process: Int64 | None = None
     exc_text: str | None = None
     extra: JSONDict = {}
     run_id: str | None = None
@@ -302,7 +315,7 @@ class Network(Event, tag="network", kw_only=True):
     ENTITY_KEY: ClassVar[str | None] = "network_id"
     network_id: Id
     role: Name | UnsetType = UNSET
-    max_size: int | None | UnsetType = UNSET
+    max_size: Count | None | UnsetType = UNSET
     full: bool | UnsetType = UNSET
     failed: bool | UnsetType = UNSET
     failed_reason: str | None | UnsetType = UNSET
@@ -370,7 +383,7 @@ class TestResult(Event, tag="test_result", kw_only=True):
     test_name: Name
     suite: Name | None = None
     outcome: Name = "passed"
-    duration_ms: NonNegative = 0.0
+    duration_ms: Duration = 0.0
     version: Name | None = None
     run_id: str | None = None
 
@@ -409,6 +422,40 @@ class BadItem(msgspec.Struct):
     error: str
 
 
+#: Fields that hold free JSON (objects, lists, any nesting): checked against MAX_DEPTH.
+JSON_FIELDS = frozenset({"extra", "details", "dimensions", "params", "tree",
+                         "request_values", "result"})
+
+
+def too_deep(value: Any, limit: int = MAX_DEPTH) -> bool:
+    """Whether ``value`` nests objects and lists deeper than ``limit`` levels (walked
+    without recursion, so any depth is safe to ask about)."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children: Any = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children
+                     if isinstance(child, (dict, list)))
+    return False
+
+
+def _check_values(event: Event) -> None:
+    """What a type cannot say: a finite time, JSON fields no deeper than MAX_DEPTH."""
+    if not math.isfinite(event.ts):
+        raise EventError("`ts` must be a finite number")
+    for name in JSON_FIELDS.intersection(event.__struct_fields__):
+        value = getattr(event, name)
+        if value and isinstance(value, (dict, list)) and too_deep(value):
+            raise EventError(f"`{name}` is nested deeper than {MAX_DEPTH} levels")
+
+
 def parse_item(item: Any) -> Event:
     """Validate one decoded JSON item as an event; raise EventError saying what is wrong."""
     if not isinstance(item, dict):
@@ -424,43 +471,95 @@ def parse_item(item: Any) -> Event:
         event = msgspec.convert(item, AnyEvent)
     except msgspec.ValidationError as exc:
         raise EventError(str(exc)) from None
-    if not math.isfinite(event.ts):
-        raise EventError("`ts` must be a finite number")
+    _check_values(event)
     return event
 
 
 _batch_decoder = msgspec.json.Decoder(list[AnyEvent])  # type: ignore[valid-type]
 
 
+class Parsed(msgspec.Struct):
+    """A decoded batch: the good events with their indexes in the body, the bad items,
+    and how many items had lone surrogates replaced by U+FFFD."""
+
+    good: list[Event]
+    indexes: list[int]
+    bad: list[BadItem]
+    repaired: int = 0
+
+
 def parse_batch(body: bytes) -> tuple[list[Event], list[BadItem]]:
     """Decode a JSON batch (a list, or ``{"events": [...]}``) into good and bad items.
 
-    Raises EventError when the body as a whole is not a batch.
-    """
+    Raises EventError when the body as a whole is not a batch."""
+    parsed = parse_body(body)
+    return parsed.good, parsed.bad
+
+
+def _decode_any(body: bytes) -> tuple[Any, int]:
+    """The JSON value of ``body`` and how many lone surrogates were replaced in it.
+
+    msgspec refuses a ``\\udcff`` escape that pairs with nothing; Python's own decoder
+    takes it (other clients' JSON encoders write them), and the strings are repaired."""
+    try:
+        return _decoder.decode(body), 0
+    except RecursionError:
+        raise EventError(f"body is nested deeper than {MAX_DEPTH} levels") from None
+    except msgspec.DecodeError as exc:
+        if "surrogate" not in str(exc):
+            raise EventError(f"body is not valid JSON: {exc}") from None
+    import json
+
+    from heron.setaside import fix_strings
+
+    try:
+        data = json.loads(body)
+    except RecursionError:
+        raise EventError(f"body is nested deeper than {MAX_DEPTH} levels") from None
+    except ValueError as exc:
+        raise EventError(f"body is not valid JSON: {exc}") from None
+    if isinstance(data, list):  # count per item, as the server reports them
+        fixed = [fix_strings(item) for item in data]
+        return [item for item, _ in fixed], sum(1 for _, n in fixed if n)
+    data, count = fix_strings(data)
+    return data, int(bool(count))
+
+
+def parse_body(body: bytes) -> Parsed:
+    """Decode a JSON batch (a list, or ``{"events": [...]}``): see :class:`Parsed`.
+
+    Raises EventError when the body as a whole is not a batch (not JSON, nested deeper
+    than MAX_DEPTH, not a list)."""
     if body[:1] == b"[":
         # Fast path: the whole batch typed in one C call; item by item only when something
         # in it is wrong, to say which items and why.
         try:
             events = _batch_decoder.decode(body)
-        except msgspec.DecodeError:
+        except (msgspec.DecodeError, RecursionError):
             pass
         else:
-            if all(e.id and math.isfinite(e.ts) for e in events):
-                return events, []
-    try:
-        data = _decoder.decode(body)
-    except msgspec.DecodeError as exc:
-        raise EventError(f"body is not valid JSON: {exc}") from None
+            try:
+                for event in events:
+                    if not event.id:
+                        raise EventError("missing id")
+                    _check_values(event)
+            except EventError:
+                pass
+            else:
+                return Parsed(events, list(range(len(events))), [])
+    data, repaired = _decode_any(body)
     if isinstance(data, dict) and "events" in data:
         data = data["events"]
     if not isinstance(data, list):
         raise EventError('body must be a JSON list of events or {"events": [...]}')
     good: list[Event] = []
+    indexes: list[int] = []
     bad: list[BadItem] = []
     for index, item in enumerate(data):
         try:
             good.append(parse_item(item))
+            indexes.append(index)
         except EventError as exc:
             item_id = item.get("id") if isinstance(item, dict) else None
             bad.append(BadItem(index, item_id if isinstance(item_id, str) else None, str(exc)))
-    return good, bad
+    return Parsed(good, indexes, bad, repaired)

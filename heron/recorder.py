@@ -30,10 +30,12 @@ import weakref
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from heron._internal import RateLimitedWarning, capture_internal_exceptions, inside_heron, logger
 from heron.events import Event, ensure_ids
+from heron.setaside import DeadLetters, is_data_error, isolate
 from heron.sinks import Sink
 
 
@@ -53,6 +55,8 @@ class RecorderStats:
     dropped: int = 0
     failed_writes: int = 0
     buffered: int = 0
+    rejected: int = 0  #: set aside for their values (see heron.setaside)
+    repaired: int = 0  #: written after lone surrogates were replaced
 
 
 _recorders: weakref.WeakSet[Recorder] = weakref.WeakSet()
@@ -79,11 +83,14 @@ class Recorder:
         counted (a sink with a disk spool takes them instead, see the HTTP sink).
     :param batch_size: events per write.
     :param interval: seconds between writes when batches do not fill up.
+    :param spool_dir: the folder whose ``rejected/`` keeps events set aside (default: the
+        HTTP sink's spool folder in the user cache).
     """
 
     def __init__(self, sink: Sink, *, max_buffer: int = 500_000, batch_size: int = 2_000,
-                 interval: float = 0.2):
+                 interval: float = 0.2, spool_dir: str | os.PathLike[str] | None = None):
         self.sink = sink
+        self.dead_letters = DeadLetters(None if spool_dir is None else Path(spool_dir))
         self.max_buffer = max_buffer
         self.batch_size = batch_size
         self.interval = interval
@@ -247,10 +254,11 @@ class Recorder:
                     marker.done.set()
                 markers = []
                 continue
-            if self._write(pending):
-                self.stats.written += len(pending)
-                pending = []
+            left = self._write(pending)
+            if len(left) < len(pending):
                 backoff = 0.0
+            pending = left
+            if not pending:
                 for marker in markers:
                     marker.done.set()
                 markers = []
@@ -287,17 +295,33 @@ class Recorder:
             batch.append(item)
         return batch, markers
 
-    def _write(self, batch: list[Event]) -> bool:
+    def _write(self, batch: list[Event]) -> list[Event]:
+        """Write ``batch``; return what is left to retry (the sink failed). Events the
+        sink refuses for their values are repaired or set aside (:mod:`heron.setaside`),
+        so they never hold back the rest."""
         with inside_heron():
             try:
                 if not self._raw:
                     ensure_ids(batch)
                 self.sink.write(batch)
-                return True
+                self.stats.written += len(batch)
+                return []
             except Exception as exc:
-                logger.warning("heron could not write %d events (will retry): %s",
-                               len(batch), exc)
-                return False
+                if not is_data_error(exc):
+                    logger.warning("heron could not write %d events (will retry): %s",
+                                   len(batch), exc)
+                    return batch
+                done = isolate(self.sink.write, batch, exc)
+            for index, reason in done.set_aside:
+                self.dead_letters.set_aside(batch[index], reason)
+            self.dead_letters.note_repaired(done.repaired)
+            self.stats.written += done.written
+            self.stats.rejected = self.dead_letters.rejected
+            self.stats.repaired = self.dead_letters.repaired
+            if done.left:
+                logger.warning("heron could not write %d events (will retry)",
+                               len(done.left))
+            return done.left
 
 
 def _close_all() -> None:

@@ -5,8 +5,13 @@
 * 200 ``{"stored", "duplicates", "rejected": []}`` when every item was valid.
 * 422 with the same body plus ``error`` when some items were invalid: the valid ones are
   stored, each rejected one is named by index and id with the reason.
-* 400 when the body is not a batch at all, 401 without the right token, 413 when the
-  body (after decompression) or the number of events is over the limit.
+* An event the store refuses for its values (found by halving the batch) is named in
+  ``rejected`` too; lone surrogates in strings (``\\udcff`` escapes) are replaced by
+  U+FFFD and counted in ``repaired``.
+* 400 when the body is not a batch at all (not JSON, nested deeper than
+  ``heron.events.MAX_DEPTH``), 401 without the right token, 413 when the body (however it
+  arrives: with a length, chunked, compressed) or the number of events is over the limit,
+  503 when the store cannot be written now (the client retries).
 """
 
 from __future__ import annotations
@@ -16,15 +21,37 @@ import zlib
 from flask import abort, jsonify, request
 from werkzeug.wrappers import Response
 
+from heron._internal import RateLimitedWarning
 from heron.api_v1.bearer import bearer_token
 from heron.auth.tokens import check_ingest_token
 from heron.dashboard.state import state
 from heron.errors import EventError
-from heron.events import parse_batch
+from heron.events import BadItem, Event, parse_body
+from heron.setaside import is_data_error, isolate, reason_of
+
+
+def _raw(limit: int) -> bytes:
+    """The request body as sent, at most ``limit`` bytes, else 413.
+
+    A body with a Content-Length over MAX_CONTENT_LENGTH is refused by Werkzeug; a chunked
+    one (no length) would be cut at the limit without a word, so it is read here."""
+    if request.content_length is not None or not request.environ.get("wsgi.input_terminated"):
+        return request.get_data(cache=False)
+    stream = request.environ["wsgi.input"]
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        chunk = stream.read(min(65536, limit + 1 - size))
+        if not chunk:
+            return b"".join(chunks)
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > limit:
+            abort(413, description=f"body is over {limit} bytes")
 
 
 def _body(limit: int) -> bytes:
-    raw = request.get_data(cache=False)  # MAX_CONTENT_LENGTH bounds the raw size
+    raw = _raw(limit)
     encoding = request.headers.get("Content-Encoding", "identity").lower().strip()
     if encoding in ("", "identity"):
         data = raw
@@ -52,18 +79,39 @@ def post_events() -> tuple[Response, int]:
                              "'Authorization: Bearer <INGEST_TOKEN>'"), 401
     body = _body(s.config.MAX_BODY_BYTES)
     try:
-        good, bad = parse_batch(body)
+        parsed = parse_body(body)
     except EventError as exc:
         return jsonify(error=str(exc), stored=0, duplicates=0, rejected=[]), 400
+    good, bad = parsed.good, list(parsed.bad)
     total = len(good) + len(bad)
     if total > s.config.MAX_BATCH_EVENTS:
         return jsonify(error=f"batch of {total} events is over the limit of "
                              f"{s.config.MAX_BATCH_EVENTS}; send smaller batches",
                        stored=0, duplicates=0, rejected=[]), 413
-    result = s.store.ingest(good)
+    stored, duplicates, repaired = 0, 0, parsed.repaired
+
+    def ingest(events: list[Event]) -> None:
+        nonlocal stored, duplicates
+        result = s.store.ingest(events)
+        stored += result.stored
+        duplicates += result.duplicates
+
+    try:
+        ingest(good)
+    except Exception as exc:  # noqa: BLE001 - classified: a value, or the store
+        if not is_data_error(exc):
+            return _unavailable(exc)
+        done = isolate(ingest, good, exc)
+        if done.left:
+            return _unavailable(exc)
+        repaired += done.repaired
+        bad.extend(BadItem(parsed.indexes[i], good[i].id, f"the store refused it: {reason}")
+                   for i, reason in done.set_aside)
+        bad.sort(key=lambda b: b.index)
     payload = {
-        "stored": result.stored,
-        "duplicates": result.duplicates,
+        "stored": stored,
+        "duplicates": duplicates,
+        "repaired": repaired,
         "rejected": [{"index": b.index, "id": b.id, "error": b.error} for b in bad],
     }
     if bad:
@@ -71,3 +119,16 @@ def post_events() -> tuple[Response, int]:
                             f"the other {len(good)} were kept")
         return jsonify(payload), 422
     return jsonify(payload), 200
+
+
+def _unavailable(exc: BaseException) -> tuple[Response, int]:
+    """The store cannot be written now (down, locked): 503, and the client retries."""
+    from heron._internal import logger
+
+    _STORE_WARNING.warn("heron: the store refused a batch: %s", reason_of(exc))
+    logger.debug("store error", exc_info=exc)
+    return jsonify(error=f"the store cannot be written now: {reason_of(exc)}; retry later",
+                   stored=0, duplicates=0, rejected=[]), 503
+
+
+_STORE_WARNING = RateLimitedWarning(60.0)

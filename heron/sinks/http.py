@@ -11,7 +11,12 @@ the server answered. So:
 * a batch whose answer was lost is sent again, and the server's idempotent ingest stores
   it once: delivered exactly once;
 * only a full spool drops events; drops are counted, logged and reported to the server as a
-  ``log`` event as soon as it answers.
+  ``log`` event as soon as it answers;
+* events the server refuses (422 names them, 400 refuses a whole batch) are set aside into
+  the dead-letter file with its reason (:mod:`heron.setaside`), counted as ``rejected``;
+* a batch the server keeps answering with a 5xx (:data:`SPLIT_AFTER` times) is sent in
+  halves until the event it fails on is found and set aside; when every part fails, the
+  server is down, and the batch waits.
 
 Retries back off exponentially with jitter, so a fleet of clients does not hammer a server
 that is coming back.
@@ -41,6 +46,7 @@ from heron.sinks.spool import Spool
 logger = logging.getLogger("heron")
 
 MAX_BACKOFF = 30.0
+SPLIT_AFTER = 3  # 5xx answers to one batch before it is split to find a poison event
 DRAIN_SLICE = 1.0  # seconds of delivery per call, so flushes and new batches are not starved
 
 
@@ -92,6 +98,8 @@ class HttpSink:
         self._spool: Spool | None = None
         self._http: urllib3.PoolManager | None = None
         self._backlog: Callable[[], int] = lambda: 0
+        self._dead: Any = None  # the recorder's DeadLetters
+        self._head_failures = 0  # 5xx answers to the spool's oldest batch in a row
         os.register_at_fork(after_in_child=self._after_fork)
 
     # -- set-up ------------------------------------------------------------------------
@@ -99,6 +107,7 @@ class HttpSink:
         """Let the sink see the recorder's backlog (the recorder calls this)."""
         self._backlog = recorder.backlog
         self._high_water = recorder.batch_size * 2
+        self._dead = recorder.dead_letters
 
     def _after_fork(self) -> None:
         # The parent keeps its spool folder and connection; the child opens its own.
@@ -185,7 +194,9 @@ class HttpSink:
                 break
             folder, record = item
             if not self._deliver(record.payload, record.events):
-                break
+                if self._head_failures < SPLIT_AFTER or not self._split(record.payload, True):
+                    break
+            self._head_failures = 0
             spool.commit(folder, record)
         self.stats.corrupt_records = spool.corrupt
         if self._unreported_drops and time.monotonic() >= self._retry_at:
@@ -204,42 +215,87 @@ class HttpSink:
             return True
         body = _json(response.data)
         if status == 422:  # the valid events were stored; the others never will be
-            rejected = len(body.get("rejected", []))
-            self._succeeded(events - rejected)
-            self.stats.rejected += rejected
-            with inside_heron():
-                logger.warning("heron server rejected %d events: %s", rejected,
-                               "; ".join(r.get("error", "") for r in body["rejected"][:3]))
+            rejected = [r for r in body.get("rejected", []) if isinstance(r, dict)]
+            self._succeeded(events - len(rejected))
+            items = _items(payload)
+            for entry in rejected:
+                index = entry.get("index")
+                item = items[index] if isinstance(index, int) and 0 <= index < len(items) \
+                    else entry
+                self._reject(item, f"refused by the server: {entry.get('error', '')}")
             return True
         if status == 413:
             return self._split(payload)
         if status == 400:
-            self.stats.rejected += events
-            with inside_heron():
-                logger.error("heron server refused a batch of %d events: %s", events,
-                             body.get("error"))
+            for item in _items(payload):
+                self._reject(item, f"refused by the server: {body.get('error')}")
             return True
         if status in (401, 403):
             self._failed(f"the server refused the token ({status}): set HERON_TOKEN to the "
                          "server's ingest token; events wait in the spool", floor=60.0)
             return False
+        if status >= 500:
+            self._head_failures += 1
         self._failed(f"{self.url} answered {status}")
         return False
 
-    def _split(self, payload: bytes) -> bool:
-        """A batch over the server's limit: send it in halves."""
-        items = json.loads(gzip.decompress(payload))
-        if len(items) <= 1:
-            self.stats.rejected += len(items)
-            with inside_heron():
-                logger.error("heron server refused an event as too large; it is dropped")
-            return True
-        middle = len(items) // 2
-        for part in (items[:middle], items[middle:]):
+    def _reject(self, item: Any, reason: str) -> None:
+        if self._dead is not None:
+            self._dead.set_aside(item, reason)
+        else:
+            self.stats.rejected += 1
+            self._warn.warn("heron set aside an event: %s", reason)
+
+    def _split(self, payload: bytes, poison: bool = False) -> bool:
+        """Send a batch in halves: one over the server's limit (413), or, with
+        ``poison``, one the server keeps failing on (5xx), to find the events it fails on:
+        those that fail alone while other parts are stored are set aside. True when the
+        batch is done with; False when it must wait (the server fails on every part: it is
+        down, or a part could not be sent)."""
+        delivered = False
+        misses = 0
+        items = _items(payload)
+        limit = 2 * len(items).bit_length() + 4  # parts tried with none stored: down
+        suspects: list[Any] = []
+
+        def send(part: list[Any]) -> bool:
+            nonlocal delivered, misses
+            if len(part) == 1 and not poison:
+                self._reject(part[0], "refused by the server as too large (413)")
+                return True
             body = gzip.compress(json.dumps(part).encode(), compresslevel=1)
-            if not self._deliver(body, len(part)):
-                return False  # the whole record is retried; the server ignores repeats
+            failures = self._head_failures
+            if self._deliver(body, len(part)):
+                delivered = True
+                return True
+            if not poison or self._head_failures == failures:
+                return False  # not a 5xx (unreachable, token): the whole record waits
+            if not delivered:
+                misses += 1
+                if misses > limit:
+                    return False
+            if len(part) == 1:
+                suspects.append(part[0])
+                return True
+            middle = len(part) // 2
+            return send(part[:middle]) and send(part[middle:])
+
+        if len(items) <= 1 and not poison:
+            for item in items:
+                self._reject(item, "refused by the server as too large (413)")
+            return True
+        middle = max(1, len(items) // 2)
+        done = send(items[:middle]) and (middle >= len(items) or send(items[middle:]))
+        if poison and (not done or not delivered):
+            self._head_failures = 0  # a few more failures, with backoff, before the next try
+            return False  # the whole record is retried; the server ignores repeats
+        if not done:
+            return False
+        for item in suspects:
+            self._reject(item, "the server fails on it (5xx) while it stores the others")
+        self._retry_at = 0.0
         return True
+
 
     def _succeeded(self, events: int) -> None:
         if self._failures:
@@ -274,6 +330,15 @@ class HttpSink:
         payload = gzip.compress(encode([event]), compresslevel=1)
         if self._deliver(payload, 0):
             self._unreported_drops -= count
+
+
+def _items(payload: bytes) -> list[Any]:
+    """The events of a spooled batch, as JSON values."""
+    try:
+        items = json.loads(gzip.decompress(payload))
+    except (OSError, ValueError):
+        return []
+    return items if isinstance(items, list) else []
 
 
 def _json(data: bytes) -> dict:

@@ -11,8 +11,11 @@ them their ids and ingests them in one transaction, then answers ``ok``.
   stored. A batch the writer refused, or lost when it died, raises: the recorder retries
   the same batch, which is sent byte for byte as before (the same id base), so the ledger
   stores it once.
-* One bad item (an event that fails validation, a value MessagePack cannot carry) is set
-  aside and counted as dropped; it never holds back the rest.
+* One bad item never holds back the rest (:mod:`heron.setaside`): lone surrogates are
+  replaced before encoding; an item MessagePack cannot carry, one that cannot be made
+  into an event, or one the database refuses for its values is set aside (the writer
+  names it by index and reason) into the recorder's dead-letter file, counted as
+  ``rejected``.
 * The writer starts with the first batch, in a session of its own (a Ctrl-C in the
   terminal reaches the app, which then flushes), and ends when the app closes the pipe,
   even if the app was killed. After ``fork()`` each process starts its own writer.
@@ -35,6 +38,7 @@ import msgspec
 
 from heron._internal import logger
 from heron.events import Event, ensure_ids, random_base
+from heron.setaside import reason_of, repair
 from heron.store import Store
 
 _encoder = msgspec.msgpack.Encoder()
@@ -52,7 +56,8 @@ class ProcessSink:
         self._proc: subprocess.Popen[bytes] | None = None
         self._stderr: Any = None
         self._pid = os.getpid()
-        self._last: tuple[list[Any], bytes, int] | None = None  # batch, payload, dropped
+        # the batch, what was sent of it (repaired) and its payload: a retry resends it
+        self._last: tuple[list[Any], list[Any], bytes] | None = None
         self._recorder: Any = None
         self._in_process = False
         self._lock = threading.Lock()
@@ -68,11 +73,15 @@ class ProcessSink:
                 return
             last = self._last
             if last is not None and last[0] is batch:  # a retry: the very same bytes
-                payload, dropped = last[1], last[2]
+                sent, payload = last[1], last[2]
             else:
-                payload, dropped = _encode(batch)
-                self._last = (batch, payload, dropped)
-                self._count_dropped(dropped)
+                sent, payload, problems, repaired = _encode(batch)
+                self._last = (batch, sent, payload)
+                for item, reason in problems:
+                    self._set_aside(item, reason)
+                if repaired and self._recorder is not None:
+                    self._recorder.dead_letters.note_repaired(repaired)
+                    self._recorder.stats.repaired = self._recorder.dead_letters.repaired
             proc = self._process()
             if proc is None:
                 self._write_here(batch)
@@ -92,18 +101,22 @@ class ProcessSink:
             status, _, rest = answer.decode("utf-8", "replace").rstrip("\n").partition(" ")
             if status != "ok":
                 raise WriterError(f"heron's writer process could not store a batch: {rest}")
-            self._count_dropped(int(rest or 0))
             self._last = None
+            for index, reason in json.loads(rest or "[]"):  # what the writer set aside
+                self._set_aside(sent[index], reason)
 
     def close(self) -> None:
         with self._lock:
             self._end(kill=False)
 
     # -- helpers -----------------------------------------------------------------------
-    def _count_dropped(self, n: int) -> None:
-        if n and self._recorder is not None:
-            self._recorder.stats.dropped += n
-            logger.warning("heron: %d events could not be stored and were set aside", n)
+    def _set_aside(self, item: Any, reason: str) -> None:
+        recorder = self._recorder
+        if recorder is not None:
+            recorder.dead_letters.set_aside(item, reason)
+            recorder.stats.rejected = recorder.dead_letters.rejected
+        else:
+            logger.warning("heron set aside an event it cannot store: %s", reason)
 
     def _process(self) -> subprocess.Popen[bytes] | None:
         if self._pid != os.getpid():  # forked: the writer is the parent's
@@ -176,46 +189,62 @@ class ProcessSink:
             self._stderr = None
 
     def _write_here(self, batch: list[Any]) -> None:
-        events, dropped = make_events(batch, None)
-        self._count_dropped(dropped)
-        self.store.ingest(events)
+        from heron.sinks.writer_process import store_batch
+
+        for index, reason in store_batch(self.store, batch, None):
+            self._set_aside(batch[index], reason)
 
 
-def _encode(batch: list[Any]) -> tuple[bytes, int]:
-    """``[id base, items]`` as MessagePack; items that cannot be encoded are left out and
-    counted, so one odd value never stops the batch."""
+def _encode(batch: list[Any]) -> tuple[list[Any], bytes, list[tuple[Any, str]], int]:
+    """``[id base, items]`` as MessagePack: returns the items sent (lone surrogates
+    replaced), the payload, the items left out with the reason (what MessagePack cannot
+    carry) and how many were repaired, so one odd value never stops the batch."""
     base = random_base()
     try:
-        return _encoder.encode([base, batch]), 0
-    except (TypeError, ValueError, OverflowError, UnicodeError):
-        kept = []
-        for item in batch:
-            try:
-                _encoder.encode(item)
-            except (TypeError, ValueError, OverflowError, UnicodeError):
+        return batch, _encoder.encode([base, batch]), [], 0
+    except (TypeError, ValueError, OverflowError, UnicodeError, RecursionError):
+        pass
+    kept: list[Any] = []
+    problems: list[tuple[Any, str]] = []
+    repaired = 0
+    for item in batch:
+        try:
+            _encoder.encode(item)
+        except Exception as exc:  # noqa: BLE001 - any value a caller handed over
+            fixed = repair(item) if isinstance(exc, UnicodeError) else None
+            if fixed is None:
+                problems.append((item, reason_of(exc)))
                 continue
-            kept.append(item)
-        return _encoder.encode([base, kept]), len(batch) - len(kept)
+            item = fixed
+            repaired += 1
+        kept.append(item)
+    return kept, _encoder.encode([base, kept]), problems, repaired
 
 
-def make_events(items: list[Any], base: int | None) -> tuple[list[Event], int]:
+def make_events(items: list[Any], base: int | None
+                ) -> tuple[list[Event], list[int], list[tuple[int, str]]]:
     """The events of a batch as the recorder queued it: ``put()`` tuples made by their
-    makers, events as they are (decoded ones validated); those that fail are counted."""
+    makers, events as they are (decoded ones validated). Returns the events, the index
+    of the item each came from, and ``(index, reason)`` of the items that could not be
+    made."""
     from heron.events import AnyEvent
     from heron.recorder import MAKERS
 
     events: list[Event] = []
-    dropped = 0
-    for item in items:
+    origins: list[int] = []
+    problems: list[tuple[int, str]] = []
+    for index, item in enumerate(items):
         try:
             if isinstance(item, Event):
-                events.append(item)
+                event = item
             elif isinstance(item, (list, tuple)):
-                events.append(MAKERS[item[0]](tuple(item)))
+                event = MAKERS[item[0]](tuple(item))
             else:
-                events.append(msgspec.convert(item, AnyEvent))
+                event = msgspec.convert(item, AnyEvent)
         except Exception as exc:  # noqa: BLE001 - one bad item must not stop the rest
-            logger.debug("heron: an event could not be made: %r", exc)
-            dropped += 1
+            problems.append((index, f"cannot be made into an event: {reason_of(exc)}"))
+            continue
+        events.append(event)
+        origins.append(index)
     ensure_ids(events, base)
-    return events, dropped
+    return events, origins, problems

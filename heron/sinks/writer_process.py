@@ -3,10 +3,10 @@
 ``python -m heron.sinks.writer_process DATABASE_URL TABLE_PREFIX MODULES_JSON`` reads
 batches from stdin (a 4-byte big-endian length, then ``[id base, items]`` in MessagePack),
 stores each in one transaction (an event the database refuses for its values is found by
-halving the batch and set aside) and answers one line per batch: ``ok <dropped>`` or
-``err <reason>``. It ends when stdin closes. SIGTERM is ignored: the app that started it
-decides when it ends, by closing the pipe after its last flush. It runs at a lower
-priority (nice 10) than the app.
+halving the batch and set aside) and answers one line per batch: ``ok <JSON list of
+[index, reason] of the items set aside>`` or ``err <reason>``. It ends when stdin closes.
+SIGTERM is ignored: the app that started it decides when it ends, by closing the pipe
+after its last flush. It runs at a lower priority (nice 10) than the app.
 """
 
 from __future__ import annotations
@@ -35,7 +35,6 @@ def main(argv: list[str]) -> int:
     url, prefix, modules = argv[1], argv[2], json.loads(argv[3])
     for module in modules:  # they register the makers of put() tuples
         importlib.import_module(module)
-    from heron.sinks.process import make_events
     from heron.store import open_store
 
     store = open_store(url, prefix)
@@ -49,9 +48,7 @@ def main(argv: list[str]) -> int:
             payload = stdin.read(int.from_bytes(head, "big"))
             try:
                 base, items = decode(payload)
-                events, dropped = make_events(items, base)
-                dropped += ingest_setting_aside(store, events)
-                answer = f"ok {dropped}\n"
+                answer = f"ok {json.dumps(store_batch(store, items, base))}\n"
             except Exception as exc:  # noqa: BLE001 - the app retries; say why
                 answer = "err " + repr(exc).replace("\n", " ")[:2000] + "\n"
             stdout.write(answer.encode("utf-8", "replace"))
@@ -60,34 +57,32 @@ def main(argv: list[str]) -> int:
         store.dispose()
 
 
-def ingest_setting_aside(store: Any, events: list[Any]) -> int:
-    """Ingest ``events``; when the database refuses one for its values (an integer out of
-    range, an odd byte), find it by halving the batch, store the rest and set it aside.
-    Returns how many were set aside. Any other error (the database is down or locked)
-    is raised: the app retries the whole batch, and the ledger keeps what was stored."""
+def store_batch(store: Any, items: list[Any], base: int | None) -> list[tuple[int, str]]:
+    """Make the events of ``items`` and ingest them in one transaction; an item that
+    cannot be made, or that the database refuses for its values, is left out (found by
+    halving the batch: :func:`heron.setaside.isolate`). Returns ``(index, reason)`` of
+    each item left out. An error of the database itself (down, locked) is raised: the
+    app retries the whole batch, and the ledger keeps what was stored."""
+    from heron.setaside import is_data_error, isolate
+    from heron.sinks.process import make_events
+
+    events, origins, problems = make_events(items, base)
+    if not events:
+        return problems
     try:
         store.ingest(events)
-        return 0
+        return problems
     except Exception as exc:
-        if not _bad_data(exc):
+        if not is_data_error(exc):
             raise
-        if len(events) == 1:
-            print(f"heron: an event was set aside: {exc!r}"[:500], file=sys.stderr)
-            return 1
-    half = len(events) // 2
-    return (ingest_setting_aside(store, events[:half])
-            + ingest_setting_aside(store, events[half:]))
-
-
-def _bad_data(exc: BaseException | None) -> bool:
-    """The error is about a value, not about the database being reachable."""
-    while exc is not None:
-        if isinstance(exc, (OverflowError, ValueError, TypeError, UnicodeError)):
-            return True
-        if any(c.__name__ in ("DataError", "IntegrityError") for c in type(exc).__mro__):
-            return True
-        exc = getattr(exc, "orig", None) or exc.__cause__
-    return False
+        error = exc
+    done = isolate(store.ingest, events, error)
+    if done.left:  # the database failed while the batch was being split: retry it all
+        raise RuntimeError(f"the database failed while storing a batch: {len(done.left)} "
+                           "events not stored")
+    for _, reason in done.set_aside:
+        print(f"heron: an event was set aside: {reason}"[:500], file=sys.stderr)
+    return sorted(problems + [(origins[index], reason) for index, reason in done.set_aside])
 
 
 if __name__ == "__main__":

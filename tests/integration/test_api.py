@@ -31,9 +31,9 @@ def test_batch_of_ten_thousand_posted_twice_is_stored_once(client) -> None:  # t
     batch = [ev.Request(app="svc", endpoint="e", duration_ms=1.0) for _ in range(10_000)]
     first = post(client, batch)
     assert first.status_code == 200
-    assert first.get_json() == {"stored": 10_000, "duplicates": 0, "rejected": []}
+    assert first.get_json() == {"stored": 10_000, "duplicates": 0, "repaired": 0, "rejected": []}
     second = post(client, batch)
-    assert second.get_json() == {"stored": 0, "duplicates": 10_000, "rejected": []}
+    assert second.get_json() == {"stored": 0, "duplicates": 10_000, "repaired": 0, "rejected": []}
     page = client.get("/api/v1/export/request?limit=10000", headers=EXPORT).get_json()
     assert len(page["items"]) == 10_000 and page["next_cursor"] == str(
         page["items"][-1]["seq"])

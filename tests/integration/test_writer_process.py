@@ -3,6 +3,7 @@ process of heron's own, exactly once, one bad item set aside, nothing left runni
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import sys
@@ -80,9 +81,9 @@ def test_a_batch_sent_again_is_stored_once(db_url) -> None:  # type: ignore[no-u
     sink = process.ProcessSink(store)
     try:
         batch = [ev.Export(app="a", run_id="r", metrics={"n": n}) for n in range(50)]
-        first, _ = process._encode(batch)
+        _, first, _, _ = process._encode(batch)
         for _ in range(2):
-            sink._last = (batch, first, 0)  # as the recorder retries after a lost answer
+            sink._last = (batch, batch, first)  # as the recorder retries after a lost answer
             sink.write(batch)
     finally:
         sink.close()
@@ -104,7 +105,8 @@ def test_one_bad_item_is_set_aside_and_counted(db_url) -> None:  # type: ignore[
     heron.export({"good": 2})
     assert heron.flush(20)
     assert sorted(r["metrics"]["good"] for r in stored(url, prefix, "export")) == [1, 2]
-    assert heron.stats()["dropped"] == 2
+    assert heron.stats()["rejected"] == 2
+    assert heron.stats()["dropped"] == 0
 
 
 def test_writer_setting_is_checked(tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -146,9 +148,10 @@ def test_a_forked_worker_starts_its_own_writer(db_url) -> None:  # type: ignore[
     assert len(writers()) == 1  # the worker's writer ended with it
 
 
-def test_an_event_the_database_refuses_is_set_aside_not_retried_forever(db_url) -> None:  # type: ignore[no-untyped-def]
+def test_an_event_the_database_refuses_is_set_aside_not_retried_forever(db_url, tmp_path) -> None:  # type: ignore[no-untyped-def]
     url, prefix = db_url
-    heron.init(database=url, table_prefix=prefix, writer="process")
+    heron.init(database=url, table_prefix=prefix, writer="process",
+               spool_dir=str(tmp_path / "spool"))
     recorder = heron.api.recorder()
     assert recorder is not None
     heron.export({"good": 1})
@@ -162,4 +165,12 @@ def test_an_event_the_database_refuses_is_set_aside_not_retried_forever(db_url) 
     assert heron.flush(30)
     assert sorted(r["metrics"]["good"] for r in stored(url, prefix, "export")) == [1, 2]
     assert len(stored(url, prefix)) == 1
-    assert heron.stats()["dropped"] == 2
+    # the surrogate is replaced (U+FFFD) and the line kept; the count is set aside
+    assert [r["message"] for r in stored(url, prefix, "log")] == ["bad line \ufffd"]
+    assert heron.stats()["rejected"] == 1
+    assert heron.stats()["repaired"] == 1
+    assert heron.stats()["dropped"] == 0
+    (letters,) = (tmp_path / "spool" / "rejected").glob("*.jsonl")
+    (line,) = [json.loads(text) for text in letters.read_text().splitlines()]
+    assert "int" in line["reason"].lower() or "range" in line["reason"].lower()
+    assert line["event"][9] == [2**63, 1.0]  # the put() tuple as queued, sql totals included
