@@ -25,6 +25,7 @@ from rich.table import Table
 
 from heron import __version__
 from heron import config as heron_config
+from heron.downloads import csv_cell
 from heron.errors import HeronError
 
 console = Console(stderr=True, highlight=False)
@@ -227,8 +228,7 @@ def export_cmd(ctx: click.Context, app: str | None, kind: str | None, since: str
                             if writer is None:
                                 writer = csv.DictWriter(out, fieldnames=list(item))
                                 writer.writeheader()
-                            writer.writerow({key: json.dumps(v) if isinstance(v, dict | list)
-                                             else v for key, v in item.items()})
+                            writer.writerow({key: csv_cell(v) for key, v in item.items()})
                     written += len(items)
                     progress.advance(task, len(items))
     finally:

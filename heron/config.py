@@ -78,9 +78,11 @@ SETTINGS: tuple[Setting, ...] = (
             "Milliseconds between two profiler samples; at least 1.", section="dashboard",
             minimum=1.0),
     Setting("TRUSTED_PROXIES", "list", [],
-            "Addresses of reverse proxies in front of the app. Only a request arriving from "
-            "one of them is recorded with the first address of its `X-Forwarded-For`; any "
-            "other is recorded with its own address (`REMOTE_ADDR`)."),
+            "Addresses (or networks) of reverse proxies in front of the app or the "
+            "dashboard. Only a request arriving from one of them is read through its "
+            "headers: its client is the first address of `X-Forwarded-For` (recorded "
+            "requests, login throttling) and `X-Forwarded-Proto: https` makes the login "
+            "cookie `Secure`; from any other address those headers are ignored."),
     Setting("REDACT", "list", [],
             "More header or field names to redact from outliers, besides Authorization, "
             "Cookie, Set-Cookie and any name containing password, secret, token, key, "
@@ -124,6 +126,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("SECRET_KEY", "str", None,
             "Key signing dashboard session cookies. Unset: generated once and kept in the "
             "store, so every server on one store shares it.", secret=True),
+    Setting("COOKIE_SECURE", "bool", False,
+            "Mark the dashboard's login cookie `Secure` on every response. Off, it is "
+            "`Secure` whenever the request came over HTTPS: directly, or per "
+            "`X-Forwarded-Proto: https` from a TRUSTED_PROXIES address."),
     Setting("LOGIN_ATTEMPTS_PER_MINUTE", "int", 5,
             "Failed logins allowed per user and IP address per minute.", minimum=1),
     # -- database ----------------------------------------------------------------------

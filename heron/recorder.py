@@ -33,9 +33,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from heron._internal import RateLimitedWarning, capture_internal_exceptions, inside_heron, logger
+from heron._internal import RateLimitedWarning, capture_internal_exceptions, inside_heron
 from heron.events import Event, ensure_ids
-from heron.setaside import DeadLetters, is_data_error, isolate
+from heron.setaside import DeadLetters, is_data_error, isolate, reason_of
 from heron.sinks import Sink
 
 
@@ -103,6 +103,7 @@ class Recorder:
         self._emitted = 0
         self.stats = RecorderStats()
         self._drop_warning = RateLimitedWarning()
+        self._retry_warning = RateLimitedWarning(60.0)  # a store that is down: once a minute
         self._idle = getattr(sink, "idle", None)
         self._waits_for_room = bool(getattr(sink, "spools", False))
         # a sink that makes the events itself (a writer process) gets put() tuples as they
@@ -203,12 +204,14 @@ class Recorder:
         """Flush, stop the flusher and close the sink. Events emitted later are dropped."""
         if self._closed:
             return not self._buffer
+        deadline = None if timeout is None else time.monotonic() + timeout
         flushed = self.flush(timeout)
         self._closed = True
         self._wake.set()
         thread = self._thread
         if thread is not None and thread is not threading.current_thread():
-            thread.join(timeout)
+            # one timeout for the whole close: a process exits within it, store down or not
+            thread.join(None if deadline is None else max(0.05, deadline - time.monotonic()))
         with capture_internal_exceptions("closing the sink"):
             self.sink.close()
         return flushed
@@ -308,8 +311,8 @@ class Recorder:
                 return []
             except Exception as exc:
                 if not is_data_error(exc):
-                    logger.warning("heron could not write %d events (will retry): %s",
-                                   len(batch), exc)
+                    self._retry_warning.warn("heron could not write %d events (will retry): "
+                                             "%s", len(batch), reason_of(exc))
                     return batch
                 done = isolate(self.sink.write, batch, exc)
             for index, reason in done.set_aside:
@@ -319,8 +322,8 @@ class Recorder:
             self.stats.rejected = self.dead_letters.rejected
             self.stats.repaired = self.dead_letters.repaired
             if done.left:
-                logger.warning("heron could not write %d events (will retry)",
-                               len(done.left))
+                self._retry_warning.warn("heron could not write %d events (will retry)",
+                                         len(done.left))
             return done.left
 
 

@@ -17,16 +17,17 @@ def parse_time(value: str | float | int, *, now: float | None = None) -> float:
     Raises ValueError saying which forms are accepted.
     """
     if isinstance(value, int | float) and not isinstance(value, bool):
-        return float(value)
+        return _in_range(float(value), value)
     text = str(value).strip()
     match = _RELATIVE.match(text)
     if match:
         amount, unit = float(match.group(1)), match.group(2).lower()
-        return (time.time() if now is None else now) - amount * _UNIT[unit]
+        return _in_range((time.time() if now is None else now) - amount * _UNIT[unit], text)
     try:
-        return float(text)
-    except ValueError:
-        pass
+        return _in_range(float(text), text)
+    except ValueError as exc:
+        if "out of range" in str(exc):
+            raise
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
@@ -36,6 +37,19 @@ def parse_time(value: str | float | int, *, now: float | None = None) -> float:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return moment.timestamp()
+
+
+#: Latest time heron reads (the year 3000), as events' timestamps allow.
+LATEST = 32503680000.0
+
+
+def _in_range(seconds: float, given: object) -> float:
+    """Epoch seconds clamped to 1970–3000 (``since 100000d`` is "since the start"); a value
+    that is not a number of seconds at all (inf, nan) is an error."""
+    if seconds != seconds or seconds in (float("inf"), float("-inf")):
+        raise ValueError(f"{str(given)[:40]!r} is out of range: give a time between 1970 "
+                         "and 3000")
+    return min(max(seconds, 0.0), LATEST)
 
 
 def parse_duration(value: str | float | int) -> float:

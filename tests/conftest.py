@@ -61,6 +61,8 @@ def clean_config(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[No
         if name.startswith("HERON_") and name != "HERON_TEST_POSTGRES_URL":
             monkeypatch.delenv(name)
     monkeypatch.chdir(tmp_path)
+    # the user cache (the HTTP sink's spool, dead letters) is the test's own
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     heron_config.reset()
     yield
     api.shutdown(timeout=2)

@@ -12,20 +12,11 @@ from flask import jsonify, request
 from werkzeug.wrappers import Response
 
 from heron.api_v1.summary import _allowed
+from heron.dashboard.params import int_arg
 from heron.dashboard.state import state
 from heron.logs.query import QueryError
 from heron.logs.search import from_params
 from heron.store.queries import logs as queries
-
-
-def _int(name: str) -> int | None:
-    value = request.args.get(name)
-    if value is None or value == "":
-        return None
-    try:
-        return int(value)
-    except ValueError:
-        raise QueryError(f"{name} {value!r} is not a whole number") from None
 
 
 def get_logs() -> tuple[Response, int]:
@@ -34,10 +25,11 @@ def get_logs() -> tuple[Response, int]:
                              "login"), 401
     try:
         search = from_params(request.args)
-        limit = _int("limit") or queries.PAGE
-        after = _int("after")
+        limit = int_arg(request.args, "limit", queries.PAGE, low=1, high=queries.MAX_PAGE)
+        after = int_arg(request.args, "after")
         items = queries.search(state().store, search.query, search.where,
-                               before=_int("before"), after=after, limit=limit,
+                               before=int_arg(request.args, "before"), after=after,
+                               limit=limit or queries.PAGE,
                                oldest_first=after is not None)
     except (QueryError, ValueError) as exc:
         return jsonify(error=str(exc)), 400

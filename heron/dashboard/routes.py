@@ -172,17 +172,21 @@ def init_app(app: Flask, store: Store, config: Config, experiment: Any = None, *
         host's own pages never receive it).
     """
     from heron.auth.tokens import ensure_secret_key
-    from heron.dashboard import sessions
+    from heron.dashboard import params, sessions
     from heron.experiment.hooks import Experiment
+    from heron.web.proxies import TrustedProxies
 
     state = attach(app, store, config)
     experiment = experiment if experiment is not None else Experiment()
     experiment.attach(store, config.APP)
     state.extras["experiment"] = experiment
+    state.extras["proxies"] = TrustedProxies(config.TRUSTED_PROXIES)
     app.secret_key = ensure_secret_key(store, config)
     sessions.install(app)
+    params.install(app)
     app.config.from_mapping(
         MAX_CONTENT_LENGTH=config.MAX_BODY_BYTES, SESSION_COOKIE_NAME=sessions.COOKIE_NAME,
         SESSION_COOKIE_PATH=cookie_path, SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SECURE=bool(config.COOKIE_SECURE),
         SESSION_COOKIE_SAMESITE="Lax")
     app.register_blueprint(create_blueprint(config))

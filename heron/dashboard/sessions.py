@@ -24,9 +24,14 @@ class CachedSessionInterface(SecureCookieSessionInterface):
         self._cache: tuple[Any, Any] | None = None
 
     def get_cookie_secure(self, app: Flask) -> bool:
-        """``Secure`` whenever the dashboard is reached over HTTPS (SESSION_COOKIE_SECURE
-        is a fixed setting of the app; heron's cookie follows the request)."""
-        return bool(app.config.get("SESSION_COOKIE_SECURE")) or request.is_secure
+        """``Secure`` whenever the dashboard is reached over HTTPS, directly or per
+        ``X-Forwarded-Proto`` from a TRUSTED_PROXIES address; always with COOKIE_SECURE
+        (SESSION_COOKIE_SECURE)."""
+        if app.config.get("SESSION_COOKIE_SECURE"):
+            return True
+        from heron.dashboard.state import state
+
+        return bool(state().extras["proxies"].is_https(request.environ))
 
     def get_signing_serializer(self, app: Flask) -> Any:
         key = (app.secret_key, tuple(app.config.get("SECRET_KEY_FALLBACKS") or ()))

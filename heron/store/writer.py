@@ -62,8 +62,10 @@ class _Upsert:
 
 
 def _set_fields(event: ev.Event) -> dict[str, Any]:
-    data = msgspec.to_builtins(event)  # UNSET fields are left out
+    data = msgspec.to_builtins(event)  # UNSET fields are left out, and defaults too:
     data.pop("kind", None)
+    data["app"] = event.app  # the default app ("default") is an app all the same
+    data["ts"] = event.ts
     return data
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import ipaddress
 import sys
 import threading
 import time
@@ -31,6 +30,7 @@ from heron.web.groupby import group_of
 from heron.web.levels import LevelTable
 from heron.web.outliers import WATCH, OutlierDetector
 from heron.web.profiler import call_tree, shared_sampler
+from heron.web.proxies import TrustedProxies
 from heron.web.redact import Redactor
 from heron.web.version import app_version
 
@@ -95,7 +95,7 @@ class WebMonitor:
         self.watch = WATCH
         self.sampler = shared_sampler(cfg.SAMPLING_PERIOD)
         self.body_bytes = cfg.OUTLIER_BODY_BYTES
-        self._proxies = [ipaddress.ip_network(p, strict=False) for p in cfg.TRUSTED_PROXIES]
+        self._proxies = TrustedProxies(cfg.TRUSTED_PROXIES)
         sql.install()
 
     # -- the request's life ------------------------------------------------------------
@@ -210,20 +210,7 @@ class WebMonitor:
 
     # -- helpers -----------------------------------------------------------------------
     def client_ip(self, environ: Any) -> str | None:
-        remote = environ.get("REMOTE_ADDR")
-        if not self._proxies:
-            return remote  # type: ignore[no-any-return]
-        forwarded = environ.get("HTTP_X_FORWARDED_FOR")
-        if forwarded and remote and self._trusted(remote):
-            return str(forwarded.split(",")[0].strip())[:64] or remote
-        return remote
-
-    def _trusted(self, address: str) -> bool:
-        try:
-            ip = ipaddress.ip_address(address)
-        except ValueError:
-            return False
-        return any(ip in network for network in self._proxies)
+        return self._proxies.client_ip(environ)
 
     def query_values(self, environ: Any) -> dict[str, Any]:
         from urllib.parse import parse_qs

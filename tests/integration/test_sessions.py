@@ -274,3 +274,28 @@ def test_sessions_tab_and_session_page(admin_client, db_url, tmp_path: Path) -> 
                              f"?after={data['log'][-1]['seq']}").get_json()
     assert newer["log"] == []
     assert admin_client.get("/dashboard/sessions/nope").status_code == 404
+
+
+def test_a_long_session_without_an_app_keeps_every_event(db_url, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    # issue 17 #3: started without an app (the CLI, heron.init() bare), the session's start
+    # and end land in different batches; the default app is stored as an app all the same
+    from heron.store.queries.export import export_page
+
+    url, prefix = db_url
+    heron.init(database=url, table_prefix=prefix)
+    with heron.session(tmp_path / "out", subject_id="m9") as s:
+        s.log.warning("first")
+        time.sleep(1.2)  # longer than the recorder's batches
+        s.log.warning("second")
+    started = time.monotonic()
+    assert heron.flush(10)
+    assert time.monotonic() - started < 5
+    stats = heron.stats()
+    assert stats["rejected"] == 0 and stats["dropped"] == 0 and stats["buffered"] == 0
+    store = heron.api.local_store()
+    (row,) = [r for r in export_page(store, "session").items if r["session_id"] == s.id]
+    assert row["app"] == "default" and row["outcome"] == "ok" and row["subject_id"] == "m9"
+    logs = {r["message"] for r in export_page(store, "log").items if r["session_id"] == s.id}
+    assert {"first", "second"} <= logs
+    launcher_log = (s.folder / "launcher_metadata" / "launcher.log").read_text()
+    assert "could not write" not in launcher_log and "set aside" not in launcher_log

@@ -248,3 +248,23 @@ def test_put_items_are_made_into_events_on_the_flusher_and_flushed_in_order() ->
     recorder.close()
     recorder.put((key, "after close"))
     assert recorder.stats.dropped == 2
+
+
+def test_a_sink_that_stays_down_is_warned_about_once_and_close_keeps_its_timeout(
+        caplog: pytest.LogCaptureFixture) -> None:
+    class DownSink(MemorySink):
+        def write(self, events):  # type: ignore[no-untyped-def]
+            raise ConnectionError("the database is down")
+
+    recorder = Recorder(DownSink(), batch_size=5)
+    for i in range(50):
+        recorder.emit(Log(message=str(i)))
+    assert not recorder.flush(1.5)  # several retries happen meanwhile
+    started = time.monotonic()
+    recorder.close(timeout=1.0)
+    assert time.monotonic() - started < 1.5
+    warnings = [r for r in caplog.records if "could not write" in r.getMessage()]
+    assert len(warnings) == 1
+    assert "the database is down" in warnings[0].getMessage()
+    assert recorder.stats.failed_writes >= 2
+    assert recorder.stats.rejected == 0  # a sink that is down sets nothing aside

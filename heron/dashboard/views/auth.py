@@ -31,12 +31,12 @@ def login() -> Response | str | tuple[str, int]:
     next_url = _safe_next(request.values.get("next"))
     if current_user() is not None:
         return redirect(next_url)
-    if request.method == "GET":
+    if request.method != "POST":  # GET, HEAD: a page, never a login (HEAD skips CSRF)
         return render_template("heron/login.html", next=next_url)
     s = state()
     username = request.form.get("username", "").strip()
     password = request.form.get("password", "")
-    ip = request.remote_addr
+    ip = state().extras["proxies"].client_ip(request.environ)
     wait = throttle.retry_after(s.store, username, ip, s.config.LOGIN_ATTEMPTS_PER_MINUTE)
     if wait:
         flash(f"Too many failed logins. Try again in {wait} seconds.", "danger")

@@ -18,10 +18,12 @@ from flask import current_app, jsonify, render_template, request, stream_with_co
 from werkzeug.wrappers import Response
 
 from heron.dashboard.formatting import format_time
+from heron.dashboard.params import int_arg
 from heron.dashboard.routes import route
 from heron.dashboard.security import admin_required, current_user, login_required
 from heron.dashboard.state import state
 from heron.dashboard.tabs import DashboardTab, dashboard_tabs
+from heron.downloads import content_disposition, csv_cell
 from heron.store.queries.experiment import TABLES
 
 
@@ -113,13 +115,13 @@ def api_database() -> tuple[Response, int]:
         value = args.get(f"columns[{index + FIRST_DATA_COLUMN}][search][value]", "")
         if value:
             filters[name] = value
-    order_index = args.get("order[0][column]", type=int)
+    order_index = int_arg(args, "order[0][column]")
     position = (order_index - FIRST_DATA_COLUMN) if order_index is not None else -1
     order = names[position] if 0 <= position < len(names) else None
     try:
         page = experiment.table_data(
-            table, start=args.get("start", 0, type=int),
-            length=min(args.get("length", 25, type=int), 1000),
+            table, start=int_arg(args, "start", 0),
+            length=min(int_arg(args, "length", 25, low=-1) or 0, 1000),
             search_value=args.get("search[value]", ""), order_column=order,
             order_dir="desc" if args.get("order[0][dir]") == "desc" else "asc",
             column_filters=filters)
@@ -138,7 +140,7 @@ def api_database() -> tuple[Response, int]:
             links["logs"] = url_for("dashboard.dashboard_logs", app=experiment.app,
                                     q=str(ident))
         row["_links"] = links
-    return jsonify(draw=args.get("draw", 0, type=int), recordsTotal=page["total_count"],
+    return jsonify(draw=int_arg(args, "draw", 0), recordsTotal=page["total_count"],
                    recordsFiltered=page["filtered_count"], data=page["data"]), 200
 
 
@@ -175,14 +177,13 @@ def api_database_export() -> FlaskResponse:
             if header is None:
                 header = list(row)
                 writer.writerow(header)
-            writer.writerow(json.dumps(row[k]) if isinstance(row[k], dict | list) else row[k]
-                            for k in header)
+            writer.writerow(csv_cell(row[k]) for k in header)
             yield buffer.getvalue()
 
     name = f"{experiment.app}-{table}.{'jsonl' if fmt == 'json' else 'csv'}"
     return FlaskResponse(stream_with_context(generate()),
                          mimetype="application/x-ndjson" if fmt == "json" else "text/csv",
-                         headers={"Content-Disposition": f'attachment; filename="{name}"'})
+                         headers={"Content-Disposition": content_disposition(name)})
 
 
 dashboard_tabs.insert_tab_after_route(DashboardTab("Database", "dashboard.dashboard_database"),

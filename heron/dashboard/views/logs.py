@@ -19,6 +19,7 @@ from flask import flash, jsonify, redirect, render_template, request, stream_wit
 from werkzeug.wrappers import Response
 
 from heron.dashboard.formatting import format_time
+from heron.dashboard.params import MAX_INT, int_arg
 from heron.dashboard.routes import route
 from heron.dashboard.security import admin_required, current_user, login_required
 from heron.dashboard.state import state
@@ -87,9 +88,10 @@ def api_logs() -> tuple[Response, int]:
     """A page of matching lines: newest first, or (``after``) the new ones oldest first."""
     try:
         search = from_params(_search_args())
-        before = request.args.get("before", type=int)
-        after = request.args.get("after", type=int)
-        limit = min(queries.MAX_PAGE, max(1, request.args.get("limit", queries.PAGE, type=int)))
+        before = int_arg(request.args, "before")
+        after = int_arg(request.args, "after")
+        limit = min(queries.MAX_PAGE, max(1, int_arg(request.args, "limit", queries.PAGE,
+                                                      low=-MAX_INT)))
         rows = queries.search(state().store, search.query, search.where, before=before,
                               after=after, limit=limit, oldest_first=after is not None)
     except QueryError as exc:
@@ -110,7 +112,7 @@ def api_logs_stream() -> FlaskResponse:
         return FlaskResponse(f"{exc}\n", status=400, mimetype="text/plain")
     heron_state = state()
     store, closing = heron_state.store, heron_state.closing
-    seen = request.args.get("after", type=int)
+    seen = int_arg(request.args, "after")
 
     def events() -> Iterator[str]:
         checked = seen if seen is not None else queries.newest_seq(store)

@@ -16,6 +16,7 @@ from flask import Response as FlaskResponse
 from flask import jsonify, redirect, render_template, request, stream_with_context, url_for
 from werkzeug.wrappers import Response
 
+from heron.dashboard.params import MAX_INT, int_arg
 from heron.dashboard.routes import route
 from heron.dashboard.security import login_required
 from heron.dashboard.state import state
@@ -53,7 +54,7 @@ def api_network_structure() -> Response:
         return jsonify(error="no experiment app yet"), 404  # type: ignore[return-value]
     args = request.args
     sort = args.get("sort", "id")
-    top = args.get("top", type=int)
+    top = int_arg(args, "top", low=-MAX_INT)
     if sort not in SORTS:
         return jsonify(error=f"sort must be one of {', '.join(SORTS)}"), 400  # type: ignore[return-value]
     if top is not None and top < 1:

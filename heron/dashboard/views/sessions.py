@@ -11,6 +11,7 @@ from flask import abort, jsonify, render_template, request
 from werkzeug.wrappers import Response
 
 from heron.dashboard.formatting import format_ago, format_duration_ms, format_time
+from heron.dashboard.params import int_arg
 from heron.dashboard.routes import route
 from heron.dashboard.security import login_required
 from heron.dashboard.state import state
@@ -75,7 +76,7 @@ def api_session(session_id: str) -> Response:
     row = queries.session(s.store, session_id)
     if row is None:
         return jsonify(error="no such session"), 404  # type: ignore[return-value]
-    after = request.args.get("after", 0, type=int)
+    after = int_arg(request.args, "after", 0)
     lines: list[dict[str, Any]] = queries.log_lines(s.store, session_id, after=after)
     tz = s.config.TIMEZONE
     for line in lines:

@@ -40,8 +40,9 @@ def parse_cursor(cursor: str | None) -> int:
     except ValueError:
         raise ValueError(f"cursor {cursor!r} is not valid: pass back the next_cursor of "
                          "the previous page") from None
-    if value < 0:
-        raise ValueError(f"cursor {cursor!r} is not valid")
+    if not 0 <= value < 2**63:
+        raise ValueError(f"cursor {cursor[:40]!r} is not valid: pass back the next_cursor "  # type: ignore[index]
+                         "of the previous page")
     return value
 
 
