@@ -180,14 +180,21 @@ def demo(ctx: click.Context, host: str, port: int, database: str, open_browser: 
 @click.option("--token", envvar="HERON_SECURITY_TOKEN",
               help="The server's SECURITY_TOKEN (or HERON_SECURITY_TOKEN).")
 @click.option("--database", help="SQLAlchemy URL of the local store (config DATABASE).")
+@click.option("--no-scrub", is_flag=True,
+              help="Keep participants' worker, assignment and HIT ids as stored (by default "
+                   "they are replaced by a stable salted hash per app).")
 @click.pass_context
 def export_cmd(ctx: click.Context, app: str | None, kind: str | None, since: str | None,
                until: str | None, fmt: str, output: str | None, url: str | None,
-               token: str | None, database: str | None) -> None:
+               token: str | None, database: str | None, no_scrub: bool) -> None:
     """Export stored data as JSON lines or CSV.
 
     Kinds: request, outlier, profile, run, export, session, session_step, resource, log,
     participant, network, node, info, transmission, vector, test_result.
+
+    Experiment records come scrubbed: worker, assignment and HIT ids are replaced by
+    ``anon-`` and a hash, the same for the same id within an app (--no-scrub keeps them).
+    In CSV, cells that a spreadsheet would run as a formula (=, +, -, @) start with '.
     """
     from heron.store.queries.export import EXPORT_KINDS
     from heron.timeparse import parse_time
@@ -204,10 +211,10 @@ def export_cmd(ctx: click.Context, app: str | None, kind: str | None, since: str
         raise click.BadParameter(str(exc)) from None
     kinds = [kind] if kind else sorted(EXPORT_KINDS)
     if url:
-        source: _Source = _RemoteSource(url, token)
+        source: _Source = _RemoteSource(url, token, scrub=not no_scrub)
     else:
         cfg = _config(ctx, database=database)
-        source = _LocalSource(_open(cfg))
+        source = _LocalSource(_open(cfg), scrub=not no_scrub)
     out: IO[str]
     out = open(output, "w", newline="", encoding="utf-8") if output else sys.stdout
     written = 0
@@ -253,8 +260,9 @@ class _Source:
 
 
 class _LocalSource(_Source):
-    def __init__(self, store: Any):
+    def __init__(self, store: Any, *, scrub: bool = True):
         self.store = store
+        self.scrub = scrub
 
     def count(self, kind: str, app: str | None, since: float | None,
               until: float | None) -> int | None:
@@ -273,13 +281,14 @@ class _LocalSource(_Source):
 
     def pages(self, kind: str, app: str | None, since: float | None,
               until: float | None) -> Iterator[list[dict[str, Any]]]:
+        from heron.experiment.scrub import scrub_rows
         from heron.store.queries.export import MAX_LIMIT, export_page
 
         cursor = None
         while True:
             page = export_page(self.store, kind, app=app, since=since, until=until,
                                limit=MAX_LIMIT, cursor=cursor)
-            yield page.items
+            yield scrub_rows(self.store, kind, page.items) if self.scrub else page.items
             if page.next_cursor is None:
                 return
             cursor = page.next_cursor
@@ -289,13 +298,16 @@ class _LocalSource(_Source):
 
 
 class _RemoteSource(_Source):
-    def __init__(self, url: str, token: str | None):
+    def __init__(self, url: str, token: str | None, *, scrub: bool = True):
         self.base = url.rstrip("/")
         self.token = token
+        self.scrub = scrub
 
     def pages(self, kind: str, app: str | None, since: float | None,
               until: float | None) -> Iterator[list[dict[str, Any]]]:
         fields: dict[str, str] = {"limit": "10000"}
+        if not self.scrub:
+            fields["scrub"] = "false"
         if app:
             fields["app"] = app
         if since is not None:

@@ -130,6 +130,12 @@ SETTINGS: tuple[Setting, ...] = (
             "Mark the dashboard's login cookie `Secure` on every response. Off, it is "
             "`Secure` whenever the request came over HTTPS: directly, or per "
             "`X-Forwarded-Proto: https` from a TRUSTED_PROXIES address."),
+    Setting("SESSION_IDLE_HOURS", "float", 12.0,
+            "A dashboard login ends after this many hours without a request.",
+            minimum=0.01),
+    Setting("SESSION_MAX_DAYS", "float", 7.0,
+            "A dashboard login ends this many days after it began, used or not.",
+            minimum=0.01),
     Setting("LOGIN_ATTEMPTS_PER_MINUTE", "int", 5,
             "Failed logins allowed per user and IP address per minute.", minimum=1),
     # -- database ----------------------------------------------------------------------

@@ -8,9 +8,10 @@ event behind it. So a batch that fails for its values is split (:func:`isolate`)
 * each half is written in turn; a half that fails is split again, until the failing event
   is alone;
 * an event alone that fails is repaired when the repair keeps its meaning (lone
-  surrogates become U+FFFD; counted as ``repaired``), else set aside: one line with the
-  reason in the dead-letter file ``<spool folder>/rejected/<day>-<pid>.jsonl``
-  (:class:`DeadLetters`), counted as ``rejected`` and warned about once per cause;
+  surrogates and NUL characters become U+FFFD; counted as ``repaired``), else set aside:
+  one line with the reason in the dead-letter file
+  ``<spool folder>/rejected/<day>-<pid>.jsonl`` (:class:`DeadLetters`), counted as
+  ``rejected`` and warned about once per cause;
 * an error that is not about values (the database is down or locked) never sets an event
   aside: what was not written is kept and retried.
 
@@ -34,7 +35,8 @@ import msgspec
 
 from heron._internal import RateLimitedWarning
 
-_SURROGATE = re.compile("[\ud800-\udfff]")
+# lone surrogates (no UTF-8 for them) and NUL (PostgreSQL's text cannot hold it)
+_SURROGATE = re.compile("[\ud800-\udfff\x00]")
 _DATA_ERRORS = (OverflowError, UnicodeError, RecursionError, ValueError, TypeError,
                 msgspec.EncodeError, msgspec.ValidationError)
 

@@ -3,7 +3,9 @@
 Authorised by ``Authorization: Bearer <SECURITY_TOKEN>`` or a logged-in admin. With no
 SECURITY_TOKEN configured only admins can export: the data is never open to anyone.
 Query: ``app``, ``since``, ``until`` (epoch seconds, ISO 8601 or ``10m``), ``limit``
-(1-10,000, default 1,000), ``cursor`` (the previous page's ``next_cursor``).
+(1-10,000, default 1,000), ``cursor`` (the previous page's ``next_cursor``), ``scrub``
+(default true: participants' worker, assignment and HIT ids are replaced by a stable
+salted hash per app, :mod:`heron.experiment.scrub`; ``false`` keeps them).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from heron.api_v1.bearer import bearer_token
 from heron.auth.tokens import check_security_token
 from heron.dashboard.security import current_user
 from heron.dashboard.state import state
+from heron.experiment.scrub import scrub_rows, wants_raw
 from heron.store.queries.export import DEFAULT_LIMIT, EXPORT_KINDS, export_page
 from heron.timeparse import parse_time
 
@@ -47,4 +50,6 @@ def get_export(kind: str) -> tuple[Response, int]:
                            until=until, limit=limit, cursor=args.get("cursor"))
     except ValueError as exc:
         return jsonify(error=str(exc)), 400
-    return jsonify(items=page.items, next_cursor=page.next_cursor), 200
+    items = page.items if wants_raw(args.get("scrub")) else \
+        scrub_rows(state().store, kind, page.items)
+    return jsonify(items=items, next_cursor=page.next_cursor), 200

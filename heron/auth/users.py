@@ -16,6 +16,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from heron.auth import logins
 from heron.config import Config
 from heron.errors import AuthError
 from heron.store import Store
@@ -97,6 +98,7 @@ def set_password(store: Store, username: str, password: str) -> None:
                               .values(password_hash=generate_password_hash(password)))
     if result.rowcount == 0:
         raise AuthError(f"no user named {username!r}")
+    logins.end_all(store, username)  # whoever held an old session must log in again
 
 
 def set_role(store: Store, username: str, role: str) -> None:
@@ -115,6 +117,7 @@ def delete_user(store: Store, username: str) -> None:
         result = conn.execute(delete(table).where(table.c.username == username))
     if result.rowcount == 0:
         raise AuthError(f"no user named {username!r}")
+    logins.end_all(store, username)
 
 
 def authenticate(store: Store, username: str, password: str) -> User | None:

@@ -3,7 +3,8 @@
 Paging values (``cursor``, ``before``, ``after``, ``start``, ``limit``) are compared with
 64-bit columns; a value past them (``after=10**30``) must be the caller's error, not the
 database driver's overflow. Views call :func:`int_arg`; a :class:`ParamError` becomes a
-400 with the message as JSON (:func:`install`).
+400 with the message as JSON (:func:`install`), and so does a value the database cannot
+compare (a NUL character in a search on PostgreSQL).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask, jsonify
+from sqlalchemy.exc import DataError
 
 from heron.errors import HeronError
 
@@ -48,5 +50,10 @@ def install(app: Flask) -> None:
     def overflow(error: OverflowError):  # type: ignore[no-untyped-def]
         return jsonify(error=f"a number in the request is out of range: {error}"), 400
 
+    def bad_value(error: DataError):  # type: ignore[no-untyped-def]
+        return jsonify(error="a value in the request cannot be compared with stored data: "
+                             f"{str(error.orig).strip().splitlines()[0][:200]}"), 400
+
     app.register_error_handler(ParamError, bad_param)
     app.register_error_handler(OverflowError, overflow)
+    app.register_error_handler(DataError, bad_value)  # PostgreSQL: a NUL in a search

@@ -11,6 +11,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -188,5 +189,6 @@ def init_app(app: Flask, store: Store, config: Config, experiment: Any = None, *
         MAX_CONTENT_LENGTH=config.MAX_BODY_BYTES, SESSION_COOKIE_NAME=sessions.COOKIE_NAME,
         SESSION_COOKIE_PATH=cookie_path, SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SECURE=bool(config.COOKIE_SECURE),
+        PERMANENT_SESSION_LIFETIME=timedelta(days=float(config.SESSION_MAX_DAYS)),
         SESSION_COOKIE_SAMESITE="Lax")
     app.register_blueprint(create_blueprint(config))

@@ -5,8 +5,10 @@
 * CSRF: every POST must carry the session's token as form field ``csrf_token`` or header
   ``X-CSRFToken``; the blueprint checks it before any view runs.
 
-The logged-in user is re-read from the store on each request, so a deleted user or a
-changed role takes effect at once.
+The cookie holds a login session's id; the session lives in the store
+(:mod:`heron.auth.logins`), so logout, a new password or a removed user ends it at once,
+and it expires after SESSION_IDLE_HOURS idle and SESSION_MAX_DAYS in all. The user is
+re-read from the store on each request, so a changed role takes effect at once too.
 """
 
 from __future__ import annotations
@@ -19,12 +21,13 @@ from typing import Any, TypeVar
 
 from flask import abort, g, jsonify, redirect, request, session, url_for
 
+from heron.auth import logins
 from heron.auth.users import User, get_user
 from heron.dashboard.state import state
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-SESSION_USER = "heron_user"
+SESSION_ID = "heron_sid"
 SESSION_CSRF = "heron_csrf"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -32,21 +35,38 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 def current_user() -> User | None:
     """The logged-in user of this request, or None."""
     if "heron_current_user" not in g:
-        name = session.get(SESSION_USER)
-        g.heron_current_user = get_user(state().store, name) if name else None
+        sid = session.get(SESSION_ID)
+        user = None
+        if sid:
+            s = state()
+            name = logins.check(s.store, sid, **_lifetimes())
+            user = get_user(s.store, name) if name else None
+        g.heron_current_user = user
     return g.heron_current_user  # type: ignore[no-any-return]
 
 
+def _lifetimes() -> dict[str, float]:
+    config = state().config
+    return {"idle_s": float(config.SESSION_IDLE_HOURS) * 3600.0,
+            "max_s": float(config.SESSION_MAX_DAYS) * 86400.0}
+
+
 def log_in(user: User) -> None:
+    s = state()
+    old = session.get(SESSION_ID)
+    if old:
+        logins.end(s.store, old)
     session.clear()  # a new session id on login: no session fixation
-    session[SESSION_USER] = user.username
+    session[SESSION_ID] = logins.start(s.store, user.username,
+                                       s.extras["proxies"].client_ip(request.environ),
+                                       **_lifetimes())
     session[SESSION_CSRF] = secrets.token_urlsafe(32)
     session.permanent = True
     g.heron_current_user = user
 
 
 def log_out() -> None:
-    session.pop(SESSION_USER, None)
+    logins.end(state().store, session.pop(SESSION_ID, None))
     session.pop(SESSION_CSRF, None)
     g.pop("heron_current_user", None)
 

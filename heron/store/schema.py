@@ -397,6 +397,15 @@ def build_metadata(prefix: str = "heron_") -> MetaData:
         Column("expires_ts", Float, nullable=False),
         Column("used_ts", Float),
     )
+    login_session = Table(  # migration 0005
+        f"{p}login_session", md,
+        Column("id_hash", String(128), primary_key=True),
+        Column("username", String(200), nullable=False),
+        Column("created_ts", Float, nullable=False),
+        Column("last_seen_ts", Float, nullable=False),
+        Column("ip", String(64)),
+    )
+    Index(f"{p}login_session_username", login_session.c.username)
     failure = Table(
         f"{p}login_failure", md,
         _seq(),

@@ -248,3 +248,15 @@ def test_a_chunked_body_over_the_limit_is_a_413(live_server, server_config) -> N
                                retries=False)
     assert response.status == 413
     assert "over" in json.loads(response.data)["error"]
+
+
+def test_a_nul_character_is_stored_on_either_store(client, store) -> None:  # type: ignore[no-untyped-def]
+    # PostgreSQL's text cannot hold NUL: the event is repaired (U+FFFD), not refused
+    body = json.dumps([{"kind": "log", "id": "n1", "app": "api", "message": "a\x00b"},
+                       {"kind": "log", "id": "n2", "app": "api", "message": "fine"}]).encode()
+    response = post(client, body)
+    assert response.status_code == 200, response.get_json()
+    with store.read() as conn:
+        rows = sorted(m for (m,) in conn.exec_driver_sql(
+            f"SELECT message FROM {store.prefix}log WHERE app = 'api'"))
+    assert rows in (["a\x00b", "fine"], ["a\ufffdb", "fine"])

@@ -24,6 +24,7 @@ from heron.dashboard.security import admin_required, current_user, login_require
 from heron.dashboard.state import state
 from heron.dashboard.tabs import DashboardTab, dashboard_tabs
 from heron.downloads import content_disposition, csv_cell
+from heron.experiment.scrub import scrub_rows, wants_raw
 from heron.store.queries.experiment import TABLES
 
 
@@ -129,6 +130,9 @@ def api_database() -> tuple[Response, int]:
         return jsonify(error=str(exc)), 400
     tz = state().config.TIMEZONE
     logs = "dashboard.dashboard_logs" in current_app.view_functions
+    user = current_user()
+    if user is None or not user.is_admin:  # guests never see who the participants are
+        page["data"] = scrub_rows(state().store, table, page["data"], experiment.app)
     for row in page["data"]:
         # what the grid shows beside the raw values: times in TIMEZONE, links to the record
         row["_time"] = {c: format_time(row[c], tz) for c in TIME_COLUMNS
@@ -154,13 +158,18 @@ def api_database_export() -> FlaskResponse:
     if experiment is None:
         return FlaskResponse("no experiment app yet\n", status=404, mimetype="text/plain")
     search, filters = request.args.get("search", ""), _filters()
+    user = current_user()
+    # scrubbed unless an admin asks for the ids (scrub=false); guests always get it scrubbed
+    scrub = not (user is not None and user.is_admin and wants_raw(request.args.get("scrub")))
+    store = state().store
 
     def rows():  # type: ignore[no-untyped-def]
         start = 0
         while True:
             page = experiment.table_data(table, start=start, length=EXPORT_CHUNK,
                                          search_value=search, column_filters=filters)
-            yield from page["data"]
+            yield from (scrub_rows(store, table, page["data"], experiment.app) if scrub
+                        else page["data"])
             if len(page["data"]) < EXPORT_CHUNK:
                 return
             start += EXPORT_CHUNK
