@@ -19,7 +19,7 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/ruff check heron tests bench scripts
-	$(BIN)/python -m pytest -q -p no:cacheprovider tests/unit tests/integration tests/browser
+	$(BIN)/python -m pytest -q -p no:cacheprovider tests/unit tests/integration tests/faults tests/browser
 
 # Other projects' own test suites (Flask-Login, Flask-WTF, Flask's tutorial, FastAPI's
 # tutorial on its newest release and on 0.136), plain and with heron attached at levels 1

@@ -115,6 +115,9 @@ class Recorder:
         if attach is not None:
             attach(self)
         _recorders.add(self)
+        has_work = getattr(sink, "has_work", None)
+        if has_work is not None and has_work():  # e.g. a spool a dead process left
+            self._start()
 
     # -- hot path ------------------------------------------------------------------------
     def emit(self, event: Event) -> None:

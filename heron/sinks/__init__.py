@@ -8,6 +8,8 @@ Optional, looked up by the recorder: ``attach(recorder)`` (called once, to see i
 backlog), ``idle()`` (called when there is nothing to write), and ``spools = True`` for a
 sink that puts every batch on disk at once, whatever its server does (``HttpSink``): in
 front of it a full buffer makes callers wait for room instead of dropping.
+``has_work()``: True when the sink has something to do before anything is emitted (a
+spool left by a dead process): the recorder starts its thread at once.
 ``takes_tuples = True``: the sink is handed ``put()`` tuples as they are, and events
 without ids (``ProcessSink``: its writer process makes the events and their ids).
 """

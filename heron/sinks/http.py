@@ -100,6 +100,7 @@ class HttpSink:
         self._backlog: Callable[[], int] = lambda: 0
         self._dead: Any = None  # the recorder's DeadLetters
         self._head_failures = 0  # 5xx answers to the spool's oldest batch in a row
+        self._next_look = 0.0  # when idle() next looks for folders left behind
         os.register_at_fork(after_in_child=self._after_fork)
 
     # -- set-up ------------------------------------------------------------------------
@@ -160,7 +161,12 @@ class HttpSink:
                 self._drain(time.monotonic() + DRAIN_SLICE)
 
     def idle(self) -> None:
-        """Called by the recorder when it has nothing to write: deliver waiting batches."""
+        """Called by the recorder when it has nothing to write: deliver waiting batches,
+        also those a dead process left in the spool folder (adopted even when this process
+        has not sent anything yet)."""
+        if self._spool is None and self._left_behind():
+            with self._lock:
+                self.spool  # noqa: B018 - opening the spool adopts the dead processes' folders
         if self._spool is None or not self._spool.has_pending():
             if self._unreported_drops and time.monotonic() >= self._retry_at:
                 with self._lock:
@@ -168,6 +174,26 @@ class HttpSink:
             return
         with self._lock:
             self._drain(time.monotonic() + DRAIN_SLICE)
+
+    def has_work(self) -> bool:
+        """Whether there is something to deliver before anything is emitted: folders dead
+        processes left in the spool (the recorder then starts its thread at once)."""
+        if self._left_behind():
+            self._next_look = 0.0  # and idle() adopts them at its first call
+            return True
+        return False
+
+    def _left_behind(self) -> bool:
+        """Whether the spool folder holds other processes' folders (looked at once every
+        30 s at most, while this process has no spool open)."""
+        now = time.monotonic()
+        if now < self._next_look:
+            return False
+        self._next_look = now + 30.0
+        try:
+            return any(p.is_dir() for p in self.spool_dir.iterdir())
+        except OSError:
+            return False
 
     def close(self) -> None:
         """Deliver what can go within a few seconds; the rest waits on disk."""

@@ -76,39 +76,6 @@ def test_an_integer_past_64_bits_is_set_aside_with_its_reason(db_url, tmp_path) 
     assert "Overflow" in letter["reason"] or "out of range" in letter["reason"]
 
 
-def test_poison_in_the_middle_of_ten_thousand_locally(db_url, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    url, prefix = db_url
-    heron.init(app="poison", database=url, table_prefix=prefix, writer="thread",
-               spool_dir=str(tmp_path / "spool"))
-    for i in range(10_000):
-        if i == 5_000:
-            heron.emit(ev.Log(app="poison", message="poison", lineno=2**70))
-        heron.emit(ev.Log(app="poison", message=f"m{i}"))
-    assert heron.flush(60)
-    assert len({r["message"] for r in stored(url, prefix)}) == 10_000
-    assert heron.stats()["rejected"] == 1
-    assert heron.stats()["written"] == 10_000
-
-
-def test_over_http_bad_events_set_aside_the_rest_delivered(live_server, store, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    spool = tmp_path / "spool"
-    heron.init(live_server.url, token=TOKEN, app="poison", spool_dir=str(spool))
-    for i in range(10_000):
-        if i == 5_000:
-            heron.emit(ev.Log(app="poison", message="huge", lineno=2**64))  # JSON carries it
-            heron.emit(ev.Log(app="poison", message="bad \udcff"))  # JSON cannot: repaired
-        heron.emit(ev.Log(app="poison", message=f"m{i}"))
-    assert heron.flush(60)
-    heron.shutdown()
-    with store.read() as conn:
-        messages = {m for (m,) in conn.exec_driver_sql(
-            f"SELECT message FROM {store.prefix}log WHERE app = 'poison'")}
-    assert len(messages) == 10_001
-    assert "bad \ufffd" in messages and "huge" not in messages
-    (letter,) = dead_letters(spool)
-    assert "lineno" in letter["reason"] and letter["event"]["message"] == "huge"
-
-
 class _PoisonServer(BaseHTTPRequestHandler):
     """Answers 500 to any batch holding an event whose message is "poison" (a server bug
     that one event trips), else 200; keeps what it took."""
