@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import random
 import sys
 import threading
@@ -35,6 +36,11 @@ def calibrate(contrast: float) -> int:
 
 def copy_data(session) -> None:  # type: ignore[no-untyped-def]
     logging.getLogger("rig.transfer").info("copied %s to the server", session.folder.name)
+    # A camera file whose name is not UTF-8, as os.listdir gives it (a lone surrogate):
+    # heron stores the line with U+FFFD instead (counted as "repaired"), and nothing
+    # behind it waits (issue 17). Search the Logs tab for "camera".
+    odd = os.fsdecode(b"cam-\xff.avi")
+    logging.getLogger("rig.transfer").info("camera file %s copied", odd)
 
 
 def make_qc() -> bool:

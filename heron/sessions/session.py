@@ -184,7 +184,10 @@ class Session:
         raise ConfigError(f"cannot make a new session folder under {self.output_dir}")
 
     def _attach_logging(self) -> None:
-        file_handler = logging.FileHandler(self.metadata / "launcher.log", encoding="utf-8")
+        # a line holding a lone surrogate (a file name that is not UTF-8) is written with
+        # it escaped, never lost to a "Logging error"
+        file_handler = logging.FileHandler(self.metadata / "launcher.log", encoding="utf-8",
+                                           errors="backslashreplace")
         formatter = IsoFormatter()
         shipper = LogHandler(app=self.app)  # notes and crash links too
         for handler in (file_handler, self._tail, shipper):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import signal
 import sys
@@ -287,6 +288,7 @@ def test_a_long_session_without_an_app_keeps_every_event(db_url, tmp_path: Path)
         s.log.warning("first")
         time.sleep(1.2)  # longer than the recorder's batches
         s.log.warning("second")
+        s.log.warning("camera %s", os.fsdecode(b"cam-\xff.avi"))  # not UTF-8: a surrogate
     started = time.monotonic()
     assert heron.flush(10)
     assert time.monotonic() - started < 5
@@ -296,6 +298,8 @@ def test_a_long_session_without_an_app_keeps_every_event(db_url, tmp_path: Path)
     (row,) = [r for r in export_page(store, "session").items if r["session_id"] == s.id]
     assert row["app"] == "default" and row["outcome"] == "ok" and row["subject_id"] == "m9"
     logs = {r["message"] for r in export_page(store, "log").items if r["session_id"] == s.id}
-    assert {"first", "second"} <= logs
+    assert {"first", "second", "camera cam-\ufffd.avi"} <= logs  # repaired, not lost
+    assert stats["repaired"] == 1
     launcher_log = (s.folder / "launcher_metadata" / "launcher.log").read_text()
     assert "could not write" not in launcher_log and "set aside" not in launcher_log
+    assert "camera cam-\\udcff.avi" in launcher_log  # the session's own log keeps it too
