@@ -18,6 +18,7 @@ demo: $(STAMP)
 	$(BIN)/heron demo
 
 test: $(STAMP)
+	scripts/test_prereqs.sh
 	$(BIN)/ruff check heron tests bench scripts
 	$(BIN)/python -m pytest -q -p no:cacheprovider tests/unit tests/integration tests/faults tests/browser
 

@@ -168,7 +168,8 @@ def demo(ctx: click.Context, host: str, port: int, database: str, open_browser: 
 # -------------------------------------------------------------------------------- export
 @cli.command("export")
 @click.option("--app", help="Only this app (default: all apps).")
-@click.option("--kind", help="Kind to export (default: every kind; see the list below).")
+@click.option("--kind", help="Kind to export (default: every kind; the kinds are listed "
+              "above).")
 @click.option("--since", help="From this time: 10m, 2h, 7d, ISO 8601 or epoch seconds.")
 @click.option("--until", help="Before this time (same forms as --since).")
 @click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl",
@@ -189,8 +190,9 @@ def export_cmd(ctx: click.Context, app: str | None, kind: str | None, since: str
                token: str | None, database: str | None, no_scrub: bool) -> None:
     """Export stored data as JSON lines or CSV.
 
-    Kinds: request, outlier, profile, run, export, session, session_step, resource, log,
-    participant, network, node, info, transmission, vector, test_result.
+    Kinds: request, outlier, profile, exception, endpoint, run, export, session,
+    session_step, resource, log, test_result, participant, network, node, info,
+    transmission, vector.
 
     Experiment records come scrubbed: worker, assignment and HIT ids are replaced by
     ``anon-`` and a hash, the same for the same id within an app (--no-scrub keeps them).
@@ -266,18 +268,9 @@ class _LocalSource(_Source):
 
     def count(self, kind: str, app: str | None, since: float | None,
               until: float | None) -> int | None:
-        from sqlalchemy import func, select
+        from heron.store.queries.export import export_count
 
-        table = self.store.table(kind)
-        query = select(func.count()).select_from(table)
-        if app:
-            query = query.where(table.c.app == app)
-        if since is not None:
-            query = query.where(table.c.ts >= since)
-        if until is not None:
-            query = query.where(table.c.ts < until)
-        with self.store.read() as conn:
-            return int(conn.execute(query).scalar_one())
+        return export_count(self.store, kind, app=app or None, since=since, until=until)
 
     def pages(self, kind: str, app: str | None, since: float | None,
               until: float | None) -> Iterator[list[dict[str, Any]]]:

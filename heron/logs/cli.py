@@ -2,7 +2,8 @@
 
 ``heron logs [QUERY]`` is a search (the Logs tab's syntax); ``heron logs ingest FILE…``
 is the one subcommand. The group tells them apart by the first word, so a search for the
-word "ingest" is written ``heron logs -- ingest``.
+word "ingest" is written ``heron logs -- ingest``. A word starting with ``-`` that is not
+an option is part of the search: ``heron logs -arrived`` leaves out lines with "arrived".
 """
 
 from __future__ import annotations
@@ -41,6 +42,47 @@ class _SearchByDefault(click.Group):
         formatter.write_usage("heron logs", "[QUERY] [OPTIONS] | ingest FILE...")
 
 
+class _QueryWords(click.Command):
+    """A search whose words may start with ``-``: ``heron logs -arrived`` excludes a word.
+    An argument that looks like an option but is none of the command's is a query word
+    (no ``--`` needed); real options and their values are read as usual."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        takes_value: set[str] = set()
+        flags: set[str] = {"--help"}
+        for param in self.params:
+            if isinstance(param, click.Option):
+                names = set(param.opts) | set(param.secondary_opts)
+                (flags if param.is_flag else takes_value).update(names)
+        kept: list[str] = []
+        words: list[str] = []
+        rest = list(args)
+        while rest:
+            arg = rest.pop(0)
+            if arg == "--":
+                words.extend(rest)
+                break
+            name = arg.split("=", 1)[0]
+            if name in takes_value:
+                kept.append(arg)
+                if "=" not in arg and rest:
+                    kept.append(rest.pop(0))  # its value, whatever it looks like
+            elif name in flags or not arg.startswith("-") or arg == "-" \
+                    or _is_number(arg):
+                kept.append(arg)
+            else:
+                words.append(arg)
+        return super().parse_args(ctx, [*kept, "--", *words] if words else kept)
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
 @click.group("logs", cls=_SearchByDefault)
 def logs() -> None:
     """Search logs, follow them, or ship log files.
@@ -66,7 +108,7 @@ def logs() -> None:
     """
 
 
-@logs.command("search", hidden=True)
+@logs.command("search", hidden=True, cls=_QueryWords)
 @click.argument("query", nargs=-1)
 @click.option("--app", help="Only this app.")
 @click.option("--level", help="At least this level: debug, info, warning, error, critical.")

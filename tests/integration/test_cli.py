@@ -156,3 +156,23 @@ def test_export_from_a_server(runner: CliRunner, live_server, store) -> None:  #
                  "--token", "wrong")
     assert denied.exit_code == 1
     assert f"Error: {live_server.url} answered 401" in denied.output
+
+
+def test_export_since_a_duration_ago_covers_every_kind(runner: CliRunner, local_db: str) -> None:
+    # issue 18 #3: the docs' own example ended in a traceback (endpoints have no `ts`)
+    store = open_store(local_db)
+    try:
+        store.ingest([ev.Log(app="a", message="recent"),
+                      ev.Endpoint(app="a", endpoint="index"),
+                      ev.Request(app="a", endpoint="index", duration_ms=2.0)])
+    finally:
+        store.dispose()
+    everything = run(runner, "export", "--since", "10m", "--database", local_db)
+    assert everything.exit_code == 0, everything.output
+    kinds = {json.loads(line)["kind"] for line in everything.output.splitlines()}
+    assert {"log", "request", "endpoint"} <= kinds
+    endpoints = run(runner, "export", "--since", "10m", "--kind", "endpoint",
+                    "--database", local_db)
+    assert endpoints.exit_code == 0, endpoints.output
+    assert [json.loads(line)["endpoint"] for line in endpoints.output.splitlines()] == ["index"]
+    assert "exception, endpoint" in run(runner, "export", "--help").output

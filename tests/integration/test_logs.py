@@ -262,6 +262,16 @@ def test_cli_ingests_files_once_and_searches_them(tmp_path: Path) -> None:
     assert "rig started" not in result.output
     result = runner.invoke(cli, ["logs", "level:loud", "--database", db])
     assert result.exit_code == 1 and "is not a level" in result.output
+    # issue 18 #4: an exclusion is a search word, not an unknown option, wherever it stands
+    for args in (["-disk", "--database", db], ["--database", db, "-disk", "-n", "10"],
+                 ["--database", db, "--json", "-disk", "-started"]):
+        result = runner.invoke(cli, ["logs", *args])
+        assert result.exit_code == 0, result.output
+        assert "grab failed" in result.output and "low disk" not in result.output, args
+    assert "rig started" not in runner.invoke(
+        cli, ["logs", "--database", db, "-started", "-disk"]).output
+    result = runner.invoke(cli, ["logs", "--database", db, "-n", "1"])
+    assert result.exit_code == 0 and len(result.output.strip().splitlines()) == 1
 
 
 def test_cli_reads_a_server(live_server, store: Store) -> None:  # type: ignore[no-untyped-def]

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from heron.store import Store
 
@@ -70,6 +70,24 @@ def export_page(store: Store, kind: str, *, app: str | None = None,
         rows = [dict(r._mapping) for r in conn.execute(query)]
     next_cursor = str(rows[-1]["seq"]) if len(rows) == limit else None
     return Page(rows, next_cursor)
+
+
+def export_count(store: Store, kind: str, *, app: str | None = None,
+                 since: float | None = None, until: float | None = None) -> int:
+    """How many rows of ``kind`` :func:`export_page` pages through with these filters."""
+    if kind not in EXPORT_KINDS:
+        raise KeyError(kind)
+    table = store.table(EXPORT_KINDS[kind])
+    when = table.c.last_ts if kind == "endpoint" else table.c.ts  # see _endpoint_page
+    query = select(func.count()).select_from(table)
+    if app is not None:
+        query = query.where(table.c.app == app)
+    if since is not None:
+        query = query.where(when >= since)
+    if until is not None:
+        query = query.where(when < until)
+    with store.read() as conn:
+        return int(conn.execute(query).scalar_one())
 
 
 def _endpoint_page(store: Store, app: str | None, since: float | None, until: float | None,
