@@ -10,6 +10,7 @@ import csv
 import json
 import os
 import secrets
+import shlex
 import socket
 import sys
 import time
@@ -152,6 +153,10 @@ def demo(ctx: click.Context, host: str, port: int, database: str, open_browser: 
     click.echo("heron demo: a simulated lab is sending events (stop with Ctrl+C).")
     click.echo(f"Dashboard: {url}  user: {cfg.USERNAME}  password: {password}")
     click.echo(f"One-time login link (valid 5 minutes, once): {link}")
+    store_url = _absolute_sqlite(cfg.DATABASE)
+    click.echo("The CLI reads the demo's store, from any folder, with:")
+    click.echo(f"  export HERON_DATABASE={shlex.quote(store_url)}")
+    click.echo("  heron apps; heron summary --app stroop-online; heron logs -f")
     sys.stdout.flush()
 
     def post_worker_init(worker: Any) -> None:
@@ -163,6 +168,14 @@ def demo(ctx: click.Context, host: str, port: int, database: str, open_browser: 
 
     run(cfg, host=host, port=port, workers=1, post_worker_init=post_worker_init,
         experiment="heron.demo_experiment:StroopDemo")
+
+
+def _absolute_sqlite(url: str) -> str:
+    """A SQLite URL with its file made absolute (the same store from any folder)."""
+    prefix = "sqlite:///"
+    if url.startswith(prefix) and not url.startswith(prefix + "/") and ":memory:" not in url:
+        return prefix + str(Path(url[len(prefix):]).resolve())
+    return url
 
 
 # -------------------------------------------------------------------------------- export
