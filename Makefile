@@ -14,8 +14,9 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# `make demo PORT=8080` (or HERON_PORT=8080) serves the demo on another port
 demo: $(STAMP)
-	$(BIN)/heron demo
+	$(BIN)/heron demo $(if $(PORT),--port $(PORT))
 
 test: $(STAMP)
 	scripts/test_prereqs.sh

@@ -121,7 +121,8 @@ def serve(ctx: click.Context, host: str | None, port: int | None, database: str 
 # ---------------------------------------------------------------------------------- demo
 @cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", type=int, default=8000, show_default=True, help="Port to listen on.")
+@click.option("--port", type=int, help="Port to listen on (config PORT, i.e. HERON_PORT; "
+              "default 8000).")
 @click.option("--database", default="sqlite:///heron-demo.db", show_default=True,
               help="Store for the demo (kept apart from your own heron.db).")
 @click.option("--open", "open_browser", is_flag=True,
@@ -129,7 +130,7 @@ def serve(ctx: click.Context, host: str | None, port: int | None, database: str 
 @click.option("--interval", type=float, default=0.5, show_default=True,
               help="Seconds between rounds of simulated events.")
 @click.pass_context
-def demo(ctx: click.Context, host: str, port: int, database: str, open_browser: bool,
+def demo(ctx: click.Context, host: str, port: int | None, database: str, open_browser: bool,
          interval: float) -> None:
     """Run heron with a simulated lab sending live events."""
     from heron.auth.tokens import create_login_token
@@ -138,6 +139,7 @@ def demo(ctx: click.Context, host: str, port: int, database: str, open_browser: 
     from heron.server import serve as run
 
     cfg = _config(ctx, host=host, port=port, database=database)
+    port = int(cfg.PORT)  # --port, else HERON_PORT / PORT in heron.toml, else 8000
     store = _open(cfg)
     prepare(store, cfg)
     # The demo's store is the demo's own: give the admin a fresh password every start so

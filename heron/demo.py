@@ -246,6 +246,10 @@ def start_in_worker(database: str, prefix: str, interval: float = 0.5) -> DemoLa
     dallinger.start()
     logger.info("demo lab started in process %d; its web service at %s", os.getpid(),
                 web.base)
+    # the two other ports the demo opens, on the loopback address only
+    print(f"Also listening on 127.0.0.1 (loopback only): the simulated web service "
+          f"recommender-api at {web.base}/ and the webhook receiver of the demo's alerts at "
+          f"http://127.0.0.1:{rig.receiver.server_port}/hooks/", flush=True)
     return lab
 
 
