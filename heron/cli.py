@@ -62,9 +62,25 @@ def _config(ctx: click.Context, **overrides: Any) -> heron_config.Config:
     return heron_config.configure(**given)
 
 
-def _open(cfg: heron_config.Config):  # type: ignore[no-untyped-def]
+def _open(cfg: heron_config.Config, *, reading: bool = False):  # type: ignore[no-untyped-def]
+    """The store on DATABASE. ``reading`` (apps, summary, logs, export): say on standard
+    error which store is read, and refuse to create an empty SQLite file where none is (a
+    command run in the wrong folder would read nothing, silently)."""
+    from sqlalchemy.engine import make_url
+
     from heron.store import open_store
 
+    url = make_url(cfg.DATABASE)
+    if reading:
+        database = url.database or ""
+        if url.get_backend_name() == "sqlite" and database and database != ":memory:" \
+                and not Path(database).expanduser().exists():
+            raise HeronError(
+                f"no store at {_absolute_sqlite(cfg.DATABASE)} (DATABASE, "
+                f"{cfg.source('DATABASE')}); point HERON_DATABASE or --database at one "
+                "(heron demo prints the line for its store)")
+        click.echo(f"reading {_absolute_sqlite(url.render_as_string(hide_password=True))}",
+                   err=True)
     return open_store(cfg.DATABASE, cfg.TABLE_PREFIX)
 
 
@@ -231,7 +247,7 @@ def export_cmd(ctx: click.Context, app: str | None, kind: str | None, since: str
         source: _Source = _RemoteSource(url, token, scrub=not no_scrub)
     else:
         cfg = _config(ctx, database=database)
-        source = _LocalSource(_open(cfg), scrub=not no_scrub)
+        source = _LocalSource(_open(cfg, reading=True), scrub=not no_scrub)
     out: IO[str]
     out = open(output, "w", newline="", encoding="utf-8") if output else sys.stdout
     written = 0
@@ -374,7 +390,7 @@ def summary(ctx: click.Context, app_id: str, as_json: bool, watch: float | None,
     from heron.store.queries.participants import UnknownApp
     from heron.store.queries.participants import summary as local_summary
 
-    store = None if url else _open(_config(ctx, database=database))
+    store = None if url else _open(_config(ctx, database=database), reading=True)
 
     def fetch() -> Summary:
         if store is None:
@@ -423,7 +439,7 @@ def apps(ctx: click.Context, as_json: bool, url: str | None, token: str | None,
         body = _remote_json(url, token, "/api/v1/apps", {})
         results = [Summary(a["app"], a["counts"]) for a in body["apps"]]
     else:
-        store = _open(_config(ctx, database=database))
+        store = _open(_config(ctx, database=database), reading=True)
         try:
             results = all_summaries(store)
         finally:

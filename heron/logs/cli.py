@@ -179,7 +179,7 @@ class _Local:
     def __init__(self, ctx: click.Context, database: str | None):
         from heron.cli import _config, _open
 
-        self.store = _open(_config(ctx, database=database))
+        self.store = _open(_config(ctx, database=database), reading=True)
 
     def fetch(self, params: dict[str, str], *, limit: int, after: int | None = None
               ) -> tuple[list[dict[str, Any]], tuple[str, ...]]:

@@ -126,15 +126,15 @@ def test_export_jsonl_and_csv(runner: CliRunner, local_db: str, tmp_path: Path) 
     lines = [json.loads(line) for line in out.read_text().splitlines()]
     assert [line["message"] for line in lines] == [f"line {i}" for i in range(25)]
     everything = run(runner, "export", "--database", local_db)
-    rows = [json.loads(line) for line in everything.output.splitlines()]
+    rows = [json.loads(line) for line in everything.stdout.splitlines()]
     assert {row["kind"] for row in rows} == {"log", "participant"}
     assert len(rows) == 26
     since = run(runner, "export", "--kind", "log", "--since", "2023-11-14T22:13:40Z",
                 "--database", local_db)
-    assert len(since.output.splitlines()) == 5
+    assert len(since.stdout.splitlines()) == 5
     as_csv = run(runner, "export", "--kind", "participant", "--format", "csv",
                  "--database", local_db)
-    (row,) = list(csv.DictReader(io.StringIO(as_csv.output)))
+    (row,) = list(csv.DictReader(io.StringIO(as_csv.stdout)))
     assert row["participant_id"] == "p1" and json.loads(row["details"]) == {"age": 30}
 
 
@@ -151,7 +151,7 @@ def test_export_from_a_server(runner: CliRunner, live_server, store) -> None:  #
     result = run(runner, "export", "--kind", "log", "--url", live_server.url,
                  "--token", "export-secret-1")
     assert result.exit_code == 0, result.output
-    assert len(result.output.splitlines()) == 12_345
+    assert len(result.stdout.splitlines()) == 12_345
     denied = run(runner, "export", "--kind", "log", "--url", live_server.url,
                  "--token", "wrong")
     assert denied.exit_code == 1
@@ -169,10 +169,28 @@ def test_export_since_a_duration_ago_covers_every_kind(runner: CliRunner, local_
         store.dispose()
     everything = run(runner, "export", "--since", "10m", "--database", local_db)
     assert everything.exit_code == 0, everything.output
-    kinds = {json.loads(line)["kind"] for line in everything.output.splitlines()}
+    kinds = {json.loads(line)["kind"] for line in everything.stdout.splitlines()}
     assert {"log", "request", "endpoint"} <= kinds
     endpoints = run(runner, "export", "--since", "10m", "--kind", "endpoint",
                     "--database", local_db)
     assert endpoints.exit_code == 0, endpoints.output
-    assert [json.loads(line)["endpoint"] for line in endpoints.output.splitlines()] == ["index"]
+    assert [json.loads(line)["endpoint"] for line in endpoints.stdout.splitlines()] == ["index"]
     assert "exception, endpoint" in run(runner, "export", "--help").output
+
+
+def test_reading_commands_say_which_store_and_never_create_an_empty_one(
+        runner: CliRunner, local_db: str, tmp_path: Path) -> None:
+    # issue 18 #2: next to the demo, `heron apps` read (and created) an empty ./heron.db
+    _seed(local_db)
+    for args in (["apps"], ["summary", "--app", "b"], ["logs"], ["export", "--kind", "log"]):
+        result = run(runner, *args, "--database", local_db)
+        assert result.exit_code == 0, result.output
+        assert f"reading {local_db}" in result.stderr
+        assert "reading" not in result.stdout  # standard output stays the data
+    missing = tmp_path / "elsewhere" / "heron.db"
+    for args in (["apps"], ["logs"], ["export"], ["summary", "--app", "b"]):
+        result = run(runner, *args, "--database", f"sqlite:///{missing}")
+        assert result.exit_code == 1, result.output
+        assert f"no store at sqlite:///{missing}" in result.output
+        assert "HERON_DATABASE" in result.output
+    assert not missing.exists()

@@ -249,7 +249,7 @@ def test_cli_ingests_files_once_and_searches_them(tmp_path: Path) -> None:
                                      "--database", db])
         assert result.exit_code == 0, result.output
     result = runner.invoke(cli, ["logs", "--database", db, "--json"])
-    lines = [json.loads(x) for x in result.output.splitlines()]
+    lines = [json.loads(x) for x in result.stdout.splitlines()]
     assert [x["message"] for x in lines] == ["2026-11-23T10:00:00Z INFO rig started",
                                              "2026-11-23T10:00:05Z ERROR grab failed",
                                              "WARN low disk"]
@@ -271,7 +271,7 @@ def test_cli_ingests_files_once_and_searches_them(tmp_path: Path) -> None:
     assert "rig started" not in runner.invoke(
         cli, ["logs", "--database", db, "-started", "-disk"]).output
     result = runner.invoke(cli, ["logs", "--database", db, "-n", "1"])
-    assert result.exit_code == 0 and len(result.output.strip().splitlines()) == 1
+    assert result.exit_code == 0 and len(result.stdout.strip().splitlines()) == 1
 
 
 def test_cli_reads_a_server(live_server, store: Store) -> None:  # type: ignore[no-untyped-def]

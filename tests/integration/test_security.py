@@ -258,6 +258,6 @@ def test_api_and_cli_exports_are_scrubbed_by_default(client, store, db_url) -> N
         result = runner.invoke(cli, ["export", "--kind", "participant", "--database", url,
                                      *flags], env={"HERON_TABLE_PREFIX": prefix})
         assert result.exit_code == 0, result.output
-        workers = {json.loads(line)["worker_id"] for line in result.output.splitlines()
+        workers = {json.loads(line)["worker_id"] for line in result.stdout.splitlines()
                    if line.startswith("{")}
         assert workers and all(w.startswith("anon-") == scrubbed for w in workers), workers

@@ -50,14 +50,14 @@ def test_cli_summary_and_json(store: Store, db_url) -> None:  # type: ignore[no-
     runner = CliRunner()
     env = {"HERON_TABLE_PREFIX": prefix}
     out = runner.invoke(cli, ["summary", "--app", "exp", "--database", url], env=env)
-    assert out.exit_code == 0 and out.output == DALLINGER_EXAMPLE + "\n"
+    assert out.exit_code == 0 and out.stdout == DALLINGER_EXAMPLE + "\n"
     as_json = runner.invoke(cli, ["summary", "--app", "exp", "--json", "--database", url],
                             env=env)
-    assert json.loads(as_json.output) == {
+    assert json.loads(as_json.stdout) == {
         "app": "exp", "counts": {"1": 26, "101": 80, "103": 43, "104": 2}, "yield": 0.64}
     unknown = runner.invoke(cli, ["summary", "--app", "nope", "--database", url], env=env)
     assert unknown.exit_code == 1
-    assert unknown.output == "Error: no app 'nope' in the store; known apps: exp\n"
+    assert unknown.output.endswith("Error: no app 'nope' in the store; known apps: exp\n")
 
 
 def test_mixed_codes_and_names_count_together(store: Store) -> None:
@@ -125,7 +125,7 @@ def test_apps_listing(store: Store, db_url) -> None:  # type: ignore[no-untyped-
     assert listed["exp"].total == 151 and listed["other"].yield_ is None
     out = CliRunner().invoke(cli, ["apps", "--json", "--database", url],
                              env={"HERON_TABLE_PREFIX": prefix})
-    assert {a["app"]: (a["participants"], a["yield"]) for a in json.loads(out.output)} == {
+    assert {a["app"]: (a["participants"], a["yield"]) for a in json.loads(out.stdout)} == {
         "exp": (151, 0.64), "other": (3, None)}
 
 
@@ -148,7 +148,7 @@ def test_cli_summary_from_a_server(live_server, store) -> None:  # type: ignore[
     runner = CliRunner()
     out = runner.invoke(cli, ["summary", "--app", "exp", "--url", live_server.url,
                               "--token", "export-secret-1"])
-    assert out.exit_code == 0 and out.output == DALLINGER_EXAMPLE + "\n"
+    assert out.exit_code == 0 and out.stdout == DALLINGER_EXAMPLE + "\n"
     denied = runner.invoke(cli, ["summary", "--app", "exp", "--url", live_server.url])
     assert denied.exit_code == 1 and "answered 401" in denied.output
 
