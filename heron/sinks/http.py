@@ -286,9 +286,6 @@ class HttpSink:
 
         def send(part: list[Any]) -> bool:
             nonlocal delivered, misses
-            if len(part) == 1 and not poison:
-                self._reject(part[0], "refused by the server as too large (413)")
-                return True
             body = gzip.compress(json.dumps(part).encode(), compresslevel=1)
             failures = self._head_failures
             if self._deliver(body, len(part)):

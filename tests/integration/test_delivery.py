@@ -141,6 +141,28 @@ def test_batch_over_the_limit_is_split(config_for, store, tmp_path: Path) -> Non
         server.stop()
 
 
+def test_split_down_to_single_events_delivers_each_and_sets_aside_only_the_too_large(
+        config_for, store, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from heron import events as ev
+    from heron.server import create_app, prepare
+
+    cfg = config_for(ingest_token=TOKEN, max_batch_events=1, max_body_bytes=4_000)
+    prepare(store, cfg)
+    server = LiveServer(create_app(cfg, store=store))
+    try:
+        heron.init(server.url, token=TOKEN, app="single", spool_dir=str(tmp_path / "sp"))
+        for i in range(7):
+            heron.export({"i": i})
+        heron.emit(ev.Log(app="single", message="x" * 50_000))  # over the body limit alone
+        heron.flush(20)
+        wait_until(lambda: heron.stats()["spool_bytes"] == 0)
+        assert count(store, "single") == 7
+        assert count(store, "single", "log") == 0
+        assert heron.stats()["rejected"] == 1
+    finally:
+        server.stop()
+
+
 def _all_exports(store: Store, app: str = "loss") -> list[dict]:  # type: ignore[type-arg]
     from heron.store.queries.export import export_page
 
