@@ -427,6 +427,9 @@ JSON_FIELDS = frozenset({"extra", "details", "dimensions", "params", "tree",
                          "request_values", "result"})
 
 
+_JSON_FIELDS_OF: dict[type, tuple[str, ...]] = {}  # per kind, its fields in JSON_FIELDS
+
+
 def too_deep(value: Any, limit: int = MAX_DEPTH) -> bool:
     """Whether ``value`` nests objects and lists deeper than ``limit`` levels (walked
     without recursion, so any depth is safe to ask about)."""
@@ -450,7 +453,11 @@ def _check_values(event: Event) -> None:
     """What a type cannot say: a finite time, JSON fields no deeper than MAX_DEPTH."""
     if not math.isfinite(event.ts):
         raise EventError("`ts` must be a finite number")
-    for name in JSON_FIELDS.intersection(event.__struct_fields__):
+    names = _JSON_FIELDS_OF.get(type(event))
+    if names is None:
+        names = _JSON_FIELDS_OF[type(event)] = tuple(
+            JSON_FIELDS.intersection(event.__struct_fields__))
+    for name in names:
         value = getattr(event, name)
         if value and isinstance(value, (dict, list)) and too_deep(value):
             raise EventError(f"`{name}` is nested deeper than {MAX_DEPTH} levels")
