@@ -15,7 +15,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, Flask, jsonify, render_template
+from flask import Blueprint, Flask, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from heron.config import Config
@@ -149,7 +149,24 @@ def _error_page(error: HTTPException) -> tuple[Any, int]:
     message = error.description or error.name
     if wants_json():
         return jsonify(error=message), code
-    return render_template("heron/error.html", title=error.name, code=code, message=message), code
+    # a URL no rule matched has no blueprint, so its page gets the frame's values here
+    extra = _template_globals() if request.blueprint is None else {}
+    return render_template("heron/error.html", title=error.name, code=code, message=message,
+                           **extra), code
+
+
+def _install_unrouted_errors(app: Flask, prefix: str) -> None:
+    """A URL under the dashboard's prefix that no page has (``/dashboard/nope``) gets
+    heron's own 404 page, as a bad id on a page does, not Werkzeug's bare one."""
+
+    def unrouted(error: HTTPException) -> Any:
+        path = request.path
+        if path == prefix or path.startswith(prefix + "/"):
+            return _error_page(error)
+        return error
+
+    for code in (404, 405):
+        app.register_error_handler(code, unrouted)
 
 
 def _template_globals() -> dict[str, Any]:
@@ -192,3 +209,4 @@ def init_app(app: Flask, store: Store, config: Config, experiment: Any = None, *
         PERMANENT_SESSION_LIFETIME=timedelta(days=float(config.SESSION_MAX_DAYS)),
         SESSION_COOKIE_SAMESITE="Lax")
     app.register_blueprint(create_blueprint(config))
+    _install_unrouted_errors(app, "/" + config.CUSTOM_LINK)

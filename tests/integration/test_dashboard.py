@@ -175,3 +175,16 @@ def test_first_start_generates_and_prints_once(config_for, store) -> None:  # ty
     assert authenticate(store, "admin", first.admin_password) is not None
     again = prepare(store, cfg)
     assert again.admin_password is None and again.ingest_token is None
+
+
+def test_an_unknown_dashboard_url_gets_herons_own_404_page(admin_client, client) -> None:  # type: ignore[no-untyped-def]
+    # issue 18 #14: /dashboard/nope was Werkzeug's bare page
+    for c in (admin_client, client):
+        response = c.get("/dashboard/nope")
+        assert response.status_code == 404
+        html = response.get_data(as_text=True)
+        assert "<strong>404</strong>" in html and "heron" in html.lower()
+        assert 'href="/dashboard/static/' in html  # the dashboard's own frame and styles
+    assert admin_client.get("/dashboard/nope", headers={"Accept": "application/json"}
+                            ).get_json()["error"]
+    assert admin_client.post("/dashboard/", data={}).status_code in (400, 405)
