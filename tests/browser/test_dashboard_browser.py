@@ -329,3 +329,27 @@ def test_session_page_draws_its_chart_and_log(page: Page, server: LiveServer, db
     expect(log).to_contain_text("frame 1")
     expect(page.locator("#steps-table")).to_contain_text("failing_qc")
     assert page.console_errors == []  # type: ignore[attr-defined]
+
+
+def test_times_are_24_hour_iso_whatever_the_browser_locale(browser, server: LiveServer,  # type: ignore[no-untyped-def]
+                                                            store) -> None:
+    # issue 18 #9: charts said "02:09 AM" (the browser's locale) while tables said 14:09
+    context = browser.new_context(locale="en-US", timezone_id="America/New_York",
+                                  viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    try:
+        store.ingest([ev.Log(app="stroop-online", message="hello", ts=time.time() - 600)])
+        log_in(page, server.url, "admin", ADMIN_PASSWORD)
+        expect(page.locator("#events-chart canvas")).to_have_count(1)
+        afternoon = 1_796_220_000  # 2026-12-02 14:00 UTC
+        assert page.evaluate(f"heron.time({afternoon}, 'UTC')") == "2026-12-02 14:00"
+        assert page.evaluate(f"heron.time({afternoon}, 'UTC', 'time')") == "14:00"
+        assert page.evaluate(f"heron.time({afternoon}, 'UTC', 'short')") == "12-02 14:00"
+        labels = page.evaluate("""() => {
+            const chart = echarts.getInstanceByDom(document.getElementById('events-chart'));
+            return chart.getOption().xAxis[0].data;
+        }""")
+        assert labels and all(re.fullmatch(r"\d\d:\d\d|\d{4}-\d\d-\d\d", x)
+                              for x in labels), labels[:5]
+    finally:
+        context.close()

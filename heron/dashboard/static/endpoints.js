@@ -22,7 +22,7 @@
     return (v / 1000).toFixed(2) + " s";
   }
   function when(t, tz) {
-    return new Date(t * 1000).toLocaleString([], { timeZone: tz, month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" });
+    return heron.time(t, tz, "short");
   }
   function empty(chart, text) {
     chart.clear();

@@ -89,6 +89,26 @@
     return Math.floor(d / 86400) + " d ago";
   }
 
+  /* Epoch seconds as text in the zone the top bar names, one format everywhere: ISO dates
+     and 24-hour times, whatever the browser's locale ("2026-12-02 09:58"). `part` is
+     "datetime" (default), "date", "time" or "short" (month-day and time). */
+  const formatters = {};
+  function time(epoch, tz, part) {
+    const key = tz || "";
+    if (!formatters[key]) {
+      formatters[key] = new Intl.DateTimeFormat("en-CA", {
+        timeZone: tz || undefined, year: "numeric", month: "2-digit", day: "2-digit",
+        hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
+    }
+    const p = {};
+    formatters[key].formatToParts(new Date(epoch * 1000)).forEach(function (x) { p[x.type] = x.value; });
+    const date = p.year + "-" + p.month + "-" + p.day, clock = p.hour + ":" + p.minute;
+    if (part === "date") return date;
+    if (part === "time") return clock;
+    if (part === "short") return p.month + "-" + p.day + " " + clock;
+    return date + " " + clock;
+  }
+
   /* Build an element with text content only: nothing from data is parsed as HTML. */
   function el(tag, attrs, children) {
     const node = document.createElement(tag);
@@ -100,5 +120,6 @@
     return node;
   }
 
-  window.heron = { poll: poll, subscribe: subscribe, ago: ago, el: el, isPaused: function () { return paused; } };
+  window.heron = { poll: poll, subscribe: subscribe, ago: ago, el: el, time: time,
+                   isPaused: function () { return paused; } };
 })();

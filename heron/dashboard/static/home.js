@@ -10,10 +10,7 @@
   const fmt = new Intl.NumberFormat();
 
   function timeLabel(epoch, step) {
-    const d = new Date(epoch * 1000);
-    const opts = step >= 86400 ? { month: "short", day: "numeric" }
-      : { hour: "2-digit", minute: "2-digit" };
-    return d.toLocaleString([], Object.assign({ timeZone: initial.timezone }, opts));
+    return heron.time(epoch, initial.timezone, step >= 86400 ? "date" : "time");
   }
 
   function drawChart(c) {

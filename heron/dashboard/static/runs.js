@@ -9,7 +9,7 @@
 
   function draw(data) {
     const labels = data.buckets.map(function (b) {
-      return new Date(b * 1000).toLocaleString([], { timeZone: data.timezone, hour: "2-digit", minute: "2-digit", month: "short", day: "numeric" });
+      return heron.time(b, data.timezone, "short");
     });
     const names = Object.keys(data.series);
     chart.setOption({
