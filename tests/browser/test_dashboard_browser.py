@@ -353,3 +353,15 @@ def test_times_are_24_hour_iso_whatever_the_browser_locale(browser, server: Live
                               for x in labels), labels[:5]
     finally:
         context.close()
+
+
+def test_the_live_control_shows_only_on_pages_that_update(page: Page, server: LiveServer) -> None:
+    # issue 18 #10: a grey "Not live" on every static page read like a fault
+    log_in(page, server.url, "admin", ADMIN_PASSWORD)
+    expect(page.locator("#heron-live")).to_be_visible()  # the home page polls
+    expect(page.locator("#heron-pause")).to_be_visible()
+    page.click("text=Users")
+    expect(page.locator("#users-table")).to_be_visible()
+    expect(page.locator("#heron-live")).to_be_hidden()
+    expect(page.locator("#heron-pause")).to_be_hidden()
+    assert "Not live" not in page.content()

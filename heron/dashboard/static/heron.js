@@ -6,6 +6,13 @@
   let paused = false;
   const listeners = [];
 
+  /* The live indicator and Pause show only on a page that updates itself (it polls or
+     subscribes); a page that does not has neither, rather than a grey "Not live". */
+  function reveal() {
+    if (live) live.hidden = false;
+    if (pause) pause.hidden = false;
+  }
+
   function setState(state, text) {
     if (!live) return;
     live.dataset.state = state;
@@ -26,6 +33,7 @@
   /* Poll url every interval ms while not paused; onData gets the parsed JSON.
      A failed call says so in the indicator (and to onError) and is retried with backoff. */
   function poll(url, interval, onData, onError) {
+    reveal();
     let delay = interval;
     let timer = null;
     function schedule(ms) { clearTimeout(timer); timer = setTimeout(tick, ms); }
@@ -59,6 +67,7 @@
      seen while paused is delivered on resume). The browser reconnects by itself; after
      three failures in a row without a message, fallback() takes over (e.g. polling). */
   function subscribe(url, onChange, fallback) {
+    reveal();
     if (!window.EventSource) { fallback(); return; }
     let failures = 0;
     let pending = false;
