@@ -280,6 +280,13 @@ def test_web_monitoring_pages_draw_their_charts(page: Page, server: LiveServer, 
     page.wait_for_function("document.getElementById('endpoint-charts').dataset.drawn === '1'")
     for chart in ("load", "statuses", "version-boxes", "users", "ips", "sunburst"):
         assert page.evaluate(f"window.heronCharts['{chart}'].getOption().series.length") > 0
+    # issue 18 #11: status codes by class, never two near-identical purples
+    status_colours = page.evaluate("Object.fromEntries(window.heronCharts.statuses.getOption()"
+                                   ".series.map(s => [s.name, s.color]))")
+    hues = {"2": "hsl(140,", "3": "hsl(215,", "4": "hsl(40,", "5": "hsl(355,"}
+    assert status_colours and all(colour.replace(" ", "").startswith(
+        hues[code[0]].replace(" ", "")) for code, colour in status_colours.items()), \
+        status_colours
     expect(page.locator("#grouped-lines tbody tr")).to_have_count(2)
     page.click("#outliers-table a")
     expect(page.locator("#outlier-stack")).to_contain_text("in search")

@@ -38,6 +38,14 @@
     for (const ch of String(name)) h = (h * 31 + ch.codePointAt(0)) >>> 0;
     return "hsl(" + (h % 360) + ", 62%, 45%)";
   }
+  /* A status code's colour by its class, the same on every page: 2xx green, 3xx blue,
+     4xx amber, 5xx red; codes of one class in lighter or darker shades of it. */
+  const STATUS_HUES = { 2: [140, 50], 3: [215, 60], 4: [40, 95], 5: [355, 70] };
+  function statusColor(code) {
+    const n = parseInt(code, 10) || 0;
+    const [hue, sat] = STATUS_HUES[Math.floor(n / 100)] || [0, 0];
+    return "hsl(" + hue + ", " + sat + "%, " + (38 + (n % 100) % 4 * 8) + "%)";
+  }
   const esc = function (text) { return echarts.format.encodeHTML(String(text)); };
 
   function boxes(chart, data, axisName) {
@@ -57,7 +65,8 @@
     }), true);
   }
 
-  function lines(chart, series, tz, valueIndex, yName, formatter) {
+  function lines(chart, series, tz, valueIndex, yName, formatter, colorFor) {
+    const color = colorFor || colorOf;
     const names = Object.keys(series);
     if (!names.length) return empty(chart, "No requests in this time window");
     chart.setOption(Object.assign({}, base, {
@@ -66,7 +75,7 @@
       xAxis: { type: "time", name: "time (" + tz + ")", nameLocation: "middle", nameGap: 26 },
       yAxis: { type: "value", name: yName },
       series: names.map(function (n) {
-        return { name: n, type: "line", showSymbol: false, color: colorOf(n), data: series[n].map(function (p) { return [p[0] * 1000, p[valueIndex]]; }) };
+        return { name: n, type: "line", showSymbol: false, color: color(n), data: series[n].map(function (p) { return [p[0] * 1000, p[valueIndex]]; }) };
       }),
     }), true);
   }
@@ -119,7 +128,7 @@
     lines(charts.load, d.load.series, d.timezone, 1, "requests per " + (d.step / 60) + " min", function (v) { return Number(v).toLocaleString(); });
     const statuses = {};
     Object.keys(d.statuses).forEach(function (s) { statuses[s] = d.statuses[s]; });
-    lines(charts.statuses, statuses, d.timezone, 1, "requests", function (v) { return Number(v).toLocaleString(); });
+    lines(charts.statuses, statuses, d.timezone, 1, "requests", function (v) { return Number(v).toLocaleString(); }, statusColor);
     boxes(charts["version-boxes"], d.versions, "version");
     bubbles(charts.users, d.users, "user (group_by)");
     bubbles(charts.ips, d.ips, "IP address");
