@@ -14,6 +14,26 @@ def format_time(ts: float | None, timezone: str) -> str:
     return moment.strftime("%Y-%m-%d %H:%M:%S %Z")
 
 
+#: Columns of experiment records that hold epoch seconds.
+TIME_COLUMNS = ("ts", "updated_ts", "end_ts", "failed_ts")
+
+
+def format_field(name: str, value: object, timezone: str) -> str:
+    """A record's field as every page shows it: times in TIMEZONE, ``yes``/``no`` for
+    booleans, ``—`` for nothing, objects as JSON; never Python's ``False`` or ``None``."""
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if name in TIME_COLUMNS and isinstance(value, int | float):
+        return format_time(float(value), timezone)
+    if isinstance(value, dict | list):
+        import json
+
+        return json.dumps(value, default=str, ensure_ascii=False)
+    return str(value)
+
+
 def format_clock(ts: float, timezone: str) -> str:
     """``14:05:09``: the time of day in TIMEZONE, for lists of recent things."""
     return datetime.fromtimestamp(ts, UTC).astimezone(ZoneInfo(timezone)).strftime("%H:%M:%S")

@@ -13,6 +13,7 @@ from typing import Any
 
 from markupsafe import Markup, escape
 
+from heron.dashboard.formatting import format_field
 from heron.store import Store
 from heron.store.queries import experiment as queries
 
@@ -72,8 +73,9 @@ class Experiment:
         if not page["data"]:
             return Markup("<p>No {} {} found.</p>").format(object_type, obj_id)
         row = page["data"][0]
-        items = Markup("").join(Markup("<dt>{}</dt><dd>{}</dd>").format(k, v)
-                                for k, v in row.items() if k != "object_type")
+        timezone = _timezone()
+        items = Markup("").join(Markup("<dt>{}</dt><dd>{}</dd>").format(
+            k, format_field(k, v, timezone)) for k, v in row.items() if k != "object_type")
         return Markup('<dl class="heron-details">{}</dl>').format(items)
 
     def network_structure(self, network_roles: list[str] | None = None,
@@ -129,3 +131,17 @@ def _panel_html(data: Any) -> Markup:
                                for k, v in data.items())
         return Markup('<ul class="list-unstyled mb-0">{}</ul>').format(rows)
     return Markup("{}").format(escape(data))
+
+
+def _timezone() -> str:
+    """The dashboard's TIMEZONE while serving it; UTC when called outside a request."""
+    from flask import has_app_context
+
+    if has_app_context():
+        from heron.dashboard.state import state
+
+        try:
+            return str(state().config.TIMEZONE)
+        except (KeyError, RuntimeError, AttributeError):
+            pass
+    return "UTC"

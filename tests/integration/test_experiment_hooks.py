@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import OrderedDict
 
 import pytest
@@ -271,6 +272,10 @@ def test_monitoring_pages(admin_client, store) -> None:  # type: ignore[no-untyp
     details = admin_client.get("/dashboard/node_details/Participant/p3?app=exp")
     text = details.get_data(as_text=True)
     assert details.status_code == 200 and "&lt;b&gt;W3&lt;/b&gt;" in text
+    # issue 18 #8: times in TIMEZONE and plain words, not epoch seconds and Python's False
+    assert "<dt>failed</dt><dd>no</dd>" in text
+    assert re.search(r"<dt>ts</dt><dd>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC</dd>", text)
+    assert "False" not in text and "None" not in text
     assert admin_client.get("/dashboard/node_details/Bogus/1?app=exp").status_code == 404
     bad = admin_client.get("/dashboard/api/network_structure?app=exp&sort=bogus")
     assert bad.status_code == 400 and "sort must be one of" in bad.get_json()["error"]

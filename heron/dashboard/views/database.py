@@ -17,7 +17,7 @@ from flask import Response as FlaskResponse
 from flask import current_app, jsonify, render_template, request, stream_with_context, url_for
 from werkzeug.wrappers import Response
 
-from heron.dashboard.formatting import format_time
+from heron.dashboard.formatting import TIME_COLUMNS, format_time
 from heron.dashboard.params import int_arg
 from heron.dashboard.routes import route
 from heron.dashboard.security import admin_required, current_user, login_required
@@ -56,7 +56,6 @@ def database_action(name: str) -> tuple[Response, int]:
 # --------------------------------------------------------------------------- the page
 
 EXPORT_CHUNK = 5_000
-TIME_COLUMNS = ("ts", "updated_ts", "end_ts", "failed_ts")
 FIRST_DATA_COLUMN = 2
 
 
