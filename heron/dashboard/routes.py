@@ -136,7 +136,6 @@ def create_blueprint(config: Config) -> Blueprint:
         for rule in r.rules:
             bp.add_url_rule(rule, r.endpoint, r.view, **r.options)
     bp.context_processor(_template_globals)  # the blueprint's pages only
-    bp.add_app_template_filter(format_number, "num")
     for code in (400, 401, 403, 404, 405, 429, 500):
         bp.register_error_handler(code, _error_page)
     return bp
@@ -172,7 +171,9 @@ def _install_unrouted_errors(app: Flask, prefix: str) -> None:
 def _template_globals() -> dict[str, Any]:
     from heron.dashboard.views.frame import frame_context
 
-    return {"csrf_token": csrf_token, "current_user": current_user, **frame_context()}
+    # functions, not filters: a filter would be registered on the whole Jinja environment
+    return {"csrf_token": csrf_token, "current_user": current_user, "num": format_number,
+            **frame_context()}
 
 
 def init_app(app: Flask, store: Store, config: Config, experiment: Any = None, *,
@@ -199,8 +200,7 @@ def init_app(app: Flask, store: Store, config: Config, experiment: Any = None, *
     experiment.attach(store, config.APP)
     state.extras["experiment"] = experiment
     state.extras["proxies"] = TrustedProxies(config.TRUSTED_PROXIES)
-    app.secret_key = ensure_secret_key(store, config)
-    sessions.install(app)
+    sessions.install(app, ensure_secret_key(store, config))
     params.install(app)
     app.config.from_mapping(
         MAX_CONTENT_LENGTH=config.MAX_BODY_BYTES, SESSION_COOKIE_NAME=sessions.COOKIE_NAME,

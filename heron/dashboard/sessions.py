@@ -6,22 +6,27 @@ named ``heron_session`` on the dashboard's path, signed with heron's key, ``Secu
 whenever the request came over HTTPS. A host app's session cookie, secret key and CSRF
 machinery never see it.
 
-Flask builds a new signing serializer for every request; this interface builds one per key.
+Flask builds a new signing serializer for every request from the app's ``secret_key``; this
+interface builds one, once, from heron's own key (SECRET_KEY, or the key kept in the store),
+which no app's config carries.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
 from flask import Flask, request
 from flask.sessions import SecureCookieSessionInterface
+from itsdangerous import URLSafeTimedSerializer
 
 COOKIE_NAME = "heron_session"
 
 
 class CachedSessionInterface(SecureCookieSessionInterface):
-    def __init__(self) -> None:
-        self._cache: tuple[Any, Any] | None = None
+    """Signs heron's cookie with heron's own key, held here rather than as the app's
+    ``secret_key``: no app, heron's or a host's, carries heron's secret in its config."""
+
+    def __init__(self, key: str) -> None:
+        self._key = key
+        self._serializer: URLSafeTimedSerializer | None = None
 
     def get_cookie_secure(self, app: Flask) -> bool:
         """``Secure`` whenever the dashboard is reached over HTTPS, directly or per
@@ -33,15 +38,16 @@ class CachedSessionInterface(SecureCookieSessionInterface):
 
         return bool(state().extras["proxies"].is_https(request.environ))
 
-    def get_signing_serializer(self, app: Flask) -> Any:
-        key = (app.secret_key, tuple(app.config.get("SECRET_KEY_FALLBACKS") or ()))
-        cached = self._cache
-        if cached is not None and cached[0] == key:
-            return cached[1]
-        serializer = super().get_signing_serializer(app)
-        self._cache = (key, serializer)
-        return serializer
+    def get_signing_serializer(self, app: Flask) -> URLSafeTimedSerializer:
+        """One serializer for the interface's key (Flask builds one per request)."""
+        if self._serializer is None:
+            self._serializer = URLSafeTimedSerializer(
+                self._key, salt=self.salt, serializer=self.serializer,
+                signer_kwargs={"key_derivation": self.key_derivation,
+                               "digest_method": self.digest_method})
+        return self._serializer
 
 
-def install(app: Flask) -> None:
-    app.session_interface = CachedSessionInterface()
+def install(app: Flask, key: str) -> None:
+    """heron's session on ``app`` (one of heron's own), signed with ``key``."""
+    app.session_interface = CachedSessionInterface(key)

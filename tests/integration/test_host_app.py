@@ -87,6 +87,10 @@ def test_bind_leaves_config_secret_key_and_session_alone(db_url) -> None:  # typ
     assert cookie is not None and cookie.http_only and cookie.same_site == "Lax"
     assert client.get_cookie("session") is None
     assert client.get("/dashboard/").status_code == 200
+    # heron's own app carries neither its secret nor an app-wide filter of heron's
+    dashboard = app.extensions["heron"].dashboard
+    assert dashboard.secret_key is None and dashboard.config.get("SECRET_KEY") is None
+    assert "num" not in dashboard.jinja_env.filters and "num" not in app.jinja_env.filters
 
 
 def test_heron_login_never_touches_the_hosts_session(db_url) -> None:  # type: ignore[no-untyped-def]
