@@ -92,11 +92,11 @@ def main() -> None:
 
     def heron_sqlite() -> None:
         # the same path as heron.export, recording into SQLite through its own recorder
-        heron.api._recorder, saved = sqlite_recorder, heron.api._recorder
+        heron.emitting.recorder, saved = sqlite_recorder, heron.emitting.recorder
         try:
             heron.export(DATA)
         finally:
-            heron.api._recorder = saved
+            heron.emitting.recorder = saved
 
     variants["heron.export (sqlite)"] = heron_sqlite
     otel = otel_variant()

@@ -3,14 +3,14 @@
 The public API is what this module exports; everything else is internal.
 """
 
-from heron.api import emit, flush, init, shutdown, stats
+from heron._version import __version__
+from heron.api import init, shutdown, stats
 from heron.client import ContextThread, current_run_id, export, run, sub_run
+from heron.emitting import emit, flush
 from heron.experiment.hooks import Experiment
 from heron.logs.handler import LogHandler
 from heron.sessions import session
 from heron.web import bind
-
-__version__ = "0.1.0"
 
 __all__ = [
     "ContextThread", "Experiment", "LogHandler", "__version__", "bind", "current_run_id",

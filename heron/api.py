@@ -8,22 +8,19 @@ import threading
 from typing import Any
 
 from heron import config as _config
-from heron._internal import capture_internal_exceptions, logger
+from heron import emitting as _emitting
+from heron._internal import logger
 from heron.client import state as client_state
 from heron.client.killswitch import KillSwitch
 from heron.errors import ConfigError
-from heron.events import Event
 from heron.recorder import Recorder
 from heron.sinks import Sink
 from heron.store import Store, open_store
 
 _lock = threading.Lock()
-_recorder: Recorder | None = None
 _settings: dict[str, Any] | None = None
 _store: Store | None = None
 _store_key: tuple[str, str] | None = None
-_app: str | None = None  # config APP, cached: emit() is on hot paths
-_version: str | None = None  # config APP_VERSION, recorded with every run
 
 
 def init(url: str | None = None, token: str | None = None, app: str | None = None, *,
@@ -46,17 +43,17 @@ def init(url: str | None = None, token: str | None = None, app: str | None = Non
         the process and its threads are recorded in any case.
     :param config: any setting from ``docs/configuration.md``, e.g. ``database=...``.
     """
-    global _recorder, _settings, _app, _version
+    global _settings
     settings = {k.upper(): v for k, v in config.items()}
     for key, value in (("URL", url), ("TOKEN", token), ("APP", app)):
         if value is not None:
             settings[key] = value
     identity = {**settings, "__sink__": id(sink) if sink is not None else None}
     with _lock:
-        if _recorder is not None:
+        if _emitting.recorder is not None:
             if identity == _settings:
-                _capture(capture_logs, _app)
-                return _recorder
+                _capture(capture_logs, _emitting.app)
+                return _emitting.recorder
             raise ConfigError(
                 "heron.init() was already called with other settings; call "
                 "heron.shutdown() first to change them")
@@ -81,16 +78,16 @@ def init(url: str | None = None, token: str | None = None, app: str | None = Non
                 from heron.sinks.local import LocalSink
 
                 sink = LocalSink(_local_store(cfg))
-        _recorder = Recorder(sink, spool_dir=cfg.SPOOL_DIR)
+        _emitting.recorder = Recorder(sink, spool_dir=cfg.SPOOL_DIR)
         _settings = identity
-        _app, _version = cfg.APP, cfg.APP_VERSION
+        _emitting.app, _emitting.version = cfg.APP, cfg.APP_VERSION
         logger.info("heron recording for app %r to %s", cfg.APP or "default",
                     cfg.URL or "the local store")
         from heron.logs.handler import install_excepthooks
 
         install_excepthooks()
         _capture(capture_logs, cfg.APP)
-        return _recorder
+        return _emitting.recorder
 
 
 WRITERS = ("auto", "thread", "process")
@@ -109,8 +106,8 @@ def init_for_web() -> Recorder:
     """``init()`` for a bound app or a web middleware: with WRITER ``auto``, events go
     to a writer process, so the app's request threads do not share their interpreter
     with the writer."""
-    if _recorder is not None:
-        return _recorder
+    if _emitting.recorder is not None:
+        return _emitting.recorder
     cfg = _config.get()
     _writer(cfg)  # a bad WRITER is said here, before anything starts
     if str(cfg.WRITER).lower() == "auto" and not cfg.URL:
@@ -155,7 +152,7 @@ def stats() -> dict[str, int]:
     ``dropped`` counts every event heron lost (buffer or spool full), so nothing is
     claimed as recorded that was not.
     """
-    recorder = _recorder
+    recorder = _emitting.recorder
     if recorder is None:
         return {"emitted": 0, "sent": 0, "spooled": 0, "retried": 0, "dropped": 0,
                 "rejected": 0, "repaired": 0, "buffered": 0, "written": 0, "spool_bytes": 0}
@@ -188,38 +185,12 @@ def local_store() -> Store:
         return _local_store(_config.get())
 
 
-def emit(event: Event) -> None:
-    """Hand one event to the recorder. Never blocks and never raises.
-
-    Before :func:`init`, events are dropped: heron does not record for a process that did
-    not ask it to.
-    """
-    recorder = _recorder
-    if recorder is None:
-        return
-    try:
-        if event.app == "default" and _app is not None:
-            event.app = _app
-        recorder.emit(event)
-    except Exception:  # the contract: never raise into user code
-        with capture_internal_exceptions("emit"):
-            raise
-
-
-def flush(timeout: float | None = 5.0) -> bool:
-    """Wait up to ``timeout`` seconds until every event emitted so far is written.
-
-    :returns: True when everything was written in time.
-    """
-    recorder = _recorder
-    return True if recorder is None else recorder.flush(timeout)
-
-
 def shutdown(timeout: float | None = 5.0) -> bool:
     """Flush, stop recording and release the sink. :func:`init` may be called again."""
-    global _recorder, _settings, _store, _app, _version
+    global _settings, _store
     with _lock:
-        recorder, _recorder, _settings, _app, _version = _recorder, None, None, None, None
+        recorder, _emitting.recorder, _settings = _emitting.recorder, None, None
+        _emitting.app = _emitting.version = None
     if recorder is not None:
         from heron.logs.handler import release, uninstall_excepthooks
 
@@ -247,4 +218,4 @@ def _stop_web_threads() -> None:
 
 def recorder() -> Recorder | None:
     """The running recorder, or None before :func:`init`."""
-    return _recorder
+    return _emitting.recorder

@@ -24,8 +24,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn
 from rich.table import Table
 
-from heron import __version__
-from heron import config as heron_config
+from heron._version import __version__
+from heron.cli_common import absolute_sqlite, cli_config, open_for_cli, remote_json
 from heron.downloads import csv_cell
 from heron.errors import HeronError
 
@@ -56,34 +56,6 @@ def cli(ctx: click.Context, config_file: str | None) -> None:
         os.environ["HERON_CONFIG"] = config_file  # one source for every layer below
 
 
-def _config(ctx: click.Context, **overrides: Any) -> heron_config.Config:
-    """The configuration with command-line options (those given) on top."""
-    given = {k.upper(): v for k, v in overrides.items() if v is not None}
-    return heron_config.configure(**given)
-
-
-def _open(cfg: heron_config.Config, *, reading: bool = False):  # type: ignore[no-untyped-def]
-    """The store on DATABASE. ``reading`` (apps, summary, logs, export): say on standard
-    error which store is read, and refuse to create an empty SQLite file where none is (a
-    command run in the wrong folder would read nothing, silently)."""
-    from sqlalchemy.engine import make_url
-
-    from heron.store import open_store
-
-    url = make_url(cfg.DATABASE)
-    if reading:
-        database = url.database or ""
-        if url.get_backend_name() == "sqlite" and database and database != ":memory:" \
-                and not Path(database).expanduser().exists():
-            raise HeronError(
-                f"no store at {_absolute_sqlite(cfg.DATABASE)} (DATABASE, "
-                f"{cfg.source('DATABASE')}); point HERON_DATABASE or --database at one "
-                "(heron demo prints the line for its store)")
-        click.echo(f"reading {_absolute_sqlite(url.render_as_string(hide_password=True))}",
-                   err=True)
-    return open_store(cfg.DATABASE, cfg.TABLE_PREFIX)
-
-
 def _check_port_free(host: str, port: int) -> None:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     with socket.socket(family, socket.SOCK_STREAM) as sock:
@@ -110,10 +82,10 @@ def serve(ctx: click.Context, host: str | None, port: int | None, database: str 
     from heron.server import dashboard_url, load_experiment, prepare
     from heron.server import serve as run
 
-    cfg = _config(ctx, host=host, port=port, database=database, workers=workers)
+    cfg = cli_config(ctx, host=host, port=port, database=database, workers=workers)
     if experiment:
         load_experiment(experiment)  # a wrong MODULE:CLASS fails here, in one line
-    store = _open(cfg)
+    store = open_for_cli(cfg)
     first = prepare(store, cfg)
     store.dispose()
     _check_port_free(cfg.HOST, cfg.PORT)
@@ -154,9 +126,9 @@ def demo(ctx: click.Context, host: str, port: int | None, database: str, open_br
     from heron.server import dashboard_url, prepare
     from heron.server import serve as run
 
-    cfg = _config(ctx, host=host, port=port, database=database)
+    cfg = cli_config(ctx, host=host, port=port, database=database)
     port = int(cfg.PORT)  # --port, else HERON_PORT / PORT in heron.toml, else 8000
-    store = _open(cfg)
+    store = open_for_cli(cfg)
     prepare(store, cfg)
     # The demo's store is the demo's own: give the admin a fresh password every start so
     # the login printed below always works.
@@ -171,7 +143,7 @@ def demo(ctx: click.Context, host: str, port: int | None, database: str, open_br
     click.echo("heron demo: a simulated lab is sending events (stop with Ctrl+C).")
     click.echo(f"Dashboard: {url}  user: {cfg.USERNAME}  password: {password}")
     click.echo(f"One-time login link (valid 5 minutes, once): {link}")
-    store_url = _absolute_sqlite(cfg.DATABASE)
+    store_url = absolute_sqlite(cfg.DATABASE)
     click.echo("The CLI reads the demo's store, from any folder, with:")
     click.echo(f"  export HERON_DATABASE={shlex.quote(store_url)}")
     click.echo("  heron apps; heron summary --app stroop-online; heron logs -f")
@@ -185,15 +157,7 @@ def demo(ctx: click.Context, host: str, port: int | None, database: str, open_br
             webbrowser.open(link)
 
     run(cfg, host=host, port=port, workers=1, post_worker_init=post_worker_init,
-        experiment="heron.demo_experiment:StroopDemo")
-
-
-def _absolute_sqlite(url: str) -> str:
-    """A SQLite URL with its file made absolute (the same store from any folder)."""
-    prefix = "sqlite:///"
-    if url.startswith(prefix) and not url.startswith(prefix + "/") and ":memory:" not in url:
-        return prefix + str(Path(url[len(prefix):]).resolve())
-    return url
+        experiment="heron.demo.experiment:StroopDemo")
 
 
 # -------------------------------------------------------------------------------- export
@@ -246,8 +210,8 @@ def export_cmd(ctx: click.Context, app: str | None, kind: str | None, since: str
     if url:
         source: _Source = _RemoteSource(url, token, scrub=not no_scrub)
     else:
-        cfg = _config(ctx, database=database)
-        source = _LocalSource(_open(cfg, reading=True), scrub=not no_scrub)
+        cfg = cli_config(ctx, database=database)
+        source = _LocalSource(open_for_cli(cfg, reading=True), scrub=not no_scrub)
     out: IO[str]
     out = open(output, "w", newline="", encoding="utf-8") if output else sys.stdout
     written = 0
@@ -339,34 +303,11 @@ class _RemoteSource(_Source):
         if until is not None:
             fields["until"] = repr(until)
         while True:
-            body = _remote_json(self.base, self.token, f"/api/v1/export/{kind}", fields)
+            body = remote_json(self.base, self.token, f"/api/v1/export/{kind}", fields)
             yield body["items"]
             if not body.get("next_cursor"):
                 return
             fields["cursor"] = body["next_cursor"]
-
-
-def _remote_json(url: str, token: str | None, path: str, fields: dict[str, str]) -> Any:
-    """GET a heron server's JSON API; HeronError with the server's own message."""
-    import urllib3
-
-    headers = {"Accept": "application/json"}
-    if token:
-        headers["Authorization"] = f"Bearer {token}"
-    base = url.rstrip("/")
-    try:
-        response = urllib3.request("GET", f"{base}{path}", fields=fields, headers=headers,
-                                   timeout=10, retries=urllib3.Retry(2, backoff_factor=0.3))
-    except urllib3.exceptions.HTTPError as exc:
-        raise HeronError(f"cannot reach {base}: {exc}") from None
-    try:
-        body = json.loads(response.data or b"{}")
-    except json.JSONDecodeError:
-        body = {}
-    if response.status != 200:
-        reason = body.get("error") if isinstance(body, dict) else None
-        raise HeronError(f"{base} answered {response.status}: {reason or response.reason}")
-    return body
 
 
 # ----------------------------------------------------------------------- summary, apps
@@ -390,12 +331,12 @@ def summary(ctx: click.Context, app_id: str, as_json: bool, watch: float | None,
     from heron.store.queries.participants import UnknownApp
     from heron.store.queries.participants import summary as local_summary
 
-    store = None if url else _open(_config(ctx, database=database), reading=True)
+    store = None if url else open_for_cli(cli_config(ctx, database=database), reading=True)
 
     def fetch() -> Summary:
         if store is None:
             assert url is not None
-            body = _remote_json(url, token, "/api/v1/summary", {"app": app_id})
+            body = remote_json(url, token, "/api/v1/summary", {"app": app_id})
             return Summary(body["app"], body["counts"])
         try:
             return local_summary(store, app_id)
@@ -436,10 +377,10 @@ def apps(ctx: click.Context, as_json: bool, url: str | None, token: str | None,
     from heron.store.queries.participants import all_summaries
 
     if url:
-        body = _remote_json(url, token, "/api/v1/apps", {})
+        body = remote_json(url, token, "/api/v1/apps", {})
         results = [Summary(a["app"], a["counts"]) for a in body["apps"]]
     else:
-        store = _open(_config(ctx, database=database), reading=True)
+        store = open_for_cli(cli_config(ctx, database=database), reading=True)
         try:
             results = all_summaries(store)
         finally:
@@ -477,7 +418,7 @@ def watch_dallinger(ctx: click.Context, database_url: str, app_id: str, interval
     settings = {"database": database} if database and not url else {}
     source = DallingerSource(database_url, app_id, interval=interval)
     heron.init(url=url, token=token, app=app_id, **settings)
-    where = url or _config(ctx, database=database).DATABASE
+    where = url or cli_config(ctx, database=database).DATABASE
 
     def report(changed: dict[str, int]) -> None:
         if source.last_error:
@@ -568,11 +509,11 @@ def upgrade(ctx: click.Context, database: str | None) -> None:
     from heron.store import Store
     from heron.store.engine import make_engine
 
-    cfg = _config(ctx, database=database)
+    cfg = cli_config(ctx, database=database)
     store = Store(make_engine(cfg.DATABASE), cfg.TABLE_PREFIX)
     before = store.revision()
     try:
-        after = _open(cfg).revision()
+        after = open_for_cli(cfg).revision()
     finally:
         store.dispose()
     if before == after:
@@ -605,7 +546,7 @@ def user_add(ctx: click.Context, name: str, role: str, password_stdin: bool,
     """Add a user NAME."""
     from heron.auth.users import add_user
 
-    store = _open(_config(ctx, database=database))
+    store = open_for_cli(cli_config(ctx, database=database))
     try:
         add_user(store, name, _read_password(password_stdin), role)
     finally:
@@ -623,7 +564,7 @@ def user_passwd(ctx: click.Context, name: str, password_stdin: bool,
     """Set the password of user NAME."""
     from heron.auth.users import get_user, set_password
 
-    store = _open(_config(ctx, database=database))
+    store = open_for_cli(cli_config(ctx, database=database))
     try:
         if get_user(store, name) is None:
             raise HeronError(f"no user named {name!r} (see: heron user list)")
@@ -640,7 +581,7 @@ def user_list(ctx: click.Context, database: str | None) -> None:
     """List users and their roles."""
     from heron.auth.users import list_users
 
-    store = _open(_config(ctx, database=database))
+    store = open_for_cli(cli_config(ctx, database=database))
     try:
         users = list_users(store)
     finally:
@@ -659,7 +600,7 @@ def user_remove(ctx: click.Context, name: str, database: str | None) -> None:
     """Remove user NAME."""
     from heron.auth.users import delete_user
 
-    store = _open(_config(ctx, database=database))
+    store = open_for_cli(cli_config(ctx, database=database))
     try:
         delete_user(store, name)
     finally:
@@ -678,8 +619,8 @@ def user_login_link(ctx: click.Context, name: str, url: str, database: str | Non
     from heron.auth.tokens import create_login_token
     from heron.auth.users import get_user
 
-    cfg = _config(ctx, database=database)
-    store = _open(cfg)
+    cfg = cli_config(ctx, database=database)
+    store = open_for_cli(cfg)
     try:
         if get_user(store, name) is None:
             raise HeronError(f"no user named {name!r} (see: heron user list)")

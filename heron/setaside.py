@@ -131,7 +131,7 @@ class DeadLetters:
 
     def path(self) -> Path:
         if self.folder is None:
-            from heron.sinks.http import default_spool_dir
+            from heron.sinks.spool import default_spool_dir
 
             self.folder = default_spool_dir()
         day = time.strftime("%Y-%m-%d", time.gmtime())

@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from heron import api
+from heron import emitting
 from heron._internal import logger
 from heron.client import state
 from heron.client.values import clean_dimensions
@@ -82,7 +82,7 @@ def _open(run_obj: Run) -> Iterator[Run]:
         _current.reset(token)
         run_obj.end = time.time()
         if run_obj.recorded:
-            api.emit(RunEnd(run_id=run_obj.id, outcome=run_obj.outcome or "error",
+            emitting.emit(RunEnd(run_id=run_obj.id, outcome=run_obj.outcome or "error",
                             error_type=run_obj.error_type,
                             error_message=run_obj.error_message, ts=run_obj.end))
 
@@ -108,10 +108,10 @@ def run(run_class: str, **dimensions: Any) -> Iterator[Run]:
             _current.reset(token)
         return
     dims = clean_dimensions(dimensions)
-    if "version" not in dims and api._version is not None:
-        dims["version"] = api._version  # so runs of two versions can be compared
+    if "version" not in dims and emitting.version is not None:
+        dims["version"] = emitting.version  # so runs of two versions can be compared
     run_obj = Run(new_id(), run_class, None, dims, time.time())
-    api.emit(RunStart(run_id=run_obj.id, run_class=run_class, dimensions=run_obj.dimensions,
+    emitting.emit(RunStart(run_id=run_obj.id, run_class=run_class, dimensions=run_obj.dimensions,
                       ts=run_obj.start))
     with _open(run_obj) as opened:
         yield opened
@@ -141,7 +141,7 @@ def sub_run(run_class: str, **dimensions: Any) -> Iterator[Run]:
         yield Run(sub_id, run_class, parent.id, recorded=False)
         return
     run_obj = Run(sub_id, run_class, parent.id, clean_dimensions(dimensions), time.time())
-    api.emit(RunStart(run_id=sub_id, run_class=run_class, parent_id=parent.id,
+    emitting.emit(RunStart(run_id=sub_id, run_class=run_class, parent_id=parent.id,
                       dimensions=run_obj.dimensions, ts=run_obj.start))
     with _open(run_obj) as opened:
         yield opened

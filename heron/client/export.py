@@ -6,7 +6,7 @@ import math
 import time
 from typing import Any
 
-from heron import api
+from heron import emitting
 from heron._internal import capture_internal_exceptions
 from heron.client import state
 from heron.client.context import _current
@@ -34,11 +34,11 @@ def export(data: dict[str, Any], timestamp: float | None = None) -> None:
         dimensions: dict[str, Any] = {}
         split(data, "", metrics, dimensions)
         ts = time.time() if timestamp is None else _timestamp(timestamp)
-        recorder = api._recorder
+        recorder = emitting.recorder
         if recorder is None:
             return
         current = _current.get()
-        recorder.emit(Export(app=api._app or "default",
+        recorder.emit(Export(app=emitting.app or "default",
                              run_id=current.id if current is not None and current.recorded
                              else None, metrics=metrics, dimensions=dimensions, ts=ts))
     except Exception:  # the contract: export never raises into user code

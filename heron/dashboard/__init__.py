@@ -13,10 +13,13 @@ Custom tabs use Dallinger's API::
 
 from __future__ import annotations
 
-from heron.dashboard import views  # noqa: F401  (registers heron's own pages and tabs)
-from heron.dashboard.routes import dashboard_tab, init_app, register_route
+from heron.dashboard import views
+from heron.dashboard.registry import dashboard_tab, register_route
+from heron.dashboard.routes import init_app
 from heron.dashboard.security import admin_required, current_user, login_required
 from heron.dashboard.tabs import DashboardTab, DashboardTabs, dashboard_tabs
+
+views.register_all()  # heron's own pages and tabs, before an experiment places its own
 
 __all__ = [
     "DashboardTab", "DashboardTabs", "admin_required", "current_user", "dashboard_tab",

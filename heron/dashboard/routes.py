@@ -8,9 +8,6 @@ same pages.
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -20,118 +17,25 @@ from werkzeug.exceptions import HTTPException
 
 from heron.config import Config
 from heron.dashboard.formatting import format_number
-from heron.dashboard.security import check_csrf, csrf_token, current_user, login_required
+from heron.dashboard.registry import registered_routes
+from heron.dashboard.security import check_csrf, csrf_token, current_user
 from heron.dashboard.state import attach
-from heron.dashboard.tabs import DashboardTab, dashboard_tabs
 from heron.store import Store
 
 HERE = Path(__file__).parent
 
 
-@dataclass
-class Route:
-    rules: list[str]
-    endpoint: str
-    view: Callable[..., Any]
-    options: dict[str, Any]
-
-
-_routes: dict[str, Route] = {}
-_lock = threading.Lock()
-
-
-def register_route(rule: str, endpoint: str, view: Callable[..., Any], **options: Any) -> None:
-    """Add the dashboard route ``endpoint`` at ``rule`` under the prefix.
-
-    The same view registered again adds another URL for it; a different view under the
-    same endpoint replaces the earlier one (so an experiment can override a page).
-    """
-    with _lock:
-        existing = _routes.get(endpoint)
-        if existing is not None and existing.view is view:
-            if rule not in existing.rules:
-                existing.rules.insert(0, rule)  # the outermost decorator is the main URL
-            return
-        _routes[endpoint] = Route([rule], endpoint, view, options)
-
-
-def route(rule: str, **options: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Decorator form of :func:`register_route`; the endpoint is the function's name."""
-    def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
-        register_route(rule, view.__name__, view, **options)
-        return view
-
-    return decorate
-
-
-def dashboard_tab(title: str, after_route: str | None = None, before_route: str | None = None,
-                  tab: DashboardTab | None = None, **route_kwargs: Any
-                  ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Register a function (or an Experiment method) as a login-protected dashboard page
-    with a tab of its own. A method is called on the Experiment registered with the
-    dashboard (``heron serve --experiment``, ``heron.bind(app, experiment=...)``).
-
-    The page is at ``/dashboard/<name>``, ``name`` being the function's name without a
-    leading ``dashboard_``; its endpoint is the function's name. The tab goes before
-    ``before_route`` (which wins) or after ``after_route``, else at the end.
-
-    :param tab: a ready-made tab to insert instead of one titled ``title``.
-    :param route_kwargs: passed to Flask's ``add_url_rule`` (e.g. ``methods``).
-    """
-    def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
-        name = func.__name__
-        path = name.removeprefix("dashboard_")
-        new_tab = tab if tab is not None else DashboardTab(title, f"dashboard.{name}")
-        if before_route is not None:
-            dashboard_tabs.insert_tab_before_route(new_tab, before_route)
-        elif after_route is not None:
-            dashboard_tabs.insert_tab_after_route(new_tab, after_route)
-        else:
-            dashboard_tabs.insert_tab(new_tab)
-        view = _experiment_method_view(func) if _is_method(func) else func
-        register_route(f"/{path}", name, login_required(view), **route_kwargs)
-        return func
-
-    return decorate
-
-
-def _is_method(func: Callable[..., Any]) -> bool:
-    """Defined in a class body (``Stroop.dashboard_notes``), not in a function's."""
-    parts = func.__qualname__.split(".")
-    return len(parts) >= 2 and parts[-2] != "<locals>"
-
-
-def _experiment_method_view(func: Callable[..., Any]) -> Callable[..., Any]:
-    """A view calling ``func`` on the Experiment registered with the dashboard."""
-    import functools
-
-    from flask import abort
-
-    from heron.dashboard.state import state
-
-    @functools.wraps(func)
-    def view(**kwargs: Any) -> Any:
-        experiment = state().extras.get("experiment")
-        owner = func.__qualname__.rsplit(".", 1)[0]
-        if experiment is None or not any(c.__qualname__ == owner
-                                         for c in type(experiment).__mro__):
-            abort(404, description=f"This page belongs to {owner}, which is not the "
-                                   "experiment registered with this dashboard.")
-        return func(experiment, **kwargs)
-
-    return view
-
-
 def create_blueprint(config: Config) -> Blueprint:
     """A blueprint at ``/<CUSTOM_LINK>`` with every registered route."""
-    from heron.dashboard import views  # noqa: F401  (registers heron's own pages)
+    from heron.dashboard import views
+
+    views.register_all()
 
     bp = Blueprint("dashboard", __name__, url_prefix="/" + config.CUSTOM_LINK,
                    template_folder=str(HERE / "templates"),
                    static_folder=str(HERE / "static"), static_url_path="/static")
     bp.before_request(check_csrf)
-    with _lock:
-        routes = list(_routes.values())
+    routes = registered_routes()
     for r in routes:
         for rule in r.rules:
             bp.add_url_rule(rule, r.endpoint, r.view, **r.options)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from heron import api
+from heron import emitting
 from heron import events as ev
 from heron.experiment.dallinger import DallingerSource
 from heron.experiment.hooks import Experiment
@@ -41,7 +41,7 @@ def _split(kind: type[ev.Event], fields: dict[str, Any]) -> dict[str, Any]:
 
 
 def _record(kind: type[ev.Event], **fields: Any) -> None:
-    api.emit(kind(**_split(kind, fields)))
+    emitting.emit(kind(**_split(kind, fields)))
 
 
 def participant(participant_id: str, status: str | int | None = None, **fields: Any) -> None:

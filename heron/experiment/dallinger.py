@@ -25,7 +25,7 @@ import msgspec
 from sqlalchemy import MetaData, Table, create_engine, event, make_url, select
 from sqlalchemy.engine import Connection, Engine
 
-from heron import api
+from heron import emitting
 from heron import events as ev
 from heron._internal import logger
 from heron.errors import ConfigError
@@ -90,7 +90,7 @@ class DallingerSource:
             raise ConfigError(f"interval must be positive, got {interval!r}")
         self.app = str(app)
         self.interval = float(interval)
-        self._emit = emit or api.emit
+        self._emit = emit or emitting.emit
         self._engine = _read_only_engine(database_url)
         self._tables: dict[str, Table] | None = None
         self._seen: dict[str, dict[str, bytes]] = {name: {} for name in MAPPING}

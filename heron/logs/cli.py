@@ -177,9 +177,9 @@ def _print(line: dict[str, Any], as_json: bool) -> None:
 
 class _Local:
     def __init__(self, ctx: click.Context, database: str | None):
-        from heron.cli import _config, _open
+        from heron.cli_common import cli_config, open_for_cli
 
-        self.store = _open(_config(ctx, database=database), reading=True)
+        self.store = open_for_cli(cli_config(ctx, database=database), reading=True)
 
     def fetch(self, params: dict[str, str], *, limit: int, after: int | None = None
               ) -> tuple[list[dict[str, Any]], tuple[str, ...]]:
@@ -207,14 +207,14 @@ class _Remote:
 
     def fetch(self, params: dict[str, str], *, limit: int, after: int | None = None
               ) -> tuple[list[dict[str, Any]], tuple[str, ...]]:
-        from heron.cli import _remote_json
+        from heron.cli_common import remote_json
         from heron.logs.query import QueryError
 
         fields = {**params, "limit": str(limit)}
         if after is not None:
             fields["after"] = str(after)
         try:
-            body = _remote_json(self.url, self.token, "/api/v1/logs", fields)
+            body = remote_json(self.url, self.token, "/api/v1/logs", fields)
         except HeronError as exc:
             if " 400:" in str(exc):
                 raise QueryError(str(exc).split(" 400: ", 1)[1]) from None

@@ -25,7 +25,7 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import Any
 
-from heron import api
+from heron import emitting
 from heron import events as ev
 from heron._internal import in_heron, internal_error
 from heron.client.context import current_run_id
@@ -120,7 +120,7 @@ class LogHandler(logging.Handler):
         _local.busy = True
         try:
             record.__dict__[_SHIPPED] = True
-            api.emit(record_event(record, app=self.app, session_id=self.session_id))
+            emitting.emit(record_event(record, app=self.app, session_id=self.session_id))
         except Exception as exc:  # noqa: BLE001 - never raise into the caller
             internal_error("shipping a log record", exc)
         finally:
@@ -204,8 +204,8 @@ def _record_uncaught(exc_type: type[BaseException], exc: BaseException | None,
             record.pathname, record.lineno = frame.filename, frame.lineno or 0
         if thread is not None:
             record.threadName = thread.name
-        api.emit(record_event(record))
-        api.flush(2.0)  # the process may be about to end
+        emitting.emit(record_event(record))
+        emitting.flush(2.0)  # the process may be about to end
     except Exception as exc2:  # noqa: BLE001
         internal_error("recording an uncaught exception", exc2)
 

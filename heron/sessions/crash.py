@@ -282,6 +282,6 @@ def _now_iso() -> str:
 
 
 def _heron_version() -> str:
-    from heron import __version__
+    from heron._version import __version__
 
     return __version__

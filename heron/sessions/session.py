@@ -28,7 +28,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from heron import api
+from heron import emitting
 from heron import events as ev
 from heron.client.context import ContextThread
 from heron.errors import ConfigError, HeronError
@@ -88,7 +88,7 @@ class Session:
         self.params = dict(params or {})
         self.input_params = dict(input_params if input_params is not None else self.params)
         self.name = name
-        self.app = app or api._app or "default"
+        self.app = app or emitting.app or "default"
         self.central = Path(centralized_log_directory).expanduser() \
             if centralized_log_directory else None
         self.mirror_interval = mirror_interval
@@ -164,7 +164,7 @@ class Session:
         if self.central is not None and self.mirror_interval:
             ContextThread(target=self._mirror_loop, name="heron-session-mirror",
                           daemon=True).start()
-        api.emit(ev.SessionStart(app=self.app, ts=self._start, session_id=self.id,
+        emitting.emit(ev.SessionStart(app=self.app, ts=self._start, session_id=self.id,
                                  name=self.name, subject_id=self.subject_id,
                                  user_id=self.user_id, host=socket.gethostname(),
                                  output_dir=str(self.folder), params=_jsonable(self.params)))
@@ -212,7 +212,7 @@ class Session:
             return
         now = time.time()
         self.log.info("stage %s ended after %.1f s", self.stage, now - self._stage_started)
-        api.emit(ev.SessionStep(app=self.app, session_id=self.id, stage=self.stage,
+        emitting.emit(ev.SessionStep(app=self.app, session_id=self.id, stage=self.stage,
                                 start_ts=self._stage_started, end_ts=now,
                                 outcome="failed" if self.outcome == "failed" else "ok"))
         self.stage = stage
@@ -275,7 +275,7 @@ class Session:
         step["end"] = time.time()
         self.steps.append(step)
         self._write_pipeline()
-        api.emit(ev.SessionStep(app=self.app, session_id=self.id, stage=stage,
+        emitting.emit(ev.SessionStep(app=self.app, session_id=self.id, stage=stage,
                                 module=module.name, outcome=step["outcome"], start_ts=start,
                                 end_ts=step["end"], result=step["result"],
                                 error=step["error"]))
@@ -371,9 +371,9 @@ class Session:
                       stop - self._start)
         self._write_end_state(final=True, stop=stop)
         self._write_notes()
-        api.emit(ev.SessionStep(app=self.app, session_id=self.id, stage="cleanup",
+        emitting.emit(ev.SessionStep(app=self.app, session_id=self.id, stage="cleanup",
                                 start_ts=self._stage_started, end_ts=stop))
-        api.emit(ev.SessionEnd(app=self.app, ts=stop, session_id=self.id,
+        emitting.emit(ev.SessionEnd(app=self.app, ts=stop, session_id=self.id,
                                outcome=self.outcome, stage=self.stage_reached,
                                error=self.error))
         self._report()
@@ -426,7 +426,7 @@ class Session:
             self.log.exception("crash report failed")
 
     def _write_end_state(self, *, final: bool, stop: float | None = None) -> None:
-        from heron import __version__
+        from heron._version import __version__
 
         stop = stop if stop is not None else time.time()
         write_json(self.metadata / "end_state.json", {
@@ -486,7 +486,7 @@ class Session:
             self.mirror()
 
     def _on_sample(self, sample: dict[str, Any]) -> None:
-        api.emit(ev.Resource(app=self.app, ts=sample["ts"], session_id=self.id,
+        emitting.emit(ev.Resource(app=self.app, ts=sample["ts"], session_id=self.id,
                              cpu_percent=sample["cpu_percent"], rss_bytes=sample["rss_bytes"],
                              sys_cpu_percent=sample["sys_cpu_percent"],
                              sys_memory_percent=sample["sys_memory_percent"],

@@ -37,21 +37,16 @@ from pathlib import Path
 from typing import Any
 
 import urllib3
-from platformdirs import user_cache_dir
 
 from heron._internal import RateLimitedWarning, inside_heron
 from heron.events import Event, Log, encode, new_id
-from heron.sinks.spool import Spool
+from heron.sinks.spool import Spool, default_spool_dir
 
 logger = logging.getLogger("heron")
 
 MAX_BACKOFF = 30.0
 SPLIT_AFTER = 3  # 5xx answers to one batch before it is split to find a poison event
 DRAIN_SLICE = 1.0  # seconds of delivery per call, so flushes and new batches are not starved
-
-
-def default_spool_dir() -> Path:
-    return Path(user_cache_dir("heron")) / "spool"
 
 
 @dataclass

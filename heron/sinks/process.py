@@ -37,7 +37,7 @@ from typing import Any
 import msgspec
 
 from heron._internal import logger
-from heron.events import Event, ensure_ids, random_base
+from heron.events import random_base
 from heron.setaside import reason_of, repair
 from heron.store import Store
 
@@ -219,32 +219,3 @@ def _encode(batch: list[Any]) -> tuple[list[Any], bytes, list[tuple[Any, str]], 
             repaired += 1
         kept.append(item)
     return kept, _encoder.encode([base, kept]), problems, repaired
-
-
-def make_events(items: list[Any], base: int | None
-                ) -> tuple[list[Event], list[int], list[tuple[int, str]]]:
-    """The events of a batch as the recorder queued it: ``put()`` tuples made by their
-    makers, events as they are (decoded ones validated). Returns the events, the index
-    of the item each came from, and ``(index, reason)`` of the items that could not be
-    made."""
-    from heron.events import AnyEvent
-    from heron.recorder import MAKERS
-
-    events: list[Event] = []
-    origins: list[int] = []
-    problems: list[tuple[int, str]] = []
-    for index, item in enumerate(items):
-        try:
-            if isinstance(item, Event):
-                event = item
-            elif isinstance(item, (list, tuple)):
-                event = MAKERS[item[0]](tuple(item))
-            else:
-                event = msgspec.convert(item, AnyEvent)
-        except Exception as exc:  # noqa: BLE001 - one bad item must not stop the rest
-            problems.append((index, f"cannot be made into an event: {reason_of(exc)}"))
-            continue
-        events.append(event)
-        origins.append(index)
-    ensure_ids(events, base)
-    return events, origins, problems

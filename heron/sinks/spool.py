@@ -22,12 +22,20 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
+from platformdirs import user_cache_dir
+
 logger = logging.getLogger("heron")
 
 MAGIC = b"HS"
 HEADER = struct.Struct(">2sIII")  # magic, payload length, crc32, number of events
 SEGMENT_BYTES = 8 * 1024 * 1024
 MAX_RECORD = 256 * 1024 * 1024
+
+
+def default_spool_dir() -> Path:
+    """Where a process spools what it could not deliver yet, and sets aside what it
+    never can: the user's cache folder, so it outlives the process."""
+    return Path(user_cache_dir("heron")) / "spool"
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,9 @@ from typing import Any
 
 import msgspec
 
+from heron.events import Event, ensure_ids
+from heron.setaside import reason_of
+
 
 def main(argv: list[str]) -> int:
     if len(argv) != 4:
@@ -64,7 +67,6 @@ def store_batch(store: Any, items: list[Any], base: int | None) -> list[tuple[in
     each item left out. An error of the database itself (down, locked) is raised: the
     app retries the whole batch, and the ledger keeps what was stored."""
     from heron.setaside import is_data_error, isolate
-    from heron.sinks.process import make_events
 
     events, origins, problems = make_events(items, base)
     if not events:
@@ -83,6 +85,35 @@ def store_batch(store: Any, items: list[Any], base: int | None) -> list[tuple[in
     for _, reason in done.set_aside:
         print(f"heron: an event was set aside: {reason}"[:500], file=sys.stderr)
     return sorted(problems + [(origins[index], reason) for index, reason in done.set_aside])
+
+
+def make_events(items: list[Any], base: int | None
+                ) -> tuple[list[Event], list[int], list[tuple[int, str]]]:
+    """The events of a batch as the recorder queued it: ``put()`` tuples made by their
+    makers, events as they are (decoded ones validated). Returns the events, the index
+    of the item each came from, and ``(index, reason)`` of the items that could not be
+    made."""
+    from heron.events import AnyEvent
+    from heron.recorder import MAKERS
+
+    events: list[Event] = []
+    origins: list[int] = []
+    problems: list[tuple[int, str]] = []
+    for index, item in enumerate(items):
+        try:
+            if isinstance(item, Event):
+                event = item
+            elif isinstance(item, (list, tuple)):
+                event = MAKERS[item[0]](tuple(item))
+            else:
+                event = msgspec.convert(item, AnyEvent)
+        except Exception as exc:  # noqa: BLE001 - one bad item must not stop the rest
+            problems.append((index, f"cannot be made into an event: {reason_of(exc)}"))
+            continue
+        events.append(event)
+        origins.append(index)
+    ensure_ids(events, base)
+    return events, origins, problems
 
 
 if __name__ == "__main__":

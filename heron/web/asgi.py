@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-from heron import api
+from heron import api, emitting
 from heron import config as heron_config
 from heron._internal import internal_error
 from heron.web.monitor import UNMATCHED, WebMonitor
@@ -104,7 +104,7 @@ def _flushing_on_shutdown(receive: Callable[[], Awaitable[Message]]
         message = await receive()
         if message.get("type") == "lifespan.shutdown":
             try:
-                await _in_thread(api.flush, 10.0)
+                await _in_thread(emitting.flush, 10.0)
             except Exception as exc:  # noqa: BLE001 - never fail the app's shutdown
                 internal_error("flushing at shutdown", exc)
         return message

@@ -15,7 +15,7 @@ import threading
 import weakref
 from typing import Any
 
-from heron import api
+from heron import api, emitting
 from heron import events as ev
 from heron._internal import capture_internal_exceptions, logger
 from heron.web.ticker import Ticker
@@ -58,7 +58,7 @@ class LevelTable:
                 if endpoint in self._known:
                     continue
                 self._known.add(endpoint)
-                api.emit(ev.Endpoint(app=self.app_id, endpoint=endpoint,
+                emitting.emit(ev.Endpoint(app=self.app_id, endpoint=endpoint,
                                      monitor_level=self.default))
         _tables.add(self)
         _refresher.start()

@@ -19,8 +19,8 @@ import traceback
 from time import perf_counter_ns
 from typing import Any
 
-from heron import api
 from heron import config as heron_config
+from heron import emitting
 from heron import events as ev
 from heron._internal import internal_error, logger
 from heron.config import Config
@@ -160,7 +160,7 @@ class WebMonitor:
             if active.level >= 2 or active.error is not None:
                 self._record_more(active, duration_ns / 1e6)
             group_by = heron_config.group_by
-            recorder = api._recorder
+            recorder = emitting.recorder
             if recorder is not None:
                 recorder.put((_REQUEST, self.app_id, self.version, active.endpoint,
                               environ.get("REQUEST_METHOD", "GET"), active.status,
@@ -189,10 +189,10 @@ class WebMonitor:
         assert endpoint is not None
         environ = active.environ
         if active.error is not None:
-            api.emit(exception_event(self.app_id, endpoint, active.id, active.error))
+            emitting.emit(exception_event(self.app_id, endpoint, active.id, active.error))
         if active.level >= 2 and active.threshold_ms is not None \
                 and duration_ms > active.threshold_ms:
-            api.emit(ev.Outlier(
+            emitting.emit(ev.Outlier(
                 app=self.app_id, ts=active.ts, request_id=active.id, endpoint=endpoint,
                 duration_ms=duration_ms, stack=active.stack,
                 cpu_percent=active.cpu_percent, memory_bytes=active.memory_bytes,
@@ -205,7 +205,7 @@ class WebMonitor:
         if active.samples:
             tree = call_tree(active.samples, self.sampler.period_ms)
             if tree["samples"]:
-                api.emit(ev.Profile(app=self.app_id, ts=active.ts, request_id=active.id,
+                emitting.emit(ev.Profile(app=self.app_id, ts=active.ts, request_id=active.id,
                                     endpoint=endpoint, duration_ms=duration_ms, tree=tree))
 
     # -- helpers -----------------------------------------------------------------------

@@ -12,7 +12,7 @@ from playwright.sync_api import Page, expect
 
 from heron import events as ev
 from heron.dashboard import dashboard_tab, dashboard_tabs
-from heron.dashboard.routes import _routes
+from heron.dashboard.registry import _routes
 from tests.conftest import ADMIN_PASSWORD, GUEST_PASSWORD, LiveServer
 
 pytestmark = pytest.mark.browser

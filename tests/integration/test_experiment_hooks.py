@@ -305,7 +305,7 @@ def test_monitoring_stream_announces_changes(admin_client, store, monkeypatch) -
 
 def test_dashboard_tab_on_an_experiment_method(config_for, store) -> None:  # type: ignore[no-untyped-def]
     from heron.dashboard import dashboard_tab, dashboard_tabs
-    from heron.dashboard.routes import _routes
+    from heron.dashboard.registry import _routes
     from heron.server import create_app, prepare
     from tests.conftest import ADMIN_PASSWORD, login
 

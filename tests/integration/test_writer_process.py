@@ -160,7 +160,7 @@ def test_an_event_the_database_refuses_is_set_aside_not_retried_forever(db_url, 
                   [2**63, 1.0], None, None))
     recorder.put(("web.request", "shop", None, "index", "GET", 200, 1000, 1.0, None,
                   None, None, None))
-    heron.api.emit(ev.Log(app="shop", message="bad line \udcff"))  # a lone surrogate
+    heron.emitting.emit(ev.Log(app="shop", message="bad line \udcff"))  # a lone surrogate
     heron.export({"good": 2})
     assert heron.flush(30)
     assert sorted(r["metrics"]["good"] for r in stored(url, prefix, "export")) == [1, 2]

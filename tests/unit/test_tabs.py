@@ -83,7 +83,7 @@ def test_remove_matches_like_inserts() -> None:
 
 
 def test_decorator_places_tab_and_registers_route() -> None:
-    from heron.dashboard.routes import _routes
+    from heron.dashboard.registry import _routes
 
     before = list(dashboard_tabs.tabs)
     try:

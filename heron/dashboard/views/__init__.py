@@ -1,7 +1,20 @@
-"""heron's own dashboard pages, one module per page; importing registers them."""
+"""heron's own dashboard pages, one module per page.
 
-from heron.dashboard.views import auth, home, runs  # noqa: F401, I001
-from heron.dashboard.views import database, monitoring, users  # noqa: F401, E402  (tab order)
-from heron.dashboard.views import endpoints, sessions  # noqa: F401, E402
-from heron.dashboard.views import logs  # noqa: F401, E402
-from heron.dashboard.views import alerts  # noqa: F401, E402  (its tab follows Logs)
+Each module registers its pages with :mod:`heron.dashboard.registry` when it is imported;
+:func:`register_all` imports them, in the order of their tabs, and
+:func:`heron.dashboard.routes.create_blueprint` calls it before it builds the blueprint.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+#: Page modules in the order their tabs appear (a module adds its tab when imported).
+PAGES = ("auth", "home", "runs", "database", "monitoring", "users", "endpoints", "sessions",
+         "logs", "alerts")
+
+
+def register_all() -> None:
+    """Register every page of heron's own (once; importing again does nothing)."""
+    for name in PAGES:
+        importlib.import_module(f"{__name__}.{name}")

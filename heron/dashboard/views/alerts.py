@@ -14,7 +14,7 @@ from flask import flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from heron.dashboard.formatting import format_ago, format_time
-from heron.dashboard.routes import route
+from heron.dashboard.registry import route
 from heron.dashboard.security import admin_required, login_required
 from heron.dashboard.state import state
 from heron.dashboard.tabs import DashboardTab, dashboard_tabs

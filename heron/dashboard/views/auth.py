@@ -10,7 +10,7 @@ from werkzeug.wrappers import Response
 from heron.auth import throttle
 from heron.auth.tokens import redeem_login_token
 from heron.auth.users import authenticate, get_user
-from heron.dashboard.routes import route
+from heron.dashboard.registry import route
 from heron.dashboard.security import current_user, log_in, log_out
 from heron.dashboard.state import state
 

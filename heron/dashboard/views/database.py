@@ -19,7 +19,7 @@ from werkzeug.wrappers import Response
 
 from heron.dashboard.formatting import TIME_COLUMNS, format_time
 from heron.dashboard.params import int_arg
-from heron.dashboard.routes import route
+from heron.dashboard.registry import route
 from heron.dashboard.security import admin_required, current_user, login_required
 from heron.dashboard.state import state
 from heron.dashboard.tabs import DashboardTab, dashboard_tabs

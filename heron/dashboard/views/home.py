@@ -10,7 +10,7 @@ from flask import jsonify, render_template
 from werkzeug.wrappers import Response
 
 from heron.dashboard.formatting import format_ago, format_clock, format_time
-from heron.dashboard.routes import route
+from heron.dashboard.registry import route
 from heron.dashboard.security import login_required
 from heron.dashboard.state import state
 from heron.dashboard.tabs import DashboardTab, dashboard_tabs

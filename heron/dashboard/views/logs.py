@@ -20,7 +20,7 @@ from werkzeug.wrappers import Response
 
 from heron.dashboard.formatting import format_time
 from heron.dashboard.params import MAX_INT, int_arg
-from heron.dashboard.routes import route
+from heron.dashboard.registry import route
 from heron.dashboard.security import admin_required, current_user, login_required
 from heron.dashboard.state import state
 from heron.dashboard.tabs import DashboardTab, dashboard_tabs

@@ -17,7 +17,7 @@ from flask import jsonify, redirect, render_template, request, stream_with_conte
 from werkzeug.wrappers import Response
 
 from heron.dashboard.params import MAX_INT, int_arg
-from heron.dashboard.routes import route
+from heron.dashboard.registry import route
 from heron.dashboard.security import login_required
 from heron.dashboard.state import state
 from heron.dashboard.tabs import DashboardTab, dashboard_tabs

@@ -9,7 +9,7 @@ from flask import abort, jsonify, render_template, request
 from werkzeug.wrappers import Response
 
 from heron.dashboard.formatting import format_ago, format_duration_ms, format_time
-from heron.dashboard.routes import route
+from heron.dashboard.registry import route
 from heron.dashboard.security import login_required
 from heron.dashboard.state import state
 from heron.dashboard.tabs import DashboardTab, dashboard_tabs

@@ -6,7 +6,7 @@ from flask import flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from heron.auth.users import add_user, delete_user, list_users, set_role
-from heron.dashboard.routes import route
+from heron.dashboard.registry import route
 from heron.dashboard.security import admin_required, current_user, login_required
 from heron.dashboard.state import state
 from heron.dashboard.tabs import DashboardTab, dashboard_tabs

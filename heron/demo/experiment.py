@@ -1,6 +1,6 @@
 """The demo's Experiment: a custom panel and a custom tab, as an experimenter would add.
 
-Loaded only by ``heron demo`` (``heron serve --experiment heron.demo_experiment:StroopDemo``),
+Loaded only by ``heron demo`` (``heron serve --experiment heron.demo.experiment:StroopDemo``),
 so its tab does not appear in other dashboards.
 """
 

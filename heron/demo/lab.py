@@ -5,12 +5,12 @@ Three apps, as a lab running heron would have:
 * ``stroop-online``: an online experiment; participants arrive, work and finish, in
   networks of nodes passing infos along transmissions and vectors;
 * ``recommender-api``: a real Flask app bound with heron and driven over HTTP by simulated
-  users (``heron.demo_web``), an algorithm in runs and sub-runs exporting metrics, logs
+  users (``heron.demo.web``), an algorithm in runs and sub-runs exporting metrics, logs
   and test results;
-* ``rig-2``: a lab rig running a real ``heron.session`` every minute (``heron.demo_rig``),
+* ``rig-2``: a lab rig running a real ``heron.session`` every minute (``heron.demo.rig``),
   with pipeline steps, an acquisition process and resource samples;
 * ``dallinger-chain``: a Dallinger experiment's database, advanced by a simulated Dallinger
-  server and watched by heron's Dallinger adapter (``heron.demo_dallinger``).
+  server and watched by heron's Dallinger adapter (``heron.demo.dallinger``).
 
 Everything goes through the same recorder as real instrumentation would.
 """
@@ -29,9 +29,9 @@ from pathlib import Path
 
 import heron
 from heron import events as ev
-from heron.demo_dallinger import DemoDallinger
-from heron.demo_rig import DemoRig
-from heron.demo_web import DemoWeb
+from heron.demo.dallinger import DemoDallinger
+from heron.demo.rig import DemoRig
+from heron.demo.web import DemoWeb
 from heron.events import new_id
 from heron.store import Store
 
@@ -186,7 +186,7 @@ class DemoLab:
 
     # -- loop ------------------------------------------------------------------------------
     def tick(self) -> None:
-        """One round: now and then every source (the web service is real: demo_web)."""
+        """One round: now and then every source (the web service is real: heron.demo.web)."""
         self._n += 1
         if self._n % 2 == 0:
             self.algorithm(self._backfill_ts)
@@ -194,7 +194,7 @@ class DemoLab:
         if self._n % 3 == 0:
             self.experiment()
         if self._n % 5 == 0 and self._backfill_ts is not None:
-            self.rig()  # history only: live sessions are real ones (demo_rig)
+            self.rig()  # history only: live sessions are real ones (heron.demo.rig)
         if self._n % 20 == 0:
             self.tests()
 

@@ -147,8 +147,8 @@ class DemoWeb:
                 app=APP, ts=ts, request_id=request_event.id or ev.new_id(ts),
                 endpoint="recommend", duration_ms=duration, cpu_percent=self.rng.uniform(40, 99),
                 memory_bytes=self.rng.randint(90, 160) * 2**20,
-                stack='  File "heron/demo_web.py", line 62, in recommend\n'
-                      '    picks = rank(400)\n  File "heron/demo_web.py", line 47, in rank\n'
+                stack='  File "heron/demo/web.py", line 62, in recommend\n'
+                      '    picks = rank(400)\n  File "heron/demo/web.py", line 47, in rank\n'
                       '    return sorted(range(n), key=scores.__getitem__)[:10]\n',
                 headers={"Authorization": "[redacted]", "X-User": request_event.group_by or ""},
                 request_values={"args": {}}))
@@ -157,11 +157,11 @@ class DemoWeb:
                 app=APP, ts=ts, request_id=request_event.id or ev.new_id(ts),
                 endpoint="recommend", duration_ms=duration, tree={
                     "period_ms": 5.0, "samples": samples,
-                    "lines": [{"file": "heron/demo_web.py", "line": 62, "function": "recommend",
+                    "lines": [{"file": "heron/demo/web.py", "line": 62, "function": "recommend",
                                "code": "picks = rank(400)"},
-                              {"file": "heron/demo_web.py", "line": 46, "function": "rank",
+                              {"file": "heron/demo/web.py", "line": 46, "function": "rank",
                                "code": "scores = [(rng.random() * i) % 7 for i in range(n)]"},
-                              {"file": "heron/demo_web.py", "line": 47, "function": "rank",
+                              {"file": "heron/demo/web.py", "line": 47, "function": "rank",
                                "code": "return sorted(range(n), key=scores.__getitem__)[:10]"}],
                     "root": [-1, samples, [[0, samples, [[1, samples // 3, []],
                                                          [2, samples - samples // 3, []]]]]]}))
@@ -170,7 +170,7 @@ class DemoWeb:
             events.append(ev.ExceptionRaised(
                 app=APP, ts=ts, endpoint="login", type="KeyError", message="'missing'",
                 fingerprint="demo-login-keyerror",
-                stack='Traceback (most recent call last):\n  File "heron/demo_web.py", '
+                stack='Traceback (most recent call last):\n  File "heron/demo/web.py", '
                       'line 86, in login\n    return {"users": {}}["missing"]\n'
                       "KeyError: 'missing'\n"))
         ev.ensure_ids(events)
