@@ -44,15 +44,36 @@ class DemoLab:
     """Generates events; call :meth:`tick` repeatedly, or :meth:`start` a thread."""
 
     def __init__(self, emit: Callable[[ev.Event], None], *, seed: int | None = None):
-        self.emit = emit
+        self._emit = emit
         self.rng = random.Random(seed)
         self._stop = threading.Event()
         self._n = 0
         self._participants: dict[str, float] = {}
         self._networks = [f"net-{i}" for i in range(1, 4)]
         self._nodes: list[str] = []
+        self._chains: dict[str, list[str]] = {}  # network -> its nodes, oldest first
         self._session: dict | None = None
         self._backfill_ts: float | None = None
+
+    def emit(self, event: ev.Event) -> None:
+        """Hand an event on; in the history, stamped with the back-dated clock."""
+        if self._backfill_ts is not None:
+            event.ts = self._backfill_ts
+        self._emit(event)
+
+    def history(self, rounds: int = 60, step: float = 30.0) -> None:
+        """``rounds`` ticks back-dated ``step`` seconds apart, ending now, so charts have
+        shape from the first second; a session still open at the end is finished (a few
+        seconds apart, never in the future), so the history holds no session that never
+        ends."""
+        now = time.time()
+        for i in range(rounds):
+            self._backfill_ts = now - (rounds - i) * step
+            self.tick()
+        while self._session is not None:
+            self._backfill_ts += 5
+            self.rig()
+        self._backfill_ts = None
 
     # -- sources -----------------------------------------------------------------------
     def algorithm(self, ts: float | None = None) -> None:
@@ -116,13 +137,15 @@ class DemoLab:
             info = f"i{len(self._nodes)}"
             experiment.info(info, origin_id=node, type="response",
                             contents=self.rng.choice(["red", "blue"]), **at)
-            if len(self._nodes) > 1:
-                other = self.rng.choice(self._nodes[:-1])
+            chain = self._chains.setdefault(network, [])
+            if chain:  # a chain, as Dallinger's: the newest node before it, in its network
+                other = chain[-1]
                 experiment.vector(f"v{node}", origin_id=other, destination_id=node,
                                   network_id=network, **at)
                 experiment.transmission(f"t{node}", origin_id=other, destination_id=node,
-                                        info_id=info,
+                                        info_id="i" + other.removeprefix("n"),  # its info
                                         status=self.rng.choice(["pending", "received"]), **at)
+            chain.append(node)
         finished = [p for p, t in self._participants.items() if now - t > 20]
         if finished:
             pid = self.rng.choice(finished)
@@ -131,9 +154,11 @@ class DemoLab:
                                    bonus=round(self.rng.uniform(0, 1), 2), **at)
 
     def rig(self) -> None:
-        now = time.time()
+        """A session's history, one stage a call: every time in it is the back-dated
+        clock's, so its stages follow one another inside the session's own span."""
+        now = self._backfill_ts or time.time()
         if self._session is None:
-            self._session = {"id": new_id(), "start": now, "stage": 0}
+            self._session = {"id": new_id(), "start": now, "stage": 0, "last": now - 1}
             self.emit(ev.SessionStart(app="rig-2", session_id=self._session["id"],
                                       name="grating", subject_id="mouse-42", user_id="ana",
                                       host=socket.gethostname(), params={"trials": 40}))
@@ -141,7 +166,9 @@ class DemoLab:
         stages = ["setup", "pre_acquisition", "acquisition", "post_acquisition", "cleanup"]
         stage = stages[session["stage"]]
         self.emit(ev.SessionStep(app="rig-2", session_id=session["id"], stage=stage,
-                                 module=f"{stage}_check", start_ts=now - 1, end_ts=now))
+                                 module=f"{stage}_check", start_ts=session["last"],
+                                 end_ts=now))
+        session["last"] = now
         self.emit(ev.Resource(app="rig-2", session_id=session["id"],
                               cpu_percent=self.rng.uniform(5, 60),
                               rss_bytes=self.rng.randint(100, 400) * 2**20,
@@ -218,22 +245,8 @@ def start_in_worker(database: str, prefix: str, interval: float = 0.5) -> DemoLa
     """Start the simulated lab in this (gunicorn worker) process, recording locally."""
     heron.init(app="recommender-api", database=database, table_prefix=prefix,
                app_version="1.5.0", capture_logs=True)
-    backfill_ts: list[float] = []
-
-    def emit(event: ev.Event) -> None:
-        if backfill_ts:
-            event.ts = backfill_ts[0]
-        heron.emit(event)
-
-    lab = DemoLab(emit)
-    # Half an hour of history first, so charts have shape from the first second.
-    now = time.time()
-    for i in range(60):
-        backfill_ts[:] = [now - (60 - i) * 30]
-        lab._backfill_ts = backfill_ts[0]
-        lab.tick()
-    backfill_ts.clear()
-    lab._backfill_ts = None
+    lab = DemoLab(heron.emit)
+    lab.history()  # half an hour of it
     lab.start(interval)
     web = DemoWeb(heron.api.local_store())
     web.history()

@@ -53,9 +53,15 @@
         data: name,
         render: function (value, type, row) {
           const shown = row._time && row._time[name];
-          if (shown && type === "display") return text.display(shown, type);  // TIMEZONE, zone named
           if (value !== null && typeof value === "object") value = JSON.stringify(value);
-          return text.display(value === null || value === undefined ? "" : value, type);
+          value = value === null || value === undefined ? "" : value;
+          if (type !== "display") return text.display(value, type);
+          // One line a row: a long value is cut with an ellipsis, the whole of it on hover.
+          const span = document.createElement("span");
+          span.className = "heron-cell";
+          span.textContent = shown || String(value);  // a time in TIMEZONE, its zone named
+          span.title = span.textContent;
+          return span.outerHTML;
         },
       };
     })),

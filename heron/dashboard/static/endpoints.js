@@ -65,7 +65,7 @@
     }), true);
   }
 
-  function lines(chart, series, tz, valueIndex, yName, formatter, colorFor) {
+  function lines(chart, series, tz, valueIndex, yName, formatter, colorFor, type) {
     const color = colorFor || colorOf;
     const names = Object.keys(series);
     if (!names.length) return empty(chart, "No requests in this time window");
@@ -75,8 +75,38 @@
       xAxis: { type: "time", name: "time (" + tz + ")", nameLocation: "middle", nameGap: 26 },
       yAxis: { type: "value", name: yName },
       series: names.map(function (n) {
-        return { name: n, type: "line", showSymbol: false, color: color(n), data: series[n].map(function (p) { return [p[0] * 1000, p[valueIndex]]; }) };
+        const data = series[n].map(function (p) { return [p[0] * 1000, p[valueIndex]]; });
+        return type === "bar"
+          ? { name: n, type: "bar", stack: "total", barMaxWidth: 24, color: color(n), data: data }
+          : { name: n, type: "line", showSymbol: false, color: color(n), data: data };
       }),
+    }), true);
+  }
+
+  /* Requests per bucket as bars stacked by version (left axis), each version's mean
+     duration as a dashed line with points (right axis): buckets without requests stay
+     empty, never bridged by a line across the window. */
+  function loadAndDuration(chart, series, tz, step) {
+    const names = Object.keys(series);
+    if (!names.length) return empty(chart, "No requests in this time window");
+    const count = function (v) { return Number(v).toLocaleString(); };
+    chart.setOption(Object.assign({}, base, {
+      grid: { left: 64, right: 64, top: 30, bottom: 60 },
+      tooltip: { trigger: "axis", valueFormatter: function (v) { return v; } },
+      legend: { type: "scroll", bottom: 0 },
+      xAxis: { type: "time", name: "time (" + tz + ")", nameLocation: "middle", nameGap: 26 },
+      yAxis: [{ type: "value", name: "requests per " + (step >= 3600 ? step / 3600 + " h" : step / 60 + " min"), minInterval: 1 },
+              { type: "value", name: "mean duration (ms)", splitLine: { show: false } }],
+      series: [].concat(names.map(function (n) {
+        return { name: n + " requests", type: "bar", stack: "load", barMaxWidth: 24, color: colorOf(n),
+                 tooltip: { valueFormatter: count },
+                 data: series[n].map(function (p) { return [p[0] * 1000, p[1]]; }) };
+      }), names.map(function (n) {
+        return { name: n + " mean duration", type: "line", yAxisIndex: 1, symbolSize: 5,
+                 lineStyle: { type: "dashed" }, color: colorOf(n), connectNulls: false,
+                 tooltip: { valueFormatter: ms },
+                 data: series[n].map(function (p) { return [p[0] * 1000, p[2]]; }) };
+      })),
     }), true);
   }
 
@@ -111,7 +141,7 @@
       grid: { left: 50, right: 20, top: 20, bottom: 80 },
       series: [{ type: "heatmap", data: cells }],
     }), true);
-    lines(charts.daily, d.daily.series, d.timezone, 1, "requests per " + (d.daily.step >= 86400 ? "day" : "hour"), function (v) { return Number(v).toLocaleString(); });
+    lines(charts.daily, d.daily.series, d.timezone, 1, "requests per " + (d.daily.step >= 86400 ? "day" : "hour"), function (v) { return Number(v).toLocaleString(); }, null, "bar");
     const endpoints = Object.keys(d.by_endpoint_version);
     const versions = Array.from(new Set([].concat.apply([], endpoints.map(function (e) { return Object.keys(d.by_endpoint_version[e]); }))));
     if (!versions.length) empty(charts.versions, "No requests in this time window");
@@ -125,7 +155,7 @@
   }
 
   function endpoint(d) {
-    lines(charts.load, d.load.series, d.timezone, 1, "requests per " + (d.step / 60) + " min", function (v) { return Number(v).toLocaleString(); });
+    loadAndDuration(charts.load, d.load.series, d.timezone, d.step);
     const statuses = {};
     Object.keys(d.statuses).forEach(function (s) { statuses[s] = d.statuses[s]; });
     lines(charts.statuses, statuses, d.timezone, 1, "requests", function (v) { return Number(v).toLocaleString(); }, statusColor);

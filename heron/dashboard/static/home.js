@@ -16,11 +16,17 @@
   function drawChart(c) {
     const labels = c.buckets.map(function (b) { return timeLabel(b, c.step); });
     const kinds = Object.keys(c.series);
+    // Every kind in the legend at once, on as many lines as it takes (never paged): the
+    // chart grows by the legend's lines.
+    const perLine = Math.max(1, Math.floor(chartBox.clientWidth / 105));
+    const rows = Math.max(1, Math.ceil(kinds.length / perLine));
+    const height = 270 + 22 * rows + "px";
+    if (chartBox.style.height !== height) { chartBox.style.height = height; chart.resize(); }
     chart.setOption({
       animation: false,
       tooltip: { trigger: "axis", axisPointer: { type: "shadow" } },
-      legend: { type: "scroll", bottom: 0 },
-      grid: { left: 55, right: 15, top: 30, bottom: 70 },
+      legend: { type: "plain", bottom: 0, left: 0, right: 0, itemGap: 8 },
+      grid: { left: 55, right: 15, top: 30, bottom: 50 + 22 * rows },
       xAxis: { type: "category", data: labels, name: "time (" + initial.timezone + ")", nameLocation: "middle", nameGap: 26 },
       yAxis: { type: "value", name: "events per " + (c.step >= 3600 ? (c.step / 3600) + " h" : (c.step / 60) + " min"), minInterval: 1 },
       series: kinds.map(function (k) { return { name: k, type: "bar", stack: "events", data: c.series[k] }; }),

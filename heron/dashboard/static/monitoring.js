@@ -1,9 +1,12 @@
 /* Monitoring: the experiment's network graph, redrawn in place when the server says the
    experiment changed (server-sent events; polling every 5 s if the stream is unavailable).
 
-   Layout: experiment -> network roles -> networks -> nodes, with infos hanging off their
-   nodes, vectors and transmissions as arrows. Above the server's node budget the networks
-   come as clusters (one box each, with its node count); clicking one opens it. */
+   Layout: each network is a cluster of its own, laid out side by side (wrapping into lines
+   when there are many): its box on top, with its id, role and size, and its nodes in a grid
+   under it, each info beside its node; vectors and transmissions are arrows between nodes.
+   Places follow the order the server sends, so a record arriving later takes the next free
+   place and nothing drawn moves. Ids show on hover. Above the server's node budget the
+   networks come closed (one box each, with its node count); clicking one opens it. */
 (function () {
   "use strict";
   const box = document.getElementById("network-graph");
@@ -26,105 +29,92 @@
     nodes: { font: { size: 12 } },
   }, JSON.parse(box.dataset.options || "{}"));
   const network = new vis.Network(box, { nodes: nodes, edges: edges }, options);
-  let settled = false, settling = false;
-  network.on("stabilizationIterationsDone", function () {
-    if (!settling) return;
-    settling = false;
-    network.setOptions({ physics: false });  // what is drawn stays where it is
-    network.fit();
-    settled = true;
-    box.dataset.ready = "1";
-    applyFocus();
-  });
+  network.setOptions({ physics: false });  // place() lays everything out
+  window.heronGraph = network;
+  let drawn = false, refit = true;
   function applyFocus() {
-    if (!settled || !focus || !nodes.get(focus)) return;
+    if (!drawn || !focus || !nodes.get(focus)) return;
     const id = focus;
     focus = null;
     select(id);
   }
-  /* Lay out the first drawing once, then freeze it. A small graph is laid out by physics in
-     short batches (the page stays responsive); a large one is placed on a grid at once:
-     networks in rows under their role, each opened network's items in a ring around it. */
-  function settle() {
-    if (settled || settling) return;
-    if (nodes.length <= 300) {
-      settling = true;
-      network.setOptions({ physics: { enabled: true, stabilization: { updateInterval: 10 } } });
-      network.stabilize(150);
-      return;
-    }
-    network.setOptions({ physics: false });
-    const placed = [];
-    const networks = nodes.get({ filter: function (n) { return n.id.indexOf("Network:") === 0; } });
-    const columns = Math.max(1, Math.ceil(Math.sqrt(networks.length * 2)));
-    placed.push({ id: "experiment", x: (columns * 170) / 2, y: -260 });
-    const roles = nodes.get({ filter: function (n) { return n.id.indexOf("Role:") === 0; } });
-    roles.forEach(function (r, i) { placed.push({ id: r.id, x: (i + 0.5) * (columns * 170) / roles.length, y: -140 }); });
-    const where = {};
-    networks.forEach(function (n, i) {
-      where[n.id] = { x: (i % columns) * 170, y: Math.floor(i / columns) * 90 };
-      placed.push(Object.assign({ id: n.id }, where[n.id]));
-    });
-    const rings = {};
-    nodes.forEach(function (n) {
-      const centre = where[n.parent];
-      if (!centre) return;
-      const k = rings[n.parent] = (rings[n.parent] || 0) + 1;
-      const angle = k * 0.9, radius = 45 + 6 * k;
-      where[n.id] = { x: centre.x + radius * Math.cos(angle), y: centre.y + radius * Math.sin(angle) };
-      placed.push(Object.assign({ id: n.id }, where[n.id]));
-    });
-    nodes.update(placed);
-    network.fit();
-    settled = true;
-    box.dataset.ready = "1";
-    applyFocus();
-  }
-  window.heronGraph = network;
+  /* Ids on the drawing while the pointer is on an item (a tooltip adds the type). */
+  network.on("hoverNode", function (p) {
+    const n = nodes.get(p.node);
+    if (n && n.hoverLabel) nodes.update({ id: n.id, label: n.hoverLabel });
+  });
+  network.on("blurNode", function (p) {
+    const n = nodes.get(p.node);
+    if (n && n.hoverLabel) nodes.update({ id: n.id, label: " " });
+  });
 
   function text(value) { return String(value); }  // vis-network draws text on a canvas: no HTML
 
-  /* A new item is placed beside its parent, so additions do not shake the drawing. */
-  function near(parentId) {
-    if (!settled || !parentId) return {};
-    const pos = network.getPositions([parentId])[parentId];
-    if (!pos) return {};
-    return { x: pos.x + (Math.random() - 0.5) * 120, y: pos.y + 60 + Math.random() * 60 };
+  const SLOT = 56, PER_ROW = 4;  // a network's nodes: four a row, 56 px apart
+  const COLUMN = SLOT * PER_ROW + 70;  // one network's width, with the gap to the next
+  /* x, y of every network box, node and info. */
+  function place(data) {
+    const at = {};
+    const members = {};
+    data.nodes.forEach(function (n) {
+      const key = n.network_id ? "Network:" + n.network_id : "Network:";
+      (members[key] = members[key] || []).push("Node:" + n.node_id);
+    });
+    const boxes = data.networks.map(function (n) { return "Network:" + n.network_id; });
+    if (members["Network:"]) boxes.push("Network:");  // nodes in no network: a column too
+    const perLine = Math.max(3, Math.ceil(Math.sqrt(boxes.length * 2)));
+    let top = 0, lineHeight = 0;
+    boxes.forEach(function (id, i) {
+      if (i && i % perLine === 0) { top += lineHeight + 90; lineHeight = 0; }
+      const x = (i % perLine) * COLUMN;
+      at[id] = { x: x, y: top };
+      const inside = members[id] || [];
+      inside.forEach(function (nodeId, k) {
+        at[nodeId] = { x: x - (PER_ROW - 1) * SLOT / 2 + (k % PER_ROW) * SLOT,
+                       y: top + 70 + Math.floor(k / PER_ROW) * SLOT };
+      });
+      lineHeight = Math.max(lineHeight, 70 + Math.ceil(inside.length / PER_ROW) * SLOT);
+    });
+    const beside = {};
+    data.infos.forEach(function (i) {
+      const origin = at["Node:" + i.origin_id];
+      if (!origin) return;
+      const k = beside[i.origin_id] = (beside[i.origin_id] || 0) + 1;
+      at["Info:" + i.info_id] = { x: origin.x + 14 + 8 * (k - 1), y: origin.y + 16 };
+    });
+    return at;
   }
 
   function build(data) {
     const wantN = [], wantE = [];
-    const roles = new Set(data.networks.map(function (n) { return n.role; }));
-    wantN.push({ id: "experiment", label: text(box.dataset.app || "experiment"), shape: "ellipse",
-      color: { background: "#212529", border: "#212529" }, font: { color: "#ffffff" } });
-    roles.forEach(function (role) {
-      wantN.push({ id: "Role:" + role, label: text(role), shape: "ellipse", color: "#ced4da", object: null });
-      wantE.push({ id: "role:" + role, from: "experiment", to: "Role:" + role, color: { color: "#adb5bd" } });
-    });
+    if (data.nodes.some(function (n) { return !n.network_id; })) {
+      wantN.push({ id: "Network:", label: "no network", shape: "box", margin: 8, object: null,
+        color: { background: "#f8f9fa", border: "#adb5bd" } });
+    }
     data.networks.forEach(function (n) {
       const open = !data.clustered || expanded.has(String(n.network_id));
       const size = n.node_count + (n.node_count === 1 ? " node" : " nodes");
       wantN.push({ id: "Network:" + n.network_id,
-        label: text("network " + n.network_id + "\n" + n.role + " · " + size + (open ? "" : " ▸")),
-        shape: "box", borderWidth: open ? 1 : 2,
-        color: { background: n.failed ? "#f8d7da" : (open ? "#e9ecef" : "#cfe2ff"), border: n.failed ? "#dc3545" : "#6c757d" },
+        label: text("network " + n.network_id + "\n" + n.role + " · " + size + (open ? "" : " ▸ open")),
+        shape: "box", borderWidth: open ? 1 : 2, margin: 8,
+        color: { background: n.failed ? "#f8d7da" : (open ? "#e7f1ff" : "#9ec5fe"),
+                 border: n.failed ? "#dc3545" : "#0d6efd" },
         shapeProperties: { borderDashes: n.failed ? [4, 4] : false },
-        title: text(open ? "network " + n.network_id : "Click to open this network's " + size),
+        title: text(open ? "network " + n.network_id + " (" + n.role + "), " + size
+                         : "Click to open this network's " + size),
         object: ["Network", n.network_id], cluster: !open, network_id: String(n.network_id) });
-      wantE.push({ id: "in:" + n.network_id, from: "Role:" + n.role, to: "Network:" + n.network_id, color: { color: "#dee2e6" } });
     });
     data.nodes.forEach(function (n) {
-      wantN.push({ id: "Node:" + n.node_id, label: text(n.node_id), shape: "dot", size: 10,
+      wantN.push({ id: "Node:" + n.node_id, label: " ", hoverLabel: text(n.node_id), shape: "dot", size: 10,
         color: { background: colourOf(n.type), border: n.failed ? "#dc3545" : colourOf(n.type) },
         borderWidth: n.failed ? 3 : 1, shapeProperties: { borderDashes: n.failed ? [3, 3] : false },
-        title: text(n.type + (n.failed ? " (failed)" : "")), object: ["Node", n.node_id],
-        parent: n.network_id ? "Network:" + n.network_id : null });
-      if (n.network_id) wantE.push({ id: "member:" + n.node_id, from: "Network:" + n.network_id, to: "Node:" + n.node_id, color: { color: "#dee2e6" } });
+        title: text("node " + n.node_id + " · " + n.type + (n.failed ? " (failed)" : "")),
+        object: ["Node", n.node_id] });
     });
     data.infos.forEach(function (i) {
-      wantN.push({ id: "Info:" + i.info_id, label: text(i.contents || i.info_id), shape: "diamond", size: 6,
-        color: i.failed ? "#dc3545" : "#adb5bd", object: ["Info", i.info_id], parent: i.origin_id ? "Node:" + i.origin_id : null });
-      if (i.origin_id) wantE.push({ id: "made:" + i.info_id, from: "Node:" + i.origin_id, to: "Info:" + i.info_id, color: { color: "#ced4da" } });
+      wantN.push({ id: "Info:" + i.info_id, label: " ", hoverLabel: text(i.contents || i.info_id),
+        shape: "diamond", size: 6, color: i.failed ? "#dc3545" : "#adb5bd",
+        title: text("info " + i.info_id + (i.failed ? " (failed)" : "")), object: ["Info", i.info_id] });
     });
     data.vectors.forEach(function (v) {
       wantE.push({ id: "Vector:" + v.vector_id, from: "Node:" + v.origin_id, to: "Node:" + v.destination_id, arrows: "to",
@@ -136,16 +126,18 @@
     });
     const known = new Set(wantN.map(function (n) { return n.id; }));
     const edgesOk = wantE.filter(function (e) { return known.has(e.from) && known.has(e.to); });
-    // update in place: what is already drawn does not move; new items start beside a parent
+    // every item at its place (stable as records arrive); what is gone is removed
+    const at = place(data);
+    wantN.forEach(function (n) { Object.assign(n, at[n.id] || {}); });
     nodes.remove(nodes.getIds().filter(function (id) { return !known.has(id); }));
-    const fresh = wantN.filter(function (n) { return !nodes.get(n.id); });
-    fresh.forEach(function (n) { Object.assign(n, near(n.parent || (n.id.indexOf("Network:") === 0 ? "experiment" : null))); });
     nodes.update(wantN);
     const edgeIds = new Set(edgesOk.map(function (e) { return e.id; }));
     edges.remove(edges.getIds().filter(function (id) { return !edgeIds.has(id); }));
     edges.update(edgesOk);
     describe(data);
-    settle();
+    if (refit) { network.fit(); refit = false; }
+    drawn = true;
+    box.dataset.ready = "1";
     applyFocus();
   }
 
@@ -164,6 +156,13 @@
     message.textContent = notes.join(" ");
     document.getElementById("graph-counts").textContent = data.networks.length.toLocaleString() + " networks, " +
       data.nodes.length.toLocaleString() + " nodes drawn";
+    const legend = document.getElementById("graph-types");  // node types, in their colours
+    legend.replaceChildren.apply(legend, Array.from(new Set(data.nodes.map(function (n) { return n.type; })))
+      .map(function (t) {
+        return heron.el("span", { "class": "me-2 text-nowrap", "data-type": t }, [
+          heron.el("span", { "class": "heron-swatch", style: "background:" + colourOf(t) }),
+          heron.el("span", { text: " " + t })]);
+      }));
   }
 
   function url() {
@@ -197,11 +196,11 @@
   }
 
   let typing = null;
-  form.addEventListener("change", function () { load(); });
+  form.addEventListener("change", function () { refit = true; load(); });
   form.addEventListener("input", function (ev) {
     if (ev.target.tagName !== "INPUT" || ev.target.type === "checkbox") return;
     clearTimeout(typing);
-    typing = setTimeout(load, 300);
+    typing = setTimeout(function () { refit = true; load(); }, 300);
   });
   form.addEventListener("submit", function (ev) { ev.preventDefault(); load(); });
 

@@ -41,7 +41,7 @@ def home_data() -> dict[str, Any]:
         item["last_seen_ago"] = format_ago(summary.last_received_at, now)
         apps.append(item)
     recent = []
-    for event in recent_events(s.store, app):
+    for event in recent_events(s.store, app, limit=RECENT_ROWS):
         event["time"] = format_time(event["ts"], tz)
         event["clock"] = format_clock(event["ts"], tz)
         recent.append(event)
@@ -54,6 +54,10 @@ def home_data() -> dict[str, Any]:
         "chart": events_per_bucket(s.store, WINDOWS[window][1], app, now),
         "window": window,
     }
+
+
+#: Latest events on the home page: as many as fit beside the chart, none of them cut off.
+RECENT_ROWS = 10
 
 
 @route("/")
