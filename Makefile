@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint install vendor clean bench compat
+.PHONY: demo test lint install vendor clean bench compat screenshots
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,12 @@ test: $(STAMP)
 # and 3: any difference fails (tests/compat/run.py).
 compat: $(STAMP)
 	$(BIN)/python tests/compat/run.py
+
+# The demo's pages as PNG files in docs/img/ (README and docs/getting-started.md): runs
+# `heron demo` on a free loopback port for a minute and photographs each tab in Chromium.
+screenshots: $(STAMP)
+	scripts/test_prereqs.sh
+	$(BIN)/python scripts/screenshots.py --out docs/img
 
 lint: $(STAMP)
 	$(BIN)/ruff check heron tests bench scripts

@@ -36,6 +36,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from heron.errors import ConfigError
 
 ENV_PREFIX = "HERON_"
+
+#: Other tools' names for heron's settings, accepted as they are: Dallinger's dashboard
+#: login (``dashboard_user`` in a config file, ``DASHBOARD_USER`` in the environment, with
+#: or without ``HERON_``). heron's own name wins where both are set.
+ALIASES = {"DASHBOARD_USER": "USERNAME", "DASHBOARD_PASSWORD": "PASSWORD"}
 DEFAULT_FILE = "heron.toml"
 
 
@@ -439,12 +444,16 @@ class Config:
             path = Path(ini_file)
             for name, raw in _read_ini(path).items():
                 put(name, raw, f"config file {path}")
+        for alias, name in ALIASES.items():
+            for var in (alias, ENV_PREFIX + alias):
+                if var in env:
+                    put(name, env[var], f"environment variable {var}")
         for setting in SETTINGS:
             var = ENV_PREFIX + setting.name
             if var in env:
                 put(setting.name, env[var], f"environment variable {var}")
         for key, raw in overrides.items():
-            name = key.upper()
+            name = ALIASES.get(key.upper(), key.upper())
             if name not in _BY_NAME:
                 raise ConfigError(f"{key}: unknown setting {_suggest(name)}(from code)")
             put(name, raw, "code")
@@ -507,6 +516,10 @@ def _read_toml(path: Path) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in data.items():
         name = key.upper()
+        if name in ALIASES:
+            if ALIASES[name] in {k.upper() for k in data}:
+                continue  # heron's own name, also in the file, wins
+            name = ALIASES[name]
         if name not in _BY_NAME:
             raise ConfigError(f"{key}: unknown setting {_suggest(name)}(from config file {path})")
         out[name] = value

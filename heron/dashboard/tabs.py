@@ -1,10 +1,13 @@
 """The tab registry, with Dallinger's API.
 
 The navigation renders from :data:`dashboard_tabs`; heron's own pages register through it
-exactly as an experiment's custom tabs do. A route name matches a tab whose route is
-``r``, ``dashboard.r`` or ``dashboard.dashboard_r``, so ``"monitoring"`` finds
-``dashboard.dashboard_monitoring``. Unlike Dallinger, removing or positioning against a
-route that is not there raises ``ValueError`` instead of silently doing nothing.
+exactly as an experiment's custom tabs do. One page has one name however it is written:
+``first``, ``dashboard.first``, ``dashboard.dashboard_first`` and the URL rule it was
+registered with (``my-experiment`` for ``@dashboard.route("my-experiment")``) all name the
+same tab, in ``insert*``, ``remove``, ``before_route`` and ``after_route`` alike
+(:func:`route_key`; the page registry teaches it URL rules). Unlike Dallinger, removing or
+positioning against a route that is not there raises ``ValueError`` instead of silently
+doing nothing.
 """
 
 from __future__ import annotations
@@ -40,14 +43,32 @@ class DashboardTab:
         return list(self.children_function())
 
     def matches(self, route: str) -> bool:
-        return self.route_name in _candidates(route)
+        return route_key(self.route_name) == route_key(route)
 
     def __repr__(self) -> str:
         return f"DashboardTab({self.title!r}, {self.route_name!r})"
 
 
-def _candidates(route: str) -> frozenset[str]:
-    return frozenset((route, "dashboard." + route, "dashboard.dashboard_" + route))
+def plain_key(name: str) -> str:
+    """``name`` without ``dashboard.``, a leading ``/`` and ``dashboard_``: the part every
+    spelling of a dashboard page's name shares."""
+    return name.removeprefix("dashboard.").lstrip("/").removeprefix("dashboard_")
+
+
+#: How a name becomes its page's key; the page registry installs one that also knows
+#: the URL rules pages were registered with (:func:`set_route_key`).
+_route_key: Callable[[str], str] = plain_key
+
+
+def route_key(name: str) -> str:
+    """One key per dashboard page, whichever of its names ``name`` is."""
+    return _route_key(name)
+
+
+def set_route_key(function: Callable[[str], str]) -> None:
+    """Use ``function`` to key route names (the page registry calls this once)."""
+    global _route_key
+    _route_key = function
 
 
 class DashboardTabs:

@@ -98,11 +98,17 @@ class Experiment:
     def table_data(self, table: str = "participant", polymorphic_identity: str | None = None,
                    start: int = 0, length: int | None = None, search_value: str = "",
                    order_column: str | int | None = None, order_dir: str = "asc",
-                   column_filters: dict[str, Any] | None = None) -> dict[str, Any]:
+                   column_filters: dict[str, Any] | None = None,
+                   **filters: Any) -> dict[str, Any]:
         """``{"data", "columns", "total_count", "filtered_count"}`` for one record table.
 
         Called the old way (``table_data("node", "agent")``) it returns every row.
+        Further keyword arguments filter by column, exact match, as in Dallinger
+        (``table_data(status="101")``).
         """
+        if filters:
+            column_filters = {**(column_filters or {}),
+                              **{k: str(v) for k, v in filters.items()}}
         return queries.table_page(
             self._store(), str(self.app), table, polymorphic_identity=polymorphic_identity,
             start=start, length=length, search_value=search_value, order_column=order_column,

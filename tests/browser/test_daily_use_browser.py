@@ -14,7 +14,9 @@ from heron import events as ev
 from heron.store import Store
 from tests.conftest import ADMIN_PASSWORD, LiveServer
 
-pytestmark = pytest.mark.browser
+# Layout and drawing do not depend on the database: these run on SQLite only (the pages'
+# queries run on both stores in tests/integration).
+pytestmark = [pytest.mark.browser, pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)]
 
 
 @pytest.fixture
@@ -37,6 +39,7 @@ def wide(browser: Browser, server: LiveServer) -> Iterator[Page]:
     page.fill("#password", ADMIN_PASSWORD)
     page.click("button[type=submit]")
     expect(page).to_have_url(f"{server.url}/dashboard/")
+    page.console_errors = errors  # type: ignore[attr-defined]
     yield page
     assert errors == []
     context.close()
@@ -177,3 +180,13 @@ def test_monitoring_draws_each_network_as_a_labelled_cluster(
     rgb = tuple(int(drawn[i:i + 2], 16) for i in (1, 3, 5))
     assert colour == f"rgb({rgb[0]}, {rgb[1]}, {rgb[2]})"
     assert no_sideways_scroll(wide)
+
+
+def test_an_unknown_dashboard_url_gets_herons_own_page(wide: Page, server: LiveServer) -> None:
+    response = wide.goto(f"{server.url}/dashboard/nope")
+    assert response is not None and response.status == 404
+    expect(wide.locator("#heron-nav")).to_be_visible()  # heron's frame, not Werkzeug's page
+    expect(wide.locator("h1")).to_contain_text("Not Found")
+    errors = wide.console_errors  # type: ignore[attr-defined]
+    assert all("404" in e for e in errors), errors  # the browser notes the status, no more
+    errors.clear()

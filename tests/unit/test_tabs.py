@@ -47,14 +47,20 @@ def test_insert_at_position_and_end() -> None:
                                    "dashboard.dashboard_monitoring"])
 def test_route_names_match_in_three_forms(route: str) -> None:
     tabs = make()
-    if route == "dashboard.monitoring":
-        # "dashboard.monitoring" names a route called that, which is not registered...
-        with pytest.raises(ValueError, match="Route dashboard.monitoring not found"):
-            tabs.insert_before_route("X", "x", route)
-        return
     tabs.insert_before_route("Before", "dashboard.before", route)
     tabs.insert_after_route("After", "dashboard.after", route)
     assert titles(tabs) == ["Home", "Before", "Monitoring", "After", "Plain"]
+
+
+def test_a_tab_is_found_by_any_of_its_names() -> None:
+    # issue 19: a tab inserted as "first" was not found as "dashboard.first"
+    tabs = make()
+    tabs.insert("First", "first", 0)
+    tabs.insert_before_route("Zero", "zero", "dashboard.first")
+    tabs.insert_after_route("One", "one", "dashboard.dashboard_first")
+    assert titles(tabs)[:3] == ["Zero", "First", "One"]
+    tabs.remove("dashboard.zero")
+    assert titles(tabs)[:2] == ["First", "One"]
 
 
 def test_plain_route_names_match_with_prefixes() -> None:

@@ -65,7 +65,18 @@
     }), true);
   }
 
-  function lines(chart, series, tz, valueIndex, yName, formatter, colorFor, type) {
+  /* [ms, value] points of a line, with a break (null) wherever buckets of ``step`` seconds
+     have no data: a line never bridges an empty stretch of the window. */
+  function gapped(points, valueIndex, step) {
+    const out = [];
+    points.forEach(function (p, i) {
+      if (step && i && p[0] - points[i - 1][0] > step) out.push([(points[i - 1][0] + step) * 1000, null]);
+      out.push([p[0] * 1000, p[valueIndex]]);
+    });
+    return out;
+  }
+
+  function lines(chart, series, tz, valueIndex, yName, formatter, colorFor, type, step) {
     const color = colorFor || colorOf;
     const names = Object.keys(series);
     if (!names.length) return empty(chart, "No requests in this time window");
@@ -75,7 +86,7 @@
       xAxis: { type: "time", name: "time (" + tz + ")", nameLocation: "middle", nameGap: 26 },
       yAxis: { type: "value", name: yName },
       series: names.map(function (n) {
-        const data = series[n].map(function (p) { return [p[0] * 1000, p[valueIndex]]; });
+        const data = gapped(series[n], valueIndex, type === "bar" ? 0 : step);
         return type === "bar"
           ? { name: n, type: "bar", stack: "total", barMaxWidth: 24, color: color(n), data: data }
           : { name: n, type: "line", showSymbol: false, color: color(n), data: data };
@@ -105,7 +116,7 @@
         return { name: n + " mean duration", type: "line", yAxisIndex: 1, symbolSize: 5,
                  lineStyle: { type: "dashed" }, color: colorOf(n), connectNulls: false,
                  tooltip: { valueFormatter: ms },
-                 data: series[n].map(function (p) { return [p[0] * 1000, p[2]]; }) };
+                 data: gapped(series[n], 2, step) };
       })),
     }), true);
   }
@@ -158,7 +169,7 @@
     loadAndDuration(charts.load, d.load.series, d.timezone, d.step);
     const statuses = {};
     Object.keys(d.statuses).forEach(function (s) { statuses[s] = d.statuses[s]; });
-    lines(charts.statuses, statuses, d.timezone, 1, "requests", function (v) { return Number(v).toLocaleString(); }, statusColor);
+    lines(charts.statuses, statuses, d.timezone, 1, "requests", function (v) { return Number(v).toLocaleString(); }, statusColor, "line", d.step);
     boxes(charts["version-boxes"], d.versions, "version");
     bubbles(charts.users, d.users, "user (group_by)");
     bubbles(charts.ips, d.ips, "IP address");

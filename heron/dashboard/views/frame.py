@@ -8,6 +8,7 @@ from typing import Any
 from flask import request, url_for
 from werkzeug.routing import BuildError
 
+from heron.dashboard.registry import endpoint_for
 from heron.dashboard.state import state
 from heron.dashboard.tabs import DashboardTab, dashboard_tabs
 from heron.store.queries.apps import known_apps
@@ -37,13 +38,14 @@ def _nav_item(tab: DashboardTab, hidden: set[str]) -> dict[str, Any] | None:
     if any(tab.matches(h) for h in hidden):
         return None
     try:
-        url = url_for(tab.route_name, **(tab.params or {}))
+        endpoint = endpoint_for(tab.route_name)  # any of the page's names, its URL rule too
+        url = url_for(endpoint, **(tab.params or {}))
     except BuildError:
         logger.warning("dashboard tab %r names route %r, which does not exist",
                        tab.title, tab.route_name)
         return None
     children = [c for c in (_nav_item(t, hidden) for t in tab.children) if c]
-    active = request.endpoint == tab.route_name and (
+    active = request.endpoint == endpoint and (
         not tab.params or all(request.args.get(k) == str(v) for k, v in tab.params.items()))
     return {"title": tab.title, "url": url, "children": children, "active": active,
             "route": tab.route_name}

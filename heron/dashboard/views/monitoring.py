@@ -11,9 +11,11 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
+from typing import Any
 
 from flask import Response as FlaskResponse
 from flask import jsonify, redirect, render_template, request, stream_with_context, url_for
+from markupsafe import Markup, escape
 from werkzeug.wrappers import Response
 
 from heron.dashboard.params import MAX_INT, int_arg
@@ -36,7 +38,7 @@ def dashboard_monitoring() -> str:
         return render_template("heron/monitoring.html", title="Monitoring", panels=None,
                                roles=[], experiment_app=None, options={})
     kwargs = request.args.to_dict(flat=False)  # lists, as Dallinger passes them
-    panels = experiment.monitoring_panels(**kwargs)
+    panels = _as_html(experiment.monitoring_panels(**kwargs))
     structure = experiment.network_structure(collapsed=True)
     roles = sorted({n["role"] for n in structure["networks"]})
     start = {name: request.args.get(name, "") for name in ("search", "participant", "focus",
@@ -126,3 +128,14 @@ def node_details(object_type: str, obj_id: str) -> tuple[str, int]:
 
 dashboard_tabs.insert_tab_after_route(
     DashboardTab("Monitoring", "dashboard.dashboard_monitoring"), "runs")
+
+
+def _as_html(panels: Any) -> dict[str, Markup]:
+    """Panel title → HTML. A string from the experiment's ``monitoring_panels`` is HTML,
+    as Dallinger documents it ("a valid HTML string"): the experiment's code is trusted
+    server code, as its views are. Titles, and anything that is not a string, are text."""
+    out: dict[str, Markup] = {}
+    for title, html in (panels or {}).items():
+        out[str(title)] = html if isinstance(html, Markup) else \
+            Markup(html) if isinstance(html, str) else escape(str(html))
+    return out

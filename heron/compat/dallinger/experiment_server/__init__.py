@@ -1,0 +1,1 @@
+"""``dallinger.experiment_server`` on heron: only its ``dashboard`` module."""
