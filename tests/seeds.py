@@ -14,7 +14,24 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
-SEEDS = Path(__file__).resolve().parents[1].parent / "shared" / "seeds"
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _seeds_folder() -> Path:
+    """``HERON_SEEDS`` if set; else ``shared/seeds`` beside the project root (or beside any
+    folder above it: a clone made elsewhere on the machine); else the machines' shared
+    folder, ``/work/shared/seeds``."""
+    import os
+
+    if os.environ.get("HERON_SEEDS"):
+        return Path(os.environ["HERON_SEEDS"])
+    for folder in ROOT.parents:
+        if (folder / "shared" / "seeds").is_dir():
+            return folder / "shared" / "seeds"
+    return Path("/work/shared/seeds")
+
+
+SEEDS = _seeds_folder()
 
 _CODE_START = re.compile(
     r"^(from |import |with |def |class |global |print|return|@|[A-Za-z_][\w.]*\s*(\(|=|\.))")
@@ -23,7 +40,8 @@ _CODE_START = re.compile(
 def seed_text(prefix: str) -> str:
     """The seed page whose file name starts with ``prefix`` (``003``)."""
     found = sorted(SEEDS.glob(f"{prefix}_*.txt"))
-    assert found, f"no seed {prefix}_*.txt in {SEEDS}: the seeds live in ../shared/seeds"
+    assert found, (f"no seed {prefix}_*.txt in {SEEDS}: the seeds live in ../shared/seeds "
+                   "from the project root; set HERON_SEEDS to their folder")
     return found[0].read_text(encoding="utf-8")
 
 

@@ -12,6 +12,7 @@ from typing import Any
 from flask import render_template_string
 
 import heron
+from heron.compat.dallinger.experiment_server.dashboard import dashboard_tab as dallinger_tab
 from heron.dashboard import dashboard_tab
 
 PAGE = """{% extends "heron/base.html" %}
@@ -45,3 +46,13 @@ class StroopDemo(heron.Experiment):
         """A tab of the experiment's own: participants per condition."""
         return render_template_string(PAGE, title="Stroop conditions",
                                       counts=sorted(self.conditions().items()))
+
+    @dallinger_tab("About Stroop", after_route="dashboard.stroop_conditions")
+    @classmethod
+    def about_stroop(cls) -> str:
+        """A tab written as a Dallinger experiment writes one (a classmethod, through
+        ``heron.compat.dallinger``): Dallinger calls it on the class, and so does heron."""
+        return render_template_string(
+            '{% extends "heron/base.html" %}{% block content %}<p id="about">{{ text }}</p>'
+            '{% endblock %}', title="About Stroop",
+            text=f"{cls.__name__}: participants name the ink colour of colour words.")

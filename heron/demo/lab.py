@@ -114,6 +114,19 @@ class DemoLab:
                         raise ValueError(f"empty candidate list in {sub.id}")
         except ValueError:
             pass  # recorded as the run's error; the demo goes on
+        self.legacy_ranker()
+
+    def legacy_ranker(self) -> None:
+        """A component still instrumented with mona-client's names, moved over by changing
+        its import only (``heron.compat.mona_client``): its ARCs are heron runs of class
+        ``legacy_ranker``, its exports theirs (the ``MONA_`` field is discarded)."""
+        from heron.compat.mona_client import client
+
+        with client.new_mona_context(arc_class="legacy_ranker"):
+            with client.new_mona_sub_context(arc_class="rerank"):
+                client.export({"candidates": self.rng.randint(10, 200),
+                               "market": self.rng.choice(["us", "eu"]),
+                               "MONA_internal": "dropped"})
 
     def experiment(self) -> None:
         """Participants arriving and finishing, through ``heron.experiment``."""
