@@ -401,22 +401,29 @@ def apps(ctx: click.Context, as_json: bool, url: str | None, token: str | None,
 @click.option("--interval", type=click.FloatRange(min=0.1), default=2.0, show_default=True,
               help="Seconds between polls of the Dallinger database.")
 @click.option("--once", is_flag=True, help="Copy the current state once and exit.")
+@click.option("--full", is_flag=True,
+              help="Send every row at start, not only what changed since this watcher last "
+                   "ran (PostgreSQL).")
 @click.option("--url", envvar="HERON_URL", help="Send to this heron server (or HERON_URL).")
 @click.option("--token", envvar="HERON_TOKEN",
               help="The server's ingest token (or HERON_TOKEN).")
 @click.option("--database", help="SQLAlchemy URL of the local store (config DATABASE).")
 @click.pass_context
 def watch_dallinger(ctx: click.Context, database_url: str, app_id: str, interval: float,
-                    once: bool, url: str | None, token: str | None,
+                    once: bool, full: bool, url: str | None, token: str | None,
                     database: str | None) -> None:
     """Monitor a running Dallinger experiment: read its DATABASE_URL read-only (as
     Dallinger's DATABASE_URL) and keep heron's records of it in sync, polling for changes.
+
+    On PostgreSQL each poll reads only the rows written since the last one, in one
+    snapshot, and a restarted watcher goes on from where it stopped (--full sends
+    everything again).
     """
     import heron
     from heron.experiment.dallinger import DallingerSource, safe_url
 
     settings = {"database": database} if database and not url else {}
-    source = DallingerSource(database_url, app_id, interval=interval)
+    source = DallingerSource(database_url, app_id, interval=interval, full=full)
     heron.init(url=url, token=token, app=app_id, **settings)
     where = url or cli_config(ctx, database=database).DATABASE
 

@@ -109,15 +109,15 @@ def dashboard_tab(title: str, after_route: str | None = None, before_route: str 
         base = getattr(func, "__func__", func)  # a classmethod or staticmethod object
         name = base.__name__
         path = name.removeprefix("dashboard_")
-        view = _experiment_view(base) if _in_class(base) else base
-        register_route(f"/{path}", name, login_required(view), **route_kwargs)
         new_tab = tab if tab is not None else DashboardTab(title, f"dashboard.{name}")
-        if before_route is not None:
+        if before_route is not None:  # first: a route name not found registers nothing
             dashboard_tabs.insert_tab_before_route(new_tab, before_route)
         elif after_route is not None:
             dashboard_tabs.insert_tab_after_route(new_tab, after_route)
         else:
             dashboard_tabs.insert_tab(new_tab)
+        view = _experiment_view(base) if _in_class(base) else base
+        register_route(f"/{path}", name, login_required(view), **route_kwargs)
         return func
 
     return decorate

@@ -1,12 +1,25 @@
 """Monitor a running Dallinger experiment with no code change: read its database, read-only,
 and keep heron's experiment model in sync.
 
-Dallinger's tables (``participant``, ``network``, ``node``, ``info``, ``transmission``,
-``vector``) have no "last changed" column, so each poll reads every row and sends only the
-rows whose content changed since the last poll (a fingerprint per row is kept in memory).
-A row seen for the first time is sent twice: once at its ``creation_time``, so heron's
-timeline shows when it was really created, and once now with its current fields, so a
-watcher restarted after a change still applies it (heron keeps the newest update).
+Dallinger's record tables (``participant``, ``network``, ``node``, ``info``,
+``transmission``, ``vector``) become heron's experiment records; ``question``,
+``notification`` and ``transformation`` rows become log lines (loggers
+``dallinger.question`` …), searchable beside the experiment's own logs.
+
+**PostgreSQL** (Dallinger's database): each poll is one REPEATABLE READ, read-only
+transaction, so every table is read at the same moment. Dallinger's tables have no "last
+changed" column, but PostgreSQL's row versions do the job: a row whose ``xmin`` (the
+transaction that wrote this version of it) is not visible in the previous poll's snapshot
+was created or changed since, so a poll reads only those rows and its cost follows the
+changes, not the database. The snapshot is kept in a small state file once what it sent is
+handed over, so a restarted watcher sends only what changed while it was down; with no
+state (or ``full=True``) the first poll sends every row. Once an hour (``recheck``) a poll
+reads again what changed during the hour before, to make up for anything a failed poll
+left out. Rows are stamped with the snapshot's time (never before they existed), and a
+row created since the last poll also with its own ``creation_time``.
+
+**SQLite** (tests, the demo): each poll reads every row and sends those whose content
+changed since the last poll (a fingerprint per row is kept in memory).
 
 Columns a Dallinger version lacks are skipped; ``property1``–``property5``, ``unique_id``,
 ``hit_id`` and the like land in the record's ``details``. Rows are never deleted in heron.
@@ -15,14 +28,17 @@ Columns a Dallinger version lacks are skipped; ``property1``–``property5``, ``
 from __future__ import annotations
 
 import hashlib
+import json
+import os
 import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import msgspec
-from sqlalchemy import MetaData, Table, create_engine, event, make_url, select
+from sqlalchemy import MetaData, Table, bindparam, create_engine, event, make_url, select, text
 from sqlalchemy.engine import Connection, Engine
 
 from heron import emitting
@@ -45,6 +61,19 @@ MAPPING: dict[str, tuple[type[ev.Event], dict[str, str]]] = {
     "vector": (ev.Vector, {"origin_id": "origin_id", "destination_id": "destination_id",
                            "network_id": "network_id"}),
 }
+#: Dallinger tables recorded as log lines: (message template over the row's columns).
+LOGGED: dict[str, str] = {
+    "question": "participant {participant_id} answered question {number} ({question}): "
+                "{response}",
+    "notification": "{event_type} for assignment {assignment_id}",
+    "transformation": "node {node_id} transformed info {info_in_id} into info {info_out_id}",
+}
+#: Tables in the order a poll reads and sends them (a record before what refers to it).
+ORDER = [*MAPPING, *LOGGED]
+#: A row created this long before the previous snapshot is still sent with its creation
+#: time (clocks of the database and of this process may differ a little).
+CREATION_SLACK_S = 60.0
+
 #: Columns every Dallinger table shares that map onto heron's common fields.
 COMMON = {"failed": "failed", "failed_reason": "failed_reason"}
 #: Columns not copied anywhere (the id is the record key; creation_time is its ``ts``).
@@ -71,6 +100,15 @@ def _plain(value: Any) -> Any:
     return str(value)
 
 
+#: Whether a row's version is newer than a snapshot: its ``xmin`` (a 32-bit transaction
+#: id) widened to the 64-bit ids of ``txid_*`` against the current snapshot's ``xmax``
+#: (``:ref``, with ``:epoch`` its upper 32 bits), then tested against the previous one.
+_CHANGED_SINCE = (
+    "NOT txid_visible_in_snapshot(CASE WHEN :epoch + {t}.xmin::text::bigint > :ref "
+    "THEN :epoch + {t}.xmin::text::bigint - 4294967296 "
+    "ELSE :epoch + {t}.xmin::text::bigint END, CAST(:since AS txid_snapshot))")
+
+
 class DallingerSource:
     """Polls a Dallinger database and records its changes as heron experiment events.
 
@@ -80,46 +118,111 @@ class DallingerSource:
     :param interval: seconds between polls.
     :param emit: where events go; default :func:`heron.emit` (the recorder set up by
         :func:`heron.init`, so in-process or to a remote server alike).
+    :param state_dir: where a PostgreSQL watcher keeps the snapshot it has sent up to
+        (default: ``dallinger/`` in heron's cache folder, beside the spool).
+    :param full: send every row at the first poll, whatever the state file says.
+    :param recheck: seconds between polls that read again what changed in the hour before.
+    :param incremental: on PostgreSQL, read only what changed (the default); False reads
+        every row at every poll and compares fingerprints, as on SQLite (what heron did
+        before; ``bench/dallinger_watch.py`` measures both).
     """
 
     def __init__(self, database_url: str, app: str, *, interval: float = 2.0,
-                 emit: Callable[[ev.Event], None] | None = None) -> None:
+                 emit: Callable[[ev.Event], None] | None = None,
+                 state_dir: str | os.PathLike[str] | None = None, full: bool = False,
+                 recheck: float = 3600.0, incremental: bool = True) -> None:
         if not app or not str(app).strip():
             raise ConfigError("DallingerSource needs an app id (--app)")
         if interval <= 0:
             raise ConfigError(f"interval must be positive, got {interval!r}")
         self.app = str(app)
         self.interval = float(interval)
+        self.recheck = float(recheck)
+        self.incremental = incremental
         self._emit = emit or emitting.emit
+        self._flush = emitting.flush if emit is None else (lambda _timeout: True)
         self._engine = _read_only_engine(database_url)
         self._tables: dict[str, Table] | None = None
-        self._seen: dict[str, dict[str, bytes]] = {name: {} for name in MAPPING}
+        self._seen: dict[str, dict[str, bytes]] = {name: {} for name in ORDER}
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        # PostgreSQL: the snapshot sent up to, with its wall time; and an older one to
+        # read again from at the next recheck
+        self._state_path = _state_path(state_dir, database_url, self.app)
+        self._since: tuple[str, float] | None = None if full else self._load_state()
+        self._recheck_from: tuple[str, float] | None = self._since
+        self._rechecked = time.monotonic()
         self.polls = 0
         self.sent = 0
         self.last_error: str | None = None  # why the last poll failed, None when it did not
 
     # ------------------------------------------------------------------ one poll
     def poll_once(self) -> dict[str, int]:
-        """Read every table once; send what changed. Returns changed rows per table."""
-        changed: dict[str, int] = {}
-        now = time.time()
+        """One poll: send what changed since the last one. Returns rows sent per table."""
         with self._engine.connect() as conn:
             tables = self._reflect(conn)
-            for name, table in tables.items():
-                n = 0
-                for row in self._rows(conn, table):
-                    n += self._send_if_changed(name, row, now)
-                if n:
-                    changed[name] = n
+            if conn.dialect.name == "postgresql" and self.incremental:
+                changed = self._poll_snapshot(conn, tables)
+            else:
+                changed = self._poll_fingerprints(conn, tables)
         self.polls += 1
+        return changed
+
+    def _poll_fingerprints(self, conn: Connection, tables: dict[str, Table]
+                           ) -> dict[str, int]:
+        changed: dict[str, int] = {}
+        now = time.time()
+        for name, table in tables.items():
+            n = 0
+            for row in self._rows(conn, table):
+                n += self._send_if_changed(name, row, now)
+            if n:
+                changed[name] = n
+        return changed
+
+    def _poll_snapshot(self, conn: Connection, tables: dict[str, Table]) -> dict[str, int]:
+        """Rows written since the previous snapshot, all tables read in one snapshot."""
+        snapshot = str(conn.exec_driver_sql("SELECT txid_current_snapshot()::text").scalar())
+        now = time.time()  # every row read below existed by now: never stamped early
+        since = self._since
+        if self.recheck and since is not None and self._recheck_from is not None \
+                and time.monotonic() - self._rechecked >= self.recheck:
+            since = self._recheck_from  # read the last hour's changes again
+            self._recheck_from, self._rechecked = self._since, time.monotonic()
+        ref = int(snapshot.split(":")[1])
+        bounds = {"ref": ref, "epoch": ref >> 32 << 32, "since": since[0] if since else None}
+        created_after = since[1] - CREATION_SLACK_S if since else None
+        changed: dict[str, int] = {}
+        for name, table in tables.items():
+            query = select(table).order_by(table.c.id)
+            if since is not None:
+                quoted = conn.dialect.identifier_preparer.format_table(table)
+                query = query.where(text(_CHANGED_SINCE.format(t=quoted)).bindparams(
+                    bindparam("ref"), bindparam("epoch"), bindparam("since")))
+            n = 0
+            result = conn.execution_options(yield_per=5_000).execute(
+                query, bounds if since is not None else {})
+            for row in result:
+                mapping = dict(row._mapping)
+                created = _epoch(mapping.get("creation_time"))
+                new = created_after is None or (created is not None and
+                                                created >= created_after)
+                self._send(name, mapping, now, new)
+                n += 1
+            if n:
+                changed[name] = n
+        conn.rollback()  # end the read-only snapshot before waiting for the next poll
+        self._since = (snapshot, now)
+        if self._recheck_from is None:
+            self._recheck_from = self._since
+        if not changed or self._flush(30):
+            self._save_state()  # only once what it covers is handed over
         return changed
 
     def _reflect(self, conn: Connection) -> dict[str, Table]:
         if self._tables is None:
             metadata = MetaData()
-            present = [n for n in MAPPING if self._engine.dialect.has_table(conn, n)]
+            present = [n for n in ORDER if self._engine.dialect.has_table(conn, n)]
             if "participant" not in present:
                 raise ConfigError(
                     f"{self._engine.url.render_as_string(hide_password=True)} has no "
@@ -143,6 +246,19 @@ class DallingerSource:
         first = key not in seen
         if not first and seen[key] == fingerprint:
             return 0
+        self._send(name, row, now, first)
+        seen[key] = fingerprint
+        return 1
+
+    def _send(self, name: str, row: dict[str, Any], now: float, new: bool) -> None:
+        """The events of one row: ``new`` (created since the last poll, or never seen)
+        also marks when the row was really created, kept as the record's time."""
+        key = str(row["id"])
+        created = _epoch(row.get("creation_time"))
+        if name in LOGGED:
+            self._emit(_log_line(self.app, name, row, created if new and created else now))
+            self.sent += 1
+            return
         kind, mapping = MAPPING[name]
         key_field = kind.ENTITY_KEY
         assert key_field is not None
@@ -168,15 +284,39 @@ class DallingerSource:
         raw_details = row.get("details")
         if isinstance(raw_details, dict):
             details = {**raw_details, **details}
-        created = _epoch(row.get("creation_time"))
-        if first and created is not None and created < now:
+        if new and created is not None and created < now:
             # first sight: mark when it was really created (kept as the record's ts)
             self._emit(kind(app=self.app, ts=created, **{key_field: key}))
         self._emit(kind(app=self.app, ts=now, details=details, **{key_field: key},
                         **fields))
-        seen[key] = fingerprint
         self.sent += 1
-        return 1
+
+    # ------------------------------------------------------------------ state
+    def _load_state(self) -> tuple[str, float] | None:
+        if self._state_path is None or not self._state_path.is_file():
+            return None
+        try:
+            data = json.loads(self._state_path.read_text(encoding="utf-8"))
+            return str(data["snapshot"]), float(data["time"])
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            logger.warning("heron: the Dallinger watcher's state %s is unreadable (%s); "
+                           "sending every row", self._state_path, exc)
+            return None
+
+    def _save_state(self) -> None:
+        if self._state_path is None or self._since is None:
+            return
+        try:
+            self._state_path.parent.mkdir(parents=True, exist_ok=True)
+            temporary = self._state_path.with_suffix(".tmp")
+            temporary.write_text(json.dumps({
+                "snapshot": self._since[0], "time": self._since[1], "app": self.app,
+                "database": self._engine.url.render_as_string(hide_password=True)}),
+                encoding="utf-8")
+            temporary.replace(self._state_path)
+        except OSError as exc:
+            logger.warning("heron: cannot keep the Dallinger watcher's state in %s (%s); a "
+                           "restart will send every row again", self._state_path, exc)
 
     # ------------------------------------------------------------------ loop
     def run(self, *, polls: int | None = None,
@@ -216,6 +356,32 @@ class DallingerSource:
         self._engine.dispose()
 
 
+def _log_line(app: str, table: str, row: dict[str, Any], ts: float) -> ev.Log:
+    """A ``question``, ``notification`` or ``transformation`` row as a log line."""
+    values = {k: ("" if v is None else v) for k, v in row.items()}
+    try:
+        message = LOGGED[table].format(**values)
+    except (KeyError, IndexError, ValueError):  # a Dallinger version without a column
+        message = f"{table} {row.get('id')}"
+    extra = {k: _plain(v) for k, v in row.items() if k not in ("details",) and v is not None}
+    extra[f"{table}_id"] = extra.pop("id", None)
+    return ev.Log(app=app, ts=ts, level=20, logger=f"dallinger.{table}", message=message,
+                  extra=extra)
+
+
+def _state_path(state_dir: str | os.PathLike[str] | None, database_url: str,
+                app: str) -> Path | None:
+    """The state file of one (database, app) pair; None for SQLite (no snapshots)."""
+    if not database_url.startswith(("postgres", "postgresql")):
+        return None
+    if state_dir is None:
+        from heron.sinks.spool import default_spool_dir
+
+        state_dir = default_spool_dir().parent / "dallinger"
+    digest = hashlib.sha256(f"{database_url}\n{app}".encode()).hexdigest()[:20]
+    return Path(state_dir) / f"{digest}.json"
+
+
 def safe_url(url: str) -> str:
     """The URL with its password hidden, fit for messages; a placeholder if unparseable."""
     try:
@@ -242,7 +408,9 @@ def _read_only_engine(url: str) -> Engine:
         shown = parsed.render_as_string(hide_password=True)
         raise ConfigError(f"cannot use Dallinger database {shown}: {exc}") from exc
     if engine.dialect.name == "postgresql":
-        engine = engine.execution_options(postgresql_readonly=True)
+        # one consistent snapshot for every table a poll reads
+        engine = engine.execution_options(postgresql_readonly=True,
+                                          isolation_level="REPEATABLE READ")
     elif engine.dialect.name == "sqlite":
         @event.listens_for(engine, "connect")
         def _query_only(dbapi_conn: Any, _record: Any) -> None:

@@ -8,6 +8,8 @@ HTML panels, keyword filters, the dashboard login's config names)."""
 from __future__ import annotations
 
 import importlib
+import os
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -203,3 +205,39 @@ def test_dallingers_dashboard_login_settings_are_accepted(tmp_path: Path) -> Non
     cfg = heron_config.Config.load(environ={"DASHBOARD_USER": "theirs",
                                             "HERON_USERNAME": "ours"})
     assert cfg.USERNAME == "ours"  # heron's own name wins where both are set
+
+
+@sqlite_only
+def test_seed_000_under_heron_serve(experiment_dir: Path, db_url: tuple[str, str]) -> None:
+    """The same block, as a user runs it: ``heron serve --experiment module:Class``."""
+    import http.cookiejar
+    import urllib.request
+
+    from tests.conftest import free_port
+    from tests.procs import Proc, wait_http
+
+    [block] = code_blocks(seed_text("000"), "from dallinger.experiment import", reindented)
+    (experiment_dir / "seedexp_serve.py").write_text(dallinger(block), encoding="utf-8")
+    url, prefix = db_url
+    port = free_port()
+    env = {"HERON_TABLE_PREFIX": prefix, "HERON_PASSWORD": ADMIN_PASSWORD,
+           "PYTHONPATH": os.pathsep.join([str(experiment_dir), os.environ.get("PYTHONPATH", "")])}
+    proc = Proc(["serve", "--port", str(port), "--database", url,
+                 "--experiment", "seedexp_serve:MyExperimentClass"], env=env)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        wait_http(f"{base}/healthz")
+        link = subprocess.run(
+            [sys.executable, "-m", "heron.cli", "user", "login-link", "admin", "--url", base,
+             "--database", url], env={**os.environ, **env}, capture_output=True, text=True,
+            check=True).stdout.strip().splitlines()[-1]
+        browser = urllib.request.build_opener(
+            urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+        browser.open(link).read()
+        with browser.open(f"{base}/dashboard/my_experiment") as page:
+            assert page.read().decode() == \
+                "Hello, World. This is some information about My Experiment"
+        with browser.open(f"{base}/dashboard/") as home:
+            assert 'href="/dashboard/my_experiment"' in home.read().decode()
+    finally:
+        proc.stop()

@@ -1,10 +1,12 @@
-"""The Dallinger adapter against a real PostgreSQL database laid out like Dallinger's."""
+"""The Dallinger adapter against a real PostgreSQL database laid out like Dallinger's, and
+against the schema Dallinger 12.4's own models make."""
 
 from __future__ import annotations
 
 import secrets
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -185,3 +187,120 @@ def test_bad_dallinger_databases_get_clear_errors(tmp_path) -> None:  # type: ig
     assert out.exit_code == 1
     assert "could not read the Dallinger database" in out.output
     assert "s3cret" not in out.output
+
+
+
+DALLINGER_SCHEMA = Path(__file__).resolve().parents[1] / "data" / "dallinger_schema.sql"
+
+
+@pytest.fixture
+def dallinger_models_url() -> Iterator[str]:
+    """Dallinger 12.4's own schema (tests/data/dallinger_schema.sql, written from its models
+    by scripts/dallinger_schema.py), with a participant, a network and a node as Dallinger
+    writes them (its models fill the columns it declares NOT NULL)."""
+    _require_postgres()
+    schema = f"dlmodels_{secrets.token_hex(4)}"
+    admin = create_engine(POSTGRES_URL)
+    with admin.begin() as conn:
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
+        conn.execute(text(f"SET search_path TO {schema}"))
+        conn.exec_driver_sql(DALLINGER_SCHEMA.read_text(encoding="utf-8"))
+        conn.execute(text("INSERT INTO network (creation_time, failed, max_size, \"full\", "
+                          "role) VALUES (:t, false, 10, false, 'experiment')"), {"t": CREATED})
+        for i in (1, 2, 3):
+            conn.execute(text(
+                "INSERT INTO participant (creation_time, failed, worker_id, assignment_id, "
+                "unique_id, hit_id, mode, status) VALUES (:t, false, :w, :a, :u, 'H1', "
+                "'live', 'working')"),
+                {"t": CREATED, "w": f"W{i}", "a": f"A{i}", "u": f"W{i}:A{i}"})
+            conn.execute(text("INSERT INTO node (creation_time, failed, type, network_id, "
+                              "participant_id) VALUES (:t, false, 'agent', 1, :p)"),
+                         {"t": CREATED, "p": i})
+    url = POSTGRES_URL + f"?options=-csearch_path%3D{schema}"
+    try:
+        yield url
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+        admin.dispose()
+
+
+def _participant(n: str) -> str:
+    return ("INSERT INTO participant (creation_time, failed, worker_id, assignment_id, "
+            f"unique_id, hit_id, mode, status) VALUES (now() at time zone 'utc', false, "
+            f"'{n}', 'A-{n}', '{n}:A', 'H1', 'live', 'working')")
+
+
+def test_a_poll_reads_only_what_changed_since_its_last_snapshot(dallinger_models_url: str,
+                                                                tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Issue 19: one snapshot per poll; a row committed while a poll reads is left to the
+    next poll (never lost, never stamped before it existed); questions, notifications
+    and transformations are watched too, as log lines."""
+    dallinger_url = dallinger_models_url
+    _change(dallinger_url, "INSERT INTO question (creation_time, failed, participant_id, "
+                           "number, question, response) VALUES (now() at time zone 'utc', "
+                           "false, 1, 1, 'engagement', '5')")
+    sent: list[Event] = []
+
+    class Interrupted(DallingerSource):
+        """Commits a new participant from another connection in the middle of a poll."""
+        armed = False
+
+        def _send(self, name, row, now, new):  # type: ignore[no-untyped-def]
+            if self.armed:
+                self.armed = False
+                _change(dallinger_url, _participant("W-during"))
+            super()._send(name, row, now, new)
+
+    source = Interrupted(dallinger_url, "dl", emit=sent.append, state_dir=tmp_path)
+    assert source.poll_once()["question"] == 1
+    [line] = [e for e in sent if e.kind == "log"]
+    assert line.logger == "dallinger.question"
+    assert line.message == "participant 1 answered question 1 (engagement): 5"
+    assert abs(line.ts - datetime.now(UTC).timestamp()) < 60  # its creation_time
+    sent.clear()
+    assert source.poll_once() == {}  # nothing changed: nothing read, nothing sent
+
+    _change(dallinger_url, "UPDATE node SET failed = true WHERE id = 3")
+    source.armed = True
+    before = datetime.now(UTC).timestamp()
+    assert source.poll_once() == {"node": 1}  # the participant committed meanwhile: not yet
+    sent.clear()
+    assert source.poll_once() == {"participant": 1}  # but at the next poll
+    during = [e for e in sent if e.kind == "participant" and "worker_id" in e.__struct_fields__
+              and getattr(e, "worker_id", None) == "W-during"]
+    assert during and all(e.ts >= before - 1 for e in during)
+    source.stop()
+
+    # a restarted watcher goes on from its last snapshot: only what changed while it was down
+    _change(dallinger_url, "UPDATE participant SET status = 'approved' WHERE id = 2")
+    _change(dallinger_url, "INSERT INTO notification (creation_time, failed, assignment_id, "
+                           "event_type) VALUES (now() at time zone 'utc', false, 'A2', "
+                           "'AssignmentSubmitted')")
+    sent.clear()
+    again = DallingerSource(dallinger_url, "dl", emit=sent.append, state_dir=tmp_path)
+    assert again.poll_once() == {"participant": 1, "notification": 1}
+    assert [e.message for e in sent if e.kind == "log"] == ["AssignmentSubmitted for "
+                                                            "assignment A2"]
+    again.stop()
+    everything = DallingerSource(dallinger_url, "dl", emit=[].append, state_dir=tmp_path,
+                                 full=True)
+    assert everything.poll_once()["participant"] == 4  # full=True: every row again
+    everything.stop()
+
+
+def test_the_hourly_recheck_reads_the_last_hour_again(dallinger_models_url: str,
+                                                      tmp_path) -> None:  # type: ignore[no-untyped-def]
+    dallinger_url = dallinger_models_url
+    sent: list[Event] = []
+    source = DallingerSource(dallinger_url, "dl", emit=sent.append, state_dir=tmp_path,
+                             recheck=0.2)
+    source.poll_once()  # everything
+    _change(dallinger_url, "UPDATE participant SET bonus = 1.0 WHERE id = 3")
+    assert source.poll_once() == {"participant": 1}
+    import time as _time
+
+    _time.sleep(0.3)
+    assert source.poll_once() == {"participant": 1}  # the recheck: the change read again
+    assert source.poll_once() == {}
+    source.stop()

@@ -117,6 +117,7 @@ def test_decorator_places_tab_and_registers_route() -> None:
             @dashboard_tab("Nope", before_route="missing")
             def dashboard_nope() -> str:
                 return "no"
+        assert "dashboard_nope" not in _routes  # a tab that could not be placed: no page
     finally:
         dashboard_tabs.tabs = before
         for name in ("dashboard_recruitment", "dashboard_both", "appended_page"):
