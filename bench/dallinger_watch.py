@@ -142,13 +142,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--participants", type=int, default=50_000)
     parser.add_argument("--infos", type=int, default=4, help="infos per node")
+    parser.add_argument("--variants", default="before,after",
+                        help="which to run (before, after, or both)")
     parser.add_argument("--child", choices=["before", "after"], help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         child(args.child == "after")
         return
     results = {}
-    for variant in ("before", "after"):
+    variants = [v for v in ("before", "after") if v in args.variants.split(",")]
+    for variant in variants:
         builder(str(args.participants), str(args.infos))  # the same database for each
         run = subprocess.run([sys.executable, __file__, "--child", variant],
                              capture_output=True, text=True, check=False)
@@ -163,17 +166,17 @@ def main() -> None:
             ("peak memory (MB)", "rss_mb", None)]
     print(f"\nDallinger 12.4 database, {args.participants:,} participants, "
           f"{args.infos} infos per node (PostgreSQL)")
-    print(f"{'':42} {'before':>22} {'after':>22}")
+    print(f"{'':42}" + "".join(f" {v:>22}" for v in variants))
     for label, a, b in rows:
         cells = []
-        for variant in ("before", "after"):
+        for variant in variants:
             r = results[variant]
             cell = f"{r[a]:.3f}" if isinstance(r[a], float) and r[a] < 10 else f"{r[a]:,.1f}"
             if b is not None:
                 cell += f", {r[b]:,.3f}" if isinstance(r[b], float) and r[b] < 10 \
                     else f", {r[b]:,.0f}"
             cells.append(cell)
-        print(f"{label:42} {cells[0]:>22} {cells[1]:>22}")
+        print(f"{label:42}" + "".join(f" {c:>22}" for c in cells))
     print("goals (after): idle poll ≤ 0.3 s, idle CPU ≤ 2%, visible ≤ 3 s, restart sends only "
           "what changed, memory ≤ 100 MB")
 

@@ -70,6 +70,9 @@ LOGGED: dict[str, str] = {
 }
 #: Tables in the order a poll reads and sends them (a record before what refers to it).
 ORDER = [*MAPPING, *LOGGED]
+#: Events a poll hands over before it waits for them to be written: a first copy of a
+#: large experiment then holds this many in memory, not all of them.
+HANDOVER = 2_000
 #: A row created this long before the previous snapshot is still sent with its creation
 #: time (clocks of the database and of this process may differ a little).
 CREATION_SLACK_S = 60.0
@@ -200,7 +203,7 @@ class DallingerSource:
                 query = query.where(text(_CHANGED_SINCE.format(t=quoted)).bindparams(
                     bindparam("ref"), bindparam("epoch"), bindparam("since")))
             n = 0
-            result = conn.execution_options(yield_per=5_000).execute(
+            result = conn.execution_options(yield_per=1_000).execute(
                 query, bounds if since is not None else {})
             for row in result:
                 mapping = dict(row._mapping)
@@ -233,7 +236,7 @@ class DallingerSource:
 
     @staticmethod
     def _rows(conn: Connection, table: Table) -> Iterator[dict[str, Any]]:
-        result = conn.execution_options(yield_per=5_000).execute(
+        result = conn.execution_options(yield_per=1_000).execute(
             select(table).order_by(table.c.id))
         for row in result:
             yield dict(row._mapping)
@@ -257,7 +260,7 @@ class DallingerSource:
         created = _epoch(row.get("creation_time"))
         if name in LOGGED:
             self._emit(_log_line(self.app, name, row, created if new and created else now))
-            self.sent += 1
+            self._sent_one()
             return
         kind, mapping = MAPPING[name]
         key_field = kind.ENTITY_KEY
@@ -289,7 +292,12 @@ class DallingerSource:
             self._emit(kind(app=self.app, ts=created, **{key_field: key}))
         self._emit(kind(app=self.app, ts=now, details=details, **{key_field: key},
                         **fields))
+        self._sent_one()
+
+    def _sent_one(self) -> None:
         self.sent += 1
+        if self.sent % HANDOVER == 0:
+            self._flush(300)  # memory stays flat however many rows a poll sends
 
     # ------------------------------------------------------------------ state
     def _load_state(self) -> tuple[str, float] | None:

@@ -152,6 +152,8 @@ def test_export_from_a_server(runner: CliRunner, live_server, store) -> None:  #
                  "--token", "export-secret-1")
     assert result.exit_code == 0, result.output
     assert len(result.stdout.splitlines()) == 12_345
+    # which server was read, once, on standard error (as a local store names its file)
+    assert result.stderr.count(f"reading {live_server.url}") == 1
     denied = run(runner, "export", "--kind", "log", "--url", live_server.url,
                  "--token", "wrong")
     assert denied.exit_code == 1

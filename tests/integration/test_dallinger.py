@@ -4,9 +4,10 @@ against the schema Dallinger 12.4's own models make."""
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -49,15 +50,29 @@ DDL = [
 CREATED = datetime.now(UTC).replace(tzinfo=None) - timedelta(hours=2)
 
 
+
+def _schema(name: str, fill: Callable[[Any], None]) -> Iterator[str]:
+    """A PostgreSQL schema of its own, filled by ``fill`` (a connection in it) and committed;
+    yields the URL that reads it, and drops it afterwards."""
+    _require_postgres()
+    schema = f"{name}_{secrets.token_hex(4)}"
+    admin = create_engine(POSTGRES_URL)
+    try:
+        with admin.begin() as conn:
+            conn.execute(text(f"CREATE SCHEMA {schema}"))
+            conn.execute(text(f"SET search_path TO {schema}"))
+            fill(conn)
+        yield POSTGRES_URL + f"?options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
+        admin.dispose()
+
+
 @pytest.fixture
 def dallinger_url() -> Iterator[str]:
     """A schema of its own holding Dallinger's six tables with a small experiment."""
-    _require_postgres()
-    schema = f"dallinger_{secrets.token_hex(4)}"
-    admin = create_engine(POSTGRES_URL)
-    with admin.begin() as conn:
-        conn.execute(text(f"CREATE SCHEMA {schema}"))
-        conn.execute(text(f"SET search_path TO {schema}"))
+    def fill(conn: Any) -> None:
         for ddl in DDL:
             conn.execute(text(ddl))
         conn.execute(text("INSERT INTO network (creation_time, max_size, role) VALUES "
@@ -79,13 +94,8 @@ def dallinger_url() -> Iterator[str]:
                           "VALUES ('info', 1, 1, 'blue')"))
         conn.execute(text("INSERT INTO transmission (vector_id, info_id, origin_id, "
                           "destination_id, network_id) VALUES (1, 1, 1, 2, 1)"))
-    url = POSTGRES_URL + f"?options=-csearch_path%3D{schema}"
-    try:
-        yield url
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-        admin.dispose()
+
+    yield from _schema("dallinger", fill)
 
 
 def _change(url: str, sql: str) -> None:
@@ -198,12 +208,7 @@ def dallinger_models_url() -> Iterator[str]:
     """Dallinger 12.4's own schema (tests/data/dallinger_schema.sql, written from its models
     by scripts/dallinger_schema.py), with a participant, a network and a node as Dallinger
     writes them (its models fill the columns it declares NOT NULL)."""
-    _require_postgres()
-    schema = f"dlmodels_{secrets.token_hex(4)}"
-    admin = create_engine(POSTGRES_URL)
-    with admin.begin() as conn:
-        conn.execute(text(f"CREATE SCHEMA {schema}"))
-        conn.execute(text(f"SET search_path TO {schema}"))
+    def fill(conn: Any) -> None:
         conn.exec_driver_sql(DALLINGER_SCHEMA.read_text(encoding="utf-8"))
         conn.execute(text("INSERT INTO network (creation_time, failed, max_size, \"full\", "
                           "role) VALUES (:t, false, 10, false, 'experiment')"), {"t": CREATED})
@@ -216,13 +221,8 @@ def dallinger_models_url() -> Iterator[str]:
             conn.execute(text("INSERT INTO node (creation_time, failed, type, network_id, "
                               "participant_id) VALUES (:t, false, 'agent', 1, :p)"),
                          {"t": CREATED, "p": i})
-    url = POSTGRES_URL + f"?options=-csearch_path%3D{schema}"
-    try:
-        yield url
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-        admin.dispose()
+
+    yield from _schema("dlmodels", fill)
 
 
 def _participant(n: str) -> str:
