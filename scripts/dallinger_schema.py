@@ -20,7 +20,6 @@ def main() -> None:
     import dallinger
     import dallinger.models  # noqa: F401  (registers every model's table)
     from dallinger.db import Base
-
     from sqlalchemy import Enum
     from sqlalchemy.dialects.postgresql.base import CreateEnumType
 

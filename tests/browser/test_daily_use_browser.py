@@ -190,3 +190,38 @@ def test_an_unknown_dashboard_url_gets_herons_own_page(wide: Page, server: LiveS
     errors = wide.console_errors  # type: ignore[attr-defined]
     assert all("404" in e for e in errors), errors  # the browser notes the status, no more
     errors.clear()
+
+
+def test_chart_time_axes_follow_timezone_not_the_browser(browser: Browser, config_for,  # type: ignore[no-untyped-def]
+                                                         store: Store) -> None:
+    """Issue 20: under TIMEZONE = Europe/Amsterdam a Tokyo browser drew chart axes in
+    Tokyo time beneath an Amsterdam label."""
+    from heron.server import create_app, prepare
+    from tests.integration.test_web_pages import seed
+
+    cfg = config_for(password=ADMIN_PASSWORD, timezone="Europe/Amsterdam")
+    prepare(store, cfg)
+    seed(store)
+    live = LiveServer(create_app(cfg, store=store))
+    context = browser.new_context(timezone_id="Asia/Tokyo", locale="ja-JP",
+                                  viewport={"width": 1440, "height": 900})
+    try:
+        page = context.new_page()
+        page.goto(f"{live.url}/dashboard/login")
+        page.fill("#username", "admin")
+        page.fill("#password", ADMIN_PASSWORD)
+        page.click("button[type=submit]")
+        page.goto(f"{live.url}/dashboard/endpoints/e/shop/search?window=24h")
+        page.wait_for_function(
+            "document.getElementById('endpoint-charts').dataset.drawn === '1'")
+        afternoon = 1_796_220_000_000  # 2026-12-02 14:00 UTC: 15:00 in Amsterdam
+        for chart in ("load", "statuses"):
+            axis = f"window.heronCharts['{chart}'].getOption().xAxis[0]"
+            assert page.evaluate(f"{axis}.name") == "time (Europe/Amsterdam)"
+            assert page.evaluate(f"{axis}.axisLabel.formatter({afternoon})") == "15:00"
+            assert page.evaluate(f"{axis}.axisPointer.label.formatter("
+                                 f"{{value: {afternoon}}})") == "2026-12-02 15:00"
+        assert page.evaluate("new Date(1796220000000).getHours()") == 23  # Tokyo, indeed
+    finally:
+        context.close()
+        live.stop()

@@ -83,7 +83,7 @@
     chart.setOption(Object.assign({}, base, {
       tooltip: { trigger: "axis", valueFormatter: formatter },
       legend: { type: "scroll", bottom: 0 },
-      xAxis: { type: "time", name: "time (" + tz + ")", nameLocation: "middle", nameGap: 26 },
+      xAxis: heron.timeAxis(tz),
       yAxis: { type: "value", name: yName },
       series: names.map(function (n) {
         const data = gapped(series[n], valueIndex, type === "bar" ? 0 : step);
@@ -105,7 +105,7 @@
       grid: { left: 64, right: 64, top: 30, bottom: 60 },
       tooltip: { trigger: "axis", valueFormatter: function (v) { return v; } },
       legend: { type: "scroll", bottom: 0 },
-      xAxis: { type: "time", name: "time (" + tz + ")", nameLocation: "middle", nameGap: 26 },
+      xAxis: heron.timeAxis(tz),
       yAxis: [{ type: "value", name: "requests per " + (step >= 3600 ? step / 3600 + " h" : step / 60 + " min"), minInterval: 1 },
               { type: "value", name: "mean duration (ms)", splitLine: { show: false } }],
       series: [].concat(names.map(function (n) {

@@ -118,6 +118,21 @@
     return date + " " + clock;
   }
 
+  /* An ECharts time axis whose labels, crosshair and tooltip header read in ``tz`` (the
+     dashboard's TIMEZONE, which the axis name says), whatever the browser's own zone:
+     ECharts would format a time axis in the browser's zone. Midnight ticks show the date. */
+  function timeAxis(tz, extra) {
+    const label = function (ms) {
+      const full = time(ms / 1000, tz);
+      return full.endsWith(" 00:00") ? full.slice(0, 10) : full.slice(11);
+    };
+    return Object.assign({
+      type: "time", name: "time (" + tz + ")", nameLocation: "middle", nameGap: 26,
+      axisLabel: { hideOverlap: true, formatter: label },
+      axisPointer: { label: { formatter: function (p) { return time(p.value / 1000, tz); } } },
+    }, extra || {});
+  }
+
   /* Build an element with text content only: nothing from data is parsed as HTML. */
   function el(tag, attrs, children) {
     const node = document.createElement(tag);
@@ -129,6 +144,6 @@
     return node;
   }
 
-  window.heron = { poll: poll, subscribe: subscribe, ago: ago, el: el, time: time,
+  window.heron = { poll: poll, subscribe: subscribe, ago: ago, el: el, time: time, timeAxis: timeAxis,
                    isPaused: function () { return paused; } };
 })();

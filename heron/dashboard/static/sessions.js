@@ -22,7 +22,7 @@
       animation: false, title: { show: false },
       tooltip: { trigger: "axis" }, legend: { bottom: 0 },
       grid: { left: 55, right: 60, top: 25, bottom: 60 },
-      xAxis: { type: "time", name: "time (" + d.timezone + ")", nameLocation: "middle", nameGap: 26 },
+      xAxis: heron.timeAxis(d.timezone),
       yAxis: [{ type: "value", name: "CPU %" }, { type: "value", name: "memory (MB)" }],
       series: [
         { name: "CPU % (process and children)", type: "line", showSymbol: false, data: d.resources.map(function (r) { return [r.ts * 1000, r.cpu_percent]; }) },
