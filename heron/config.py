@@ -550,8 +550,20 @@ def _read_ini(path: Path) -> dict[str, Any]:
             # FMD writes strings with or without quotes; unquote a quoted literal.
             if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
                 value = value[1:-1]
+            if name == "GIT" and value:
+                value = _beside(path, value)
             out[name] = value
     return out
+
+
+def _beside(config_file: Path, git: str) -> str:
+    """GIT as Flask-MonitoringDashboard documents it, "relative to the configuration
+    file": a relative path is taken from the file's folder, and so is ``GIT=/``, the docs'
+    own example (the repository holding that folder is found from there:
+    :func:`heron.web.version.git_commit`); any other absolute path stays as it is."""
+    if git.strip() == "/" or not Path(git).expanduser().is_absolute():
+        return str((config_file.resolve().parent / git.strip().lstrip("/")).resolve())
+    return git
 
 
 # --------------------------------------------------------------------------- module state

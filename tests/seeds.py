@@ -115,3 +115,18 @@ def reindented(block: str) -> str:
     result = "\n".join(out) + "\n"
     ast.parse(result)
     return result
+
+
+def fenced_blocks(text: str) -> list[str]:
+    """The ```-fenced blocks of a Markdown page, in order."""
+    blocks, inside, current = [], False, []
+    for line in text.splitlines():
+        if line.strip().startswith("```"):
+            if inside:
+                blocks.append("\n".join(current).strip("\n") + "\n")
+                current = []
+            inside = not inside
+            continue
+        if inside:
+            current.append(line)
+    return blocks

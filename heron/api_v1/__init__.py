@@ -20,5 +20,17 @@ def create_blueprint() -> Blueprint:
     return bp
 
 
+def export_blueprint(prefix: str) -> Blueprint:
+    """The token export alone under the dashboard's prefix (``/dashboard/api/v1/export/
+    <kind>``), where Flask-MonitoringDashboard serves it: a bound app has no ``/api/v1`` of
+    heron's (its own paths stay its own), so its dashboard answers there."""
+    from heron.api_v1 import export
+
+    bp = Blueprint("dashboard_export_api", __name__, url_prefix=f"{prefix}/api/v1")
+    bp.add_url_rule("/export/<kind>", "export", export.get_export, methods=["GET"])
+    bp.register_error_handler(HTTPException, _json_error)
+    return bp
+
+
 def _json_error(error: HTTPException):  # type: ignore[no-untyped-def]
     return jsonify(error=error.description or error.name), error.code or 500

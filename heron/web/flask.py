@@ -103,6 +103,10 @@ def _instrument(app: Flask, monitor: WebMonitor) -> None:
         endpoint = UNMATCHED if rule is None else rule.endpoint
         cell = cells.get(endpoint)
         if cell is None:
+            # an endpoint's first request: routes defined since bind (bound first, as
+            # Flask-MonitoringDashboard's docs do it) are listed on the Rules page from now
+            with capture_internal_exceptions("registering endpoints"):
+                levels.register(sorted(app.view_functions))
             cell = cells[endpoint] = levels.cell(endpoint)
         if cell[0] < 1:
             return dispatch()

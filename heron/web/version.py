@@ -9,12 +9,16 @@ from heron.errors import ConfigError
 
 
 def git_commit(path: str | Path) -> str:
-    """The commit checked out in a git repository: ``path`` is its ``.git`` folder or the
-    work tree holding it. Follows a branch through loose and packed refs; a detached HEAD
-    is the commit itself; a worktree's ``.git`` file is followed to its folder."""
+    """The commit checked out in a git repository: ``path`` is its ``.git`` folder, the
+    work tree holding it, or a folder inside that work tree. Follows a branch through loose
+    and packed refs; a detached HEAD is the commit itself; a worktree's ``.git`` file is
+    followed to its folder."""
     git = Path(path).expanduser()
-    if (git / ".git").exists():
-        git = git / ".git"
+    if not (git / "HEAD").is_file():  # a work tree, or a folder inside one: find its .git
+        for folder in (git, *git.resolve().parents):
+            if (folder / ".git").exists():
+                git = folder / ".git"
+                break
     if git.is_file():  # a worktree or submodule: "gitdir: <folder>"
         text = git.read_text().strip()
         if not text.startswith("gitdir:"):

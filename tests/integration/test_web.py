@@ -394,3 +394,46 @@ def test_a_request_seen_by_the_watcher_or_sampler_is_freed_at_once(db_url, level
     finally:
         gc.enable()
     assert len(seen) == 1 and alive == []
+
+
+def test_routes_defined_after_bind_are_listed_at_the_first_request(db_url) -> None:  # type: ignore[no-untyped-def]
+    """Flask-MonitoringDashboard's docs bind before the routes exist (issue 20): every route
+    is on the Rules page from the app's first request, before it is requested itself."""
+    url, prefix = db_url
+    app = Flask("early")
+    heron.bind(app, database=url, table_prefix=prefix, password=ADMIN_PASSWORD)
+
+    @app.get("/")
+    def index():  # type: ignore[no-untyped-def]
+        return "Hello World!"
+
+    @app.get("/later")
+    def later():  # type: ignore[no-untyped-def]
+        return "later"
+
+    store = open_store(url, prefix)
+    try:
+        assert app.test_client().get("/").status_code == 200
+        assert heron.flush(10)
+        assert {"index", "later"} <= set(web.endpoint_levels(store, "early"))
+    finally:
+        store.dispose()
+
+
+def test_a_bound_app_serves_the_token_export_under_its_dashboard(db_url) -> None:  # type: ignore[no-untyped-def]
+    """As Flask-MonitoringDashboard does (issue 20): SECURITY_TOKEN exports from the bound
+    app itself, under the dashboard's prefix; the app's own /api/v1 stays the app's."""
+    url, prefix = db_url
+    app = make_app()
+    heron.bind(app, database=url, table_prefix=prefix, password=ADMIN_PASSWORD,
+               security_token="fmd-token-1")
+    client = app.test_client()
+    assert client.get("/").status_code == 200
+    assert heron.flush(10)
+    page = client.get("/dashboard/api/v1/export/request?app=shop",
+                      headers={"Authorization": "Bearer fmd-token-1"})
+    assert page.status_code == 200, page.get_data(as_text=True)
+    assert [item["endpoint"] for item in page.get_json()["items"]] == ["index"]
+    assert client.get("/dashboard/api/v1/export/request",
+                      headers={"Authorization": "Bearer wrong"}).status_code == 401
+    assert client.get("/api/v1/export/request").status_code == 404  # the app's own 404

@@ -185,3 +185,19 @@ def test_sql_summary_comes_from_the_rollups(store) -> None:  # type: ignore[no-u
     assert summary["mean_queries"] == 1.0 and summary["mean_sql_ms"] == 1.5
     prune(store, now)  # the raw requests go; the means stay
     assert web.sql_summary(store, "shop", "search", now - 86400, now) == summary
+
+
+def test_flask_monitoringdashboards_addresses_lead_to_herons_pages(admin_client, store) -> None:  # type: ignore[no-untyped-def]
+    """Issue 20: the seed's URLs were 404s."""
+    seed(store)
+    for old, new in (("/dashboard/rules", "/dashboard/endpoints/rules"),
+                     ("/dashboard/measurements/overview", "/dashboard/endpoints"),
+                     ("/dashboard/overview?app=shop", "/dashboard/endpoints?app=shop"),
+                     ("/dashboard/search/main/outliers",
+                      "/dashboard/endpoints/e/shop/search#outliers-table")):
+        response = admin_client.get(old)
+        assert response.status_code == 302, old
+        assert response.headers["Location"].endswith(new), (old, response.headers["Location"])
+        assert admin_client.get(new.split("#")[0]).status_code == 200
+    assert admin_client.get("/dashboard/nothing/main/outliers").status_code == 404
+    assert admin_client.get("/dashboard/search/main/unknown-page").status_code == 404
