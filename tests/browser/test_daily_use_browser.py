@@ -137,6 +137,13 @@ def test_endpoint_charts_show_load_and_mean_duration_as_bars(
     # requests over time: bars in their buckets, never a line across the window
     assert set(wide.evaluate("window.heronCharts.daily.getOption().series.map(s => s.type)")
                ) == {"bar"}
+    # issue 20: version usage in percent of each endpoint's requests (half 1.0, half 2.0)
+    shares = wide.evaluate("Object.fromEntries(window.heronCharts['version-shares']"
+                           ".getOption().series.map(s => [s.name, s.data]))")
+    endpoints = wide.evaluate("window.heronCharts['version-shares'].getOption().xAxis[0].data")
+    search = endpoints.index("search")
+    assert shares["version 1.0"][search] == pytest.approx(50)
+    assert shares["version 1.0"][search] + shares["version 2.0"][search] == pytest.approx(100)
     wide.goto(f"{server.url}/dashboard/endpoints/e/shop/search?window=24h")
     wide.wait_for_function("document.getElementById('endpoint-charts').dataset.drawn === '1'")
     series = wide.evaluate("window.heronCharts.load.getOption().series.map(s => "
@@ -149,6 +156,14 @@ def test_endpoint_charts_show_load_and_mean_duration_as_bars(
     assert all(s["n"] > 0 for s in series)
     assert {s["name"].removesuffix(" requests") for s in bars} == \
         {s["name"].removesuffix(" mean duration") for s in means} == {"1.0", "2.0"}
+    # issue 20: a box per user, and the hours of the day the endpoint is used
+    users = wide.evaluate("window.heronCharts['user-boxes'].getOption().xAxis[0].data")
+    assert users == ["user0", "user1", "user2"]
+    medians = wide.evaluate("window.heronCharts['user-boxes'].getOption().series[0].data"
+                            ".map(d => d.value[2])")
+    assert all(30 < m < 70 for m in medians), medians  # the seed's ~40-60 ms
+    hours = wide.evaluate("window.heronCharts.hours.getOption().series[0].data")
+    assert len(hours) == 24 and sum(hours) == 600
     assert no_sideways_scroll(wide)
 
 

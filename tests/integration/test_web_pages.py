@@ -201,3 +201,18 @@ def test_flask_monitoringdashboards_addresses_lead_to_herons_pages(admin_client,
         assert admin_client.get(new.split("#")[0]).status_code == 200
     assert admin_client.get("/dashboard/nothing/main/outliers").status_code == 404
     assert admin_client.get("/dashboard/search/main/unknown-page").status_code == 404
+
+
+def test_an_endpoints_users_and_hours_of_the_day(admin_client, store) -> None:  # type: ignore[no-untyped-def]
+    """Issue 20: FMD's per-user box plot and hourly utilization of an endpoint."""
+    seed(store)
+    body = admin_client.get("/dashboard/api/web/endpoint?app_id=shop&endpoint=search"
+                            "&window=24h").get_json()
+    boxes = body["user_boxes"]
+    assert sorted(boxes) == ["user0", "user1", "user2"]
+    assert all(b["n"] == 200 and b["p5"] <= b["p25"] <= b["p50"] <= b["p75"] <= b["p95"]
+               for b in boxes.values())
+    assert len(body["hours"]) == 24 and sum(body["hours"]) == 600
+    item = admin_client.get("/dashboard/api/web/endpoint?app_id=shop&endpoint=item"
+                            "&window=24h").get_json()
+    assert list(item["user_boxes"]) == ["(none)"]  # requests without group_by: one box

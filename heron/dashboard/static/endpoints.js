@@ -60,7 +60,9 @@
       yAxis: { type: "log", name: "duration (ms)", logBase: 10 },
       series: [{ type: "boxplot", data: names.map(function (n) {
         const q = data[n];
-        return { value: [q.p5, q.p25, q.p50, q.p75, q.p95], itemStyle: { borderColor: colorOf(n), color: "transparent" } };
+        // a log axis has no 0: an instant request is drawn at 1 µs
+        const v = [q.p5, q.p25, q.p50, q.p75, q.p95].map(function (x) { return Math.max(x, 0.001); });
+        return { value: v, itemStyle: { borderColor: colorOf(n), color: "transparent" } };
       }) }],
     }), true);
   }
@@ -163,6 +165,40 @@
       series: versions.map(function (v) { return { name: "version " + v, type: "bar", stack: "v", color: colorOf(v), data: endpoints.map(function (e) { return d.by_endpoint_version[e][v] || 0; }) }; }),
     }), true);
     boxes(charts.boxes, d.boxes, "endpoint");
+    versionShares(charts["version-shares"], d.by_endpoint_version);
+  }
+
+  /* Requests per hour of the day (0-23) in TIMEZONE: when in the day an endpoint is used. */
+  function hoursOfDay(chart, hours, tz) {
+    if (!hours.some(function (n) { return n > 0; })) return empty(chart, "No requests in this time window");
+    chart.setOption(Object.assign({}, base, {
+      tooltip: { trigger: "axis", valueFormatter: function (v) { return Number(v).toLocaleString() + " requests"; } },
+      xAxis: { type: "category", data: hours.map(function (_, h) { return (h < 10 ? "0" : "") + h + ":00"; }),
+               name: "hour of the day (" + tz + ")", nameLocation: "middle", nameGap: 26 },
+      yAxis: { type: "value", name: "requests", minInterval: 1 },
+      series: [{ name: "requests", type: "bar", color: "#0d6efd", data: hours }],
+    }), true);
+  }
+
+  /* Each endpoint's requests split by version, in percent of the endpoint's requests. */
+  function versionShares(chart, byEndpoint) {
+    const endpoints = Object.keys(byEndpoint).filter(function (e) {
+      return Object.values(byEndpoint[e]).some(function (n) { return n > 0; });
+    });
+    const versions = Array.from(new Set([].concat.apply([], endpoints.map(function (e) { return Object.keys(byEndpoint[e]); }))));
+    if (!versions.length) return empty(chart, "No requests in this time window");
+    const totals = {};
+    endpoints.forEach(function (e) { totals[e] = Object.values(byEndpoint[e]).reduce(function (a, b) { return a + b; }, 0); });
+    chart.setOption(Object.assign({}, base, {
+      tooltip: { trigger: "axis", valueFormatter: function (v) { return Number(v).toFixed(1) + "%"; } },
+      legend: { type: "scroll", bottom: 0 },
+      xAxis: { type: "category", data: endpoints, axisLabel: { interval: 0, rotate: endpoints.length > 4 ? 30 : 0 } },
+      yAxis: { type: "value", name: "% of the endpoint's requests", max: 100 },
+      series: versions.map(function (v) {
+        return { name: "version " + v, type: "bar", stack: "share", color: colorOf(v),
+                 data: endpoints.map(function (e) { return totals[e] ? 100 * (byEndpoint[e][v] || 0) / totals[e] : 0; }) };
+      }),
+    }), true);
   }
 
   function endpoint(d) {
@@ -171,6 +207,8 @@
     Object.keys(d.statuses).forEach(function (s) { statuses[s] = d.statuses[s]; });
     lines(charts.statuses, statuses, d.timezone, 1, "requests", function (v) { return Number(v).toLocaleString(); }, statusColor, "line", d.step);
     boxes(charts["version-boxes"], d.versions, "version");
+    boxes(charts["user-boxes"], d.user_boxes, "user (group_by)");
+    hoursOfDay(charts.hours, d.hours, d.timezone);
     bubbles(charts.users, d.users, "user (group_by)");
     bubbles(charts.ips, d.ips, "IP address");
     const tree = d.grouped.tree;

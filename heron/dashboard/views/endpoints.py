@@ -85,15 +85,19 @@ def api_web_overview() -> Response:
         return jsonify(error="no monitored endpoints yet"), 404  # type: ignore[return-value]
     since, now = _window()
     s = state()
-    offset = datetime.now(ZoneInfo(s.config.TIMEZONE)).utcoffset()
     return jsonify(
         timezone=s.config.TIMEZONE,
-        heatmap=web.heatmap(s.store, app, since, now,
-                            offset.total_seconds() if offset else 0.0),
+        heatmap=web.heatmap(s.store, app, since, now, _offset_s()),
         daily=web.series(s.store, app, None, since, now, 86400 if since < now - 2 * 86400
                          else 3600, by="endpoint"),
         by_endpoint_version=_hits_by_endpoint_version(app, since, now),
         boxes=web.percentiles(s.store, app, None, since, now + 3600))
+
+
+def _offset_s() -> float:
+    """TIMEZONE's offset from UTC now, in seconds (hours of the day are read in it)."""
+    offset = datetime.now(ZoneInfo(state().config.TIMEZONE)).utcoffset()
+    return offset.total_seconds() if offset else 0.0
 
 
 def _hits_by_endpoint_version(app: str, since: float, now: float) -> dict[str, dict[str, int]]:
@@ -192,6 +196,8 @@ def api_web_endpoint() -> Response:
         statuses=web.status_series(s.store, app, endpoint, since, now, step),
         versions=web.percentiles(s.store, app, endpoint, since, now + 3600, group="version"),
         users=web.raw_groups(s.store, app, endpoint, since, now, "group_by"),
+        user_boxes=web.user_percentiles(s.store, app, endpoint, since, now),
+        hours=web.hour_of_day(s.store, app, endpoint, since, now, _offset_s()),
         ips=web.raw_groups(s.store, app, endpoint, since, now, "ip"),
         grouped=web.grouped_profile(s.store, app, endpoint, since, now))
 

@@ -207,15 +207,18 @@ def hits_by_endpoint_version(store: Store, app: str, since: float, until: float
     return out
 
 
-def heatmap(store: Store, app: str, since: float, until: float, offset_s: float = 0.0
-            ) -> list[list[int]]:
-    """Requests per (day of week 0=Monday, hour) in the window, in the zone ``offset_s``."""
+def heatmap(store: Store, app: str, since: float, until: float, offset_s: float = 0.0,
+            endpoint: str | None = None) -> list[list[int]]:
+    """Requests per (day of week 0=Monday, hour) in the window, in the zone ``offset_s``
+    (of one endpoint, or all)."""
     rollup = store.table("rollup_request_hour")
+    query = (select(rollup.c.bucket, func.sum(rollup.c["count"]))
+             .where(rollup.c.app == app, rollup.c.bucket >= int(since // 3600) * 3600,
+                    rollup.c.bucket < _ceil(until)).group_by(rollup.c.bucket))
+    if endpoint is not None:
+        query = query.where(rollup.c.endpoint == endpoint)
     with store.read() as conn:
-        rows = conn.execute(select(rollup.c.bucket, func.sum(rollup.c["count"]))
-                            .where(rollup.c.app == app,
-                                   rollup.c.bucket >= int(since // 3600) * 3600,
-                                   rollup.c.bucket < _ceil(until)).group_by(rollup.c.bucket)).all()
+        rows = conn.execute(query).all()
     grid = [[0] * 24 for _ in range(7)]
     for t, n in rows:
         local = int(t) + offset_s
@@ -251,6 +254,49 @@ def _grouped(store: Store, app: str, endpoint: str, since: float, until: float, 
                                 r.c.ts < end)
                          .group_by(*hour_cols, column, r.c.version))
             out.extend(tuple(row) for row in conn.execute(query))
+    return out
+
+
+def hour_of_day(store: Store, app: str, endpoint: str, since: float, until: float,
+                offset_s: float = 0.0) -> list[int]:
+    """Requests of one endpoint per hour of the day (0-23, in the zone ``offset_s``) in the
+    window: when in the day the endpoint is used."""
+    return [sum(day[hour] for day in heatmap(store, app, since, until, offset_s, endpoint))
+            for hour in range(24)]
+
+
+#: Users shown in the per-user box plot (the busiest), and raw requests read for it.
+BOX_USERS = 20
+BOX_ROWS = 200_000
+
+
+def user_percentiles(store: Store, app: str, endpoint: str, since: float, until: float
+                     ) -> dict[str, dict[str, float]]:
+    """Box-plot quantiles (5, 25, 50, 75, 95%) of one endpoint's durations per user
+    (``group_by``), for the busiest :data:`BOX_USERS` users, from the raw requests kept in
+    the window (the newest :data:`BOX_ROWS`), with each user's request count as ``n``."""
+    import statistics
+
+    table = store.table("request")
+    with store.read() as conn:
+        rows = conn.execute(
+            select(table.c.group_by, table.c.duration_ms)
+            .where(table.c.app == app, table.c.endpoint == endpoint, table.c.ts >= since,
+                   table.c.ts < until)
+            .order_by(table.c.ts.desc()).limit(BOX_ROWS)).all()
+    per_user: dict[str, list[float]] = defaultdict(list)
+    for user, ms in rows:
+        per_user["(none)" if user in (None, "") else str(user)].append(float(ms))
+    busiest = sorted(per_user, key=lambda u: (-len(per_user[u]), u))[:BOX_USERS]
+    out: dict[str, dict[str, float]] = {}
+    for user in sorted(busiest):
+        values = sorted(per_user[user])
+        if len(values) == 1:
+            cuts = [values[0]] * 19
+        else:
+            cuts = statistics.quantiles(values, n=20, method="inclusive")
+        out[user] = {"p5": cuts[0], "p25": cuts[4], "p50": cuts[9], "p75": cuts[14],
+                     "p95": cuts[18], "n": len(values)}
     return out
 
 
