@@ -478,6 +478,8 @@ def session_run(params_file: str, settings: tuple[str, ...], rig_defaults: str |
         except ValueError:
             overrides[key] = value
     session = from_params(params_file, rig_defaults, **overrides)
+    for note in session.start_notes:  # keys kept as the experiment's parameters
+        click.echo(f"heron: {note}", err=True)
     plan = session.plan  # type: ignore[attr-defined]
     acquisition = plan.get("acquisition")
     if isinstance(acquisition, str):

@@ -10,9 +10,11 @@ blank, indented, comments, ``...``, or a statement Python starts a line with.
 from __future__ import annotations
 
 import ast
+import json
 import re
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -130,3 +132,14 @@ def fenced_blocks(text: str) -> list[str]:
         if inside:
             current.append(line)
     return blocks
+
+
+def json_blocks(text: str) -> list[Any]:
+    """The ``.. code-block:: json`` objects of a page (flattened reStructuredText too)."""
+    decoder = json.JSONDecoder()
+    out = []
+    for part in text.split(".. code-block:: json")[1:]:
+        start = part.index("{")
+        value, _ = decoder.raw_decode(part[start:])
+        out.append(value)
+    return out

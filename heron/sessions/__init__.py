@@ -23,6 +23,11 @@ SESSION_KEYS = {
 }
 PIPELINE_KEYS = {"pre_acquisition", "acquisition", "post_acquisition"}
 KNOWN_KEYS = SESSION_KEYS | PIPELINE_KEYS | {"params", "crash_report"}
+#: The OpenScope launcher's ``github_issue`` block, read as ``crash_report`` (its keys as the
+#: launcher's docs name them → heron's).
+GITHUB_ISSUE_KEYS = {"include_launcher_log": "include_log", "launcher_log_mode": "log_mode",
+                     "sanitize_launcher_log": "sanitize_log",
+                     "include_rig_config": "include_params"}
 
 
 def session(output_dir: str | os.PathLike[str], **options: Any) -> Session:
@@ -39,8 +44,11 @@ def session(output_dir: str | os.PathLike[str], **options: Any) -> Session:
 def load_params(path: str | os.PathLike[str], rig_defaults: dict[str, Any] | str |
                 os.PathLike[str] | None = None,
                 overrides: dict[str, Any] | None = None) -> dict[str, Any]:
-    """A parameter file (JSON or TOML) over the rig's defaults, with ``overrides`` on top;
-    an unknown key is an error naming it."""
+    """A parameter file (JSON or TOML) over the rig's defaults, with ``overrides`` on top.
+
+    Written as the OpenScope launcher's are: a ``github_issue`` block is the crash report's
+    configuration, and keys heron does not know are the experiment's own parameters (kept
+    under ``params``; their names are listed under :data:`EXTRA_KEYS`)."""
     merged: dict[str, Any] = {}
     if rig_defaults is not None:
         defaults = rig_defaults if isinstance(rig_defaults, dict) else _read(rig_defaults)
@@ -55,26 +63,55 @@ def load_params(path: str | os.PathLike[str], rig_defaults: dict[str, Any] | str
             table[rest] = value
         else:
             merged[key] = value
-    unknown = sorted(set(merged) - KNOWN_KEYS)
-    if unknown:
-        raise ConfigError(f"{path}: unknown key(s) {', '.join(unknown)}; known keys: "
-                          f"{', '.join(sorted(KNOWN_KEYS))} (the experiment's own "
-                          "parameters go in a [params] table)")
+    if "github_issue" in merged:  # the OpenScope launcher's name for the block
+        block = merged.pop("github_issue")
+        if not isinstance(block, dict):
+            raise ConfigError(f"{path}: github_issue must be a table")
+        merged.setdefault("crash_report", {GITHUB_ISSUE_KEYS.get(k, k): v
+                                           for k, v in block.items()})
     if "output_dir" not in merged:
         raise ConfigError(f"{path}: output_dir is required")
     if not isinstance(merged.get("params", {}), dict):
         raise ConfigError(f"{path}: params must be a table")
+    # Keys heron does not know are the experiment's own parameters, as in a launcher's
+    # parameter file: kept under params, and named once at start (a typo of heron's own
+    # keys is said with the key it resembles).
+    extra = sorted(set(merged) - KNOWN_KEYS)
+    if extra:
+        merged["params"] = {**{k: merged.pop(k) for k in extra}, **merged.get("params", {})}
+    merged[EXTRA_KEYS] = extra
     return merged
+
+
+#: Where :func:`load_params` lists the keys it kept as the experiment's parameters.
+EXTRA_KEYS = "__experiment_keys__"
+
+
+def describe_extra_keys(keys: list[str]) -> str | None:
+    """One line naming the keys kept as the experiment's parameters, and the heron key
+    each near-typo resembles; None when there are none."""
+    if not keys:
+        return None
+    import difflib
+
+    named = []
+    for key in keys:
+        near = difflib.get_close_matches(key, sorted(KNOWN_KEYS), n=1, cutoff=0.8)
+        named.append(f"{key} (did you mean {near[0]}?)" if near else key)
+    return ("parameters heron does not know, kept as the experiment's own: "
+            + ", ".join(named))
 
 
 def from_params(path: str | os.PathLike[str], rig_defaults: dict[str, Any] | str |
                 os.PathLike[str] | None = None, **overrides: Any) -> Session:
     """A :class:`Session` from a parameter file (see :func:`load_params`)."""
     merged = load_params(path, rig_defaults, overrides)
+    extra = merged.pop(EXTRA_KEYS, [])
     options = {k: v for k, v in merged.items() if k in SESSION_KEYS and k != "output_dir"}
     session_ = Session(merged["output_dir"], params=merged.get("params", {}),
                        input_params=_read(path), crash_report=merged.get("crash_report"),
                        **options)
+    session_.start_notes = [n for n in (describe_extra_keys(extra),) if n]
     session_.plan = {k: merged.get(k) for k in PIPELINE_KEYS}  # type: ignore[attr-defined]
     return session_
 

@@ -124,20 +124,27 @@ class Reporter:
     def build(self, session: Any, failure: Failure, log_text: str) -> dict[str, Any]:
         c = self.config
         secrets = [s for s in (os.environ.get(c.token_env or ""),) if s]
-        private = [session.subject_id, session.user_id] if c.sanitize_log else []
+        people = [str(v) for v in (session.subject_id, session.user_id) if v]
+        # Subject and user ids stay out of the body (title, folder, paths, traceback)
+        # unless include_subject_user; in the log excerpt they go only with sanitize_log.
+        private = [] if c.include_subject_user else people
+        private_log = people if c.sanitize_log and not c.include_subject_user else []
+
+        def redact(text: str, values: list[str]) -> str:
+            text = redact_tokens(text, secrets)
+            for value in values:
+                text = text.replace(value, REDACTED)
+            return text
 
         def clean(text: str) -> str:
-            text = redact_tokens(text, secrets)
-            for value in private:
-                if value:
-                    text = text.replace(str(value), REDACTED)
-            return text
+            return redact(text, private)
 
         name = clean(session.name)
         if failure.kind == "exception":
             title = f"Crash: {failure.title_subject} in {name} [{session.id}]"
-        else:
-            title = f"Failure: {failure.stage} pipeline [{session.id}]"
+        else:  # the modules that failed, by name
+            title = (f"Failure: {failure.stage} pipeline: {clean(failure.title_subject)} "
+                     f"failed [{session.id}]")
         head = [f"## {failure.kind if failure.kind == 'exception' else 'Pipeline failure'}"
                 f" in stage `{failure.stage}`", "", "```", clean(failure.traceback).rstrip(),
                 "```", "", "## Session", "",
@@ -145,7 +152,7 @@ class Reporter:
                 f"- folder: `{clean(str(session.folder))}`",
                 f"- host: `{socket.gethostname()}`, {platform.platform()}",
                 f"- Python {sys.version.split()[0]}, heron {_heron_version()}"]
-        if c.include_subject_user and not c.sanitize_log:
+        if c.include_subject_user:
             head.append(f"- subject: `{session.subject_id}`, user: `{session.user_id}`")
         if c.include_params:
             head += ["", "## Parameters", "", "```json",
@@ -156,7 +163,7 @@ class Reporter:
             if c.log_mode == "tail":
                 lines = lines[-int(c.max_output_lines):]
             room = GITHUB_BODY_LIMIT - len(body) - 200
-            text = clean("\n".join(lines))
+            text = redact("\n".join(lines), private_log)
             if len(text) > room:  # the log gives way; the traceback above is never cut
                 text = "…(earlier lines cut to fit)\n" + text[-max(0, room):]
             body += f"\n\n## Log ({c.log_mode})\n\n```\n{text}\n```"

@@ -116,6 +116,8 @@ class Session:
         self.folder = Path()
         self.metadata = Path()
         self.crash_report: dict[str, Any] | None = None
+        #: lines logged at start (``from_params``: keys kept as the experiment's parameters)
+        self.start_notes: list[str] = []
         self._handlers: list[logging.Handler] = []
         self._context_token: Any = None
         self._root_level: int | None = None
@@ -136,6 +138,8 @@ class Session:
         self._attach_logging()
         self.log.info("session %s started: subject %s, user %s, folder %s", self.id,
                       self.subject_id, self.user_id, self.folder)
+        for note in self.start_notes:
+            self.log.warning("%s", note)
         self._stage_started = time.time()
         self.log.info("stage setup started")
         write_json(self.metadata / "input_parameters.json", self.input_params)
@@ -143,9 +147,16 @@ class Session:
         write_json(self.metadata / "command_line_arguments.json",
                    {"argv": sys.argv, "executable": sys.executable, "cwd": os.getcwd()})
         script = Path(sys.argv[0]).resolve() if sys.argv and sys.argv[0] else Path.cwd()
-        write_json(self.metadata / "git_revisions.json", {
-            "script": str(script), "experiment": git_revision(script),
-            "repositories": [git_revision(Path(r).expanduser()) for r in self.repositories]})
+        revisions = {"script": str(script), "experiment": git_revision(script),
+                     "repositories": [git_revision(Path(r).expanduser())
+                                      for r in self.repositories]}
+        write_json(self.metadata / "git_revisions.json", revisions)
+        for revision in [revisions["experiment"], *revisions["repositories"]]:
+            # script and repository information in the log, as the launcher's has it
+            self.log.info("script %s, repository %s, commit %s%s", revision["path"],
+                          revision.get("repository") or "(none)",
+                          revision.get("commit") or "-",
+                          " (uncommitted changes)" if revision.get("dirty") else "")
         self._write_pipeline()
         self._write_end_state(final=False)
         if self.reporter is not None:
@@ -237,7 +248,7 @@ class Session:
             if step["outcome"] == "ok":
                 continue
             self._failures.append(Failure(
-                stage, stage, step.get("traceback") or f"{module.name}: {step['error']}",
+                stage, module.name, step.get("traceback") or f"{module.name}: {step['error']}",
                 stage, fingerprint(stage, f"{module.name}|{step['error']}")))
             policy = module.on_failure or DEFAULT_ON_FAILURE.get(stage, "continue")
             if policy == "prompt":
@@ -403,6 +414,12 @@ class Session:
         if not matching:
             return
         failure = matching[0]
+        if failure.kind != "exception":  # a pipeline: every module that failed in it
+            same = [f for f in matching if f.kind == failure.kind]
+            names = [f.title_subject for f in same]
+            failure = Failure(failure.kind, ", ".join(names),
+                              "\n\n".join(f"{f.title_subject}:\n{f.traceback}" for f in same),
+                              failure.stage, fingerprint(failure.kind, "|".join(names)))
         try:
             for handler in self._handlers:
                 handler.flush()
@@ -421,6 +438,8 @@ class Session:
                          "parameters": _jsonable(self.params),
                          "resources": self._sampler.summary() if self._sampler else {}}
             state["crash_report"] = self.crash_report
+            if self.crash_report.get("issue_url"):  # where the launcher's docs say it is
+                state["github"] = {"issue_url": self.crash_report["issue_url"]}
             write_json(path, state)
         except Exception:  # noqa: BLE001 - reporting never changes the session's outcome
             self.log.exception("crash report failed")
@@ -486,6 +505,11 @@ class Session:
             self.mirror()
 
     def _on_sample(self, sample: dict[str, Any]) -> None:
+        # the log carries resource usage too, as the launcher's does (one line a sample)
+        self.log.info("resources: CPU %.0f%% (machine %.0f%%), memory %.0f MB (machine "
+                      "%.0f%%), disk free %.1f GB", sample["cpu_percent"],
+                      sample["sys_cpu_percent"], sample["rss_bytes"] / 2**20,
+                      sample["sys_memory_percent"], sample["disk_free_bytes"] / 2**30)
         emitting.emit(ev.Resource(app=self.app, ts=sample["ts"], session_id=self.id,
                              cpu_percent=sample["cpu_percent"], rss_bytes=sample["rss_bytes"],
                              sys_cpu_percent=sample["sys_cpu_percent"],

@@ -117,11 +117,19 @@ def test_a_failed_pipeline_stage_is_reported_when_asked(tmp_path: Path, github) 
     def qc() -> bool:
         return False
 
+    def copy_data() -> bool:
+        raise OSError("disk full")
+
     with heron.session(tmp_path, crash_report=block(github.url,
                                                     report_on=["post_acquisition"])) as s:
-        s.run_pipeline("post_acquisition", [qc])
+        s.run_pipeline("post_acquisition", [qc, copy_data])
     post = github.requests[-1]
-    assert post["body"]["title"] == f"Failure: post_acquisition pipeline [{s.id}]"
+    # every module that failed, not only the first (issue 20)
+    assert post["body"]["title"] == \
+        f"Failure: post_acquisition pipeline: qc, copy_data failed [{s.id}]"
+    assert "disk full" in post["body"]["body"] and "qc:" in post["body"]["body"]
+    debug = json.loads((s.metadata / "debug_state.json").read_text())
+    assert debug["github"]["issue_url"] == debug["crash_report"]["issue_url"]
     debug = json.loads((s.metadata / "debug_state.json").read_text())
     assert debug["crash_report"]["issue_number"] == 1
     assert json.loads((s.metadata / "end_state.json").read_text())["outcome"] == "ok"
@@ -168,3 +176,42 @@ def test_the_session_page_links_the_crash_report(tmp_path: Path, github, db_url,
     assert heron.flush(10)
     page = admin_client.get(f"/dashboard/sessions/{s.id}").get_data(as_text=True)
     assert 'href="https://github.test/o/r/issues/1"' in page
+
+
+def test_the_launchers_own_parameter_file_and_github_issue_block(tmp_path: Path,  # type: ignore[no-untyped-def]
+                                                                 monkeypatch) -> None:
+    """Issue 20: seed 004's ``github_issue`` block in a parameter file, as written, with the
+    experiment's own keys at the top level; only where GitHub is (a server on 127.0.0.1)
+    is added by the test."""
+    from heron.sessions import from_params
+    from tests.seeds import json_blocks, seed_text
+
+    [seed] = [b for b in json_blocks(seed_text("004")) if "github_issue" in b]
+    assert seed["github_issue"]["launcher_log_mode"] == "full"
+    monkeypatch.setenv(seed["github_issue"]["token_env"], TOKEN)
+    fake = FakeGitHub()
+    try:
+        params = tmp_path / "params.json"
+        params.write_text(json.dumps({"output_dir": str(tmp_path / "out"),
+                                      "subject_id": "mouse-42", "user_id": "ana",
+                                      "stimulus": "gratings", **seed}), encoding="utf-8")
+        session = from_params(params, None, **{"github_issue.api_url": fake.url})
+        assert session.params == {"stimulus": "gratings"}  # the experiment's own key
+        with pytest.raises(RuntimeError), session as s:
+            s.log.info("subject mouse-42 placed on the rig by ana")
+            raise RuntimeError("lost the camera")
+    finally:
+        fake.close()
+    [post] = [r for r in fake.requests if r["method"] == "POST"]
+    repo = seed["github_issue"]["repo"]
+    assert post["path"] == f"/repos/{repo}/issues"
+    assert post["body"]["labels"] == seed["github_issue"]["labels"]
+    body = post["body"]["body"]
+    head, _, log = body.partition("## Log (full)")
+    # by default the ids stay out of the body (the folder is named after the subject)...
+    assert "mouse-42" not in post["body"]["title"] and "mouse-42" not in head
+    assert "subject:" not in head and "`ana`" not in head
+    # ...and the log excerpt is kept as it is: sanitize_launcher_log is false in the seed
+    assert "subject mouse-42 placed on the rig" in log
+    debug = json.loads((s.metadata / "debug_state.json").read_text())
+    assert debug["github"]["issue_url"] == "https://github.test/o/r/issues/1"

@@ -211,10 +211,14 @@ def test_parameter_files_and_their_errors(tmp_path: Path) -> None:
                                                                        "trials": 5}
     session = from_params(params, rig)
     assert session.subject_id == "mouse-7" and session.params == {"contrast": 0.8}
-    bad = tmp_path / "bad.json"
-    bad.write_text('{"output_dir": "x", "subjcet_id": "typo"}')
-    with pytest.raises(ConfigError, match="unknown key.*subjcet_id"):
-        load_params(bad)
+    # issue 20: keys heron does not know are the experiment's own parameters, as in the
+    # OpenScope launcher's files; a typo of heron's own keys is named with the key it meant
+    extra = tmp_path / "extra.json"
+    extra.write_text('{"output_dir": "x", "subjcet_id": "typo", "stimulus": "gratings"}')
+    kept = from_params(extra)
+    assert kept.params == {"subjcet_id": "typo", "stimulus": "gratings"}
+    assert kept.start_notes == ["parameters heron does not know, kept as the experiment's "
+                                "own: stimulus, subjcet_id (did you mean subject_id?)"]
     broken = tmp_path / "broken.json"
     broken.write_text('{"output_dir": ')
     with pytest.raises(ConfigError, match="not valid JSON"):
