@@ -112,6 +112,13 @@ def from_params(path: str | os.PathLike[str], rig_defaults: dict[str, Any] | str
                        input_params=_read(path), crash_report=merged.get("crash_report"),
                        **options)
     session_.start_notes = [n for n in (describe_extra_keys(extra),) if n]
+    acquisition = merged.get("acquisition")
+    script = acquisition if isinstance(acquisition, str) else \
+        acquisition[-1] if isinstance(acquisition, list) and acquisition else None
+    candidates = [Path(path).resolve().parent / script, Path(script)] if script else []
+    found = [c.resolve() for c in candidates if c.is_file()]
+    # the experiment's own files (their repository), not heron's executable
+    session_.script = found[0] if found else Path(path).resolve()
     session_.plan = {k: merged.get(k) for k in PIPELINE_KEYS}  # type: ignore[attr-defined]
     return session_
 

@@ -118,6 +118,9 @@ class Session:
         self.crash_report: dict[str, Any] | None = None
         #: lines logged at start (``from_params``: keys kept as the experiment's parameters)
         self.start_notes: list[str] = []
+        #: the experiment's script, whose repository is recorded (default: the running one;
+        #: ``heron session run``: the acquisition script, else the parameter file)
+        self.script: Path | None = None
         self._handlers: list[logging.Handler] = []
         self._context_token: Any = None
         self._root_level: int | None = None
@@ -146,7 +149,8 @@ class Session:
         write_json(self.metadata / "processed_parameters.json", self.params)
         write_json(self.metadata / "command_line_arguments.json",
                    {"argv": sys.argv, "executable": sys.executable, "cwd": os.getcwd()})
-        script = Path(sys.argv[0]).resolve() if sys.argv and sys.argv[0] else Path.cwd()
+        script = self.script or (Path(sys.argv[0]).resolve() if sys.argv and sys.argv[0]
+                                 else Path.cwd())
         revisions = {"script": str(script), "experiment": git_revision(script),
                      "repositories": [git_revision(Path(r).expanduser())
                                       for r in self.repositories]}

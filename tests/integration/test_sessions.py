@@ -249,6 +249,9 @@ def test_session_run_command(tmp_path: Path) -> None:
     assert read(folder, "processed_parameters.json") == {"trials": 4}
     log = (folder / "launcher_metadata" / "launcher.log").read_text()
     assert log.count("acquiring 10 frames") == 2
+    # the experiment's script, not heron's executable, and its repository, in the log too
+    assert read(folder, "git_revisions.json")["script"] == str(acquisition.resolve())
+    assert f"script {acquisition.resolve()}, repository" in log
     failing = tmp_path / "f.json"
     failing.write_text(json.dumps({"output_dir": str(tmp_path / "out2"),
                                    "acquisition": [sys.executable, "-c", "raise SystemExit(2)"]}))
