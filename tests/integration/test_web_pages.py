@@ -216,3 +216,19 @@ def test_an_endpoints_users_and_hours_of_the_day(admin_client, store) -> None:  
     item = admin_client.get("/dashboard/api/web/endpoint?app_id=shop&endpoint=item"
                             "&window=24h").get_json()
     assert list(item["user_boxes"]) == ["(none)"]  # requests without group_by: one box
+
+
+def test_the_settings_page_shows_the_configuration_and_exports(admin_client, guest_client,  # type: ignore[no-untyped-def]
+                                                              store) -> None:
+    """FMD's configuration and export-data pages (issue 20), for admins only."""
+    page = admin_client.get("/dashboard/settings?app=shop")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert 'data-setting="MONITOR_LEVEL"' in html and 'data-setting="TIMEZONE"' in html
+    assert "admin-pass-123" not in html and "export-secret-1" not in html  # masked
+    assert 'href="/dashboard/api/v1/export/request?app=shop"' in html
+    export = admin_client.get("/dashboard/api/v1/export/request?app=shop")
+    assert export.status_code == 200  # an admin's session exports too
+    assert guest_client.get("/dashboard/settings").status_code == 403
+    for old in ("/dashboard/configuration", "/dashboard/export-data"):
+        assert admin_client.get(old).headers["Location"].startswith("/dashboard/settings")

@@ -11,7 +11,7 @@ import importlib
 
 #: Page modules in the order their tabs appear (a module adds its tab when imported).
 PAGES = ("auth", "home", "runs", "database", "monitoring", "users", "endpoints", "sessions",
-         "logs", "alerts", "fmd_urls")
+         "logs", "alerts", "settings", "fmd_urls")
 
 
 def register_all() -> None:

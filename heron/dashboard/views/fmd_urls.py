@@ -27,6 +27,18 @@ def fmd_rules() -> Response:
     return redirect(url_for("dashboard.dashboard_rules", **_keep_query()))
 
 
+@route("/configuration")
+@route("/config")
+def fmd_configuration() -> Response:
+    return redirect(url_for("dashboard.dashboard_settings", **_keep_query()))
+
+
+@route("/export-data")
+@route("/export_data")
+def fmd_export_data() -> Response:
+    return redirect(url_for("dashboard.dashboard_settings", **_keep_query()) + "#export")
+
+
 @route("/overview")
 @route("/measurements/overview")
 def fmd_overview() -> Response:
