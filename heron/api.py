@@ -214,6 +214,9 @@ def _stop_web_threads() -> None:
     mount = sys.modules.get("heron.web.mount")
     if mount is not None:
         mount.forget()
+    profiler = sys.modules.get("heron.web.profiler")
+    if profiler is not None:
+        profiler.forget_periods()
 
 
 def recorder() -> Recorder | None:

@@ -68,8 +68,11 @@ class Sampler:
     def sample_every(self, period_ms: float) -> None:
         """Sample at least every ``period_ms`` (the shortest period any app asked for)."""
         if check_period(period_ms) < self.period_ms:
-            self.period_ms = float(period_ms)
-            self._ticker.period_s = self.period_ms / 1000
+            self.set_period(period_ms)
+
+    def set_period(self, period_ms: float) -> None:
+        self.period_ms = check_period(period_ms)
+        self._ticker.period_s = self.period_ms / 1000
 
     def _tick(self) -> None:
         if self._runs:
@@ -113,14 +116,27 @@ def check_period(period_ms: float) -> float:
 
 _shared: Sampler | None = None
 _shared_lock = threading.Lock()
+_fresh = False  # after heron.shutdown(): the next app sets the period, not the shortest
 
 
 def shared_sampler(period_ms: float) -> Sampler:
-    """The process's one sampler, sampling at the shortest period asked for."""
-    global _shared
+    """The process's one sampler, sampling at the shortest period asked for since the
+    last :func:`heron.shutdown`."""
+    global _shared, _fresh
     with _shared_lock:
         if _shared is None:
             _shared = Sampler(period_ms)
+        elif _fresh:
+            _shared.set_period(period_ms)
         else:
             _shared.sample_every(period_ms)
+        _fresh = False
         return _shared
+
+
+def forget_periods() -> None:
+    """``heron.shutdown()``: the apps bound next ask for their period afresh (one sampler
+    stays, so a process keeps one profiler thread)."""
+    global _fresh
+    with _shared_lock:
+        _fresh = True
