@@ -142,3 +142,13 @@ def test_mann_whitney_finds_a_known_shift_and_no_false_one() -> None:
     assert mann_whitney_sketch(sk(before), sk(same)).p_value > 0.01
     with pytest.raises(ValueError):
         mann_whitney_sketch(sk([1.0]), sk(same))
+
+
+def test_one_sampler_whose_period_starts_afresh_after_shutdown() -> None:
+    from heron.web import profiler
+
+    first = profiler.shared_sampler(5.0)
+    assert profiler.shared_sampler(1.0) is first and first.period_ms == 1.0  # the shortest
+    assert profiler.shared_sampler(5.0).period_ms == 1.0
+    profiler.forget_periods()  # what heron.shutdown() does
+    assert profiler.shared_sampler(5.0) is first and first.period_ms == 5.0
