@@ -46,6 +46,9 @@ logger = logging.getLogger("heron")
 
 MAX_BACKOFF = 30.0
 SPLIT_AFTER = 3  # 5xx answers to one batch before it is split to find a poison event
+#: Answers that say the server (its store, or a proxy in front) cannot take anything now:
+#: never a sign that an event is poison, however often they come.
+UNAVAILABLE = frozenset({502, 503, 504})
 DRAIN_SLICE = 1.0  # seconds of delivery per call, so flushes and new batches are not starved
 
 
@@ -255,8 +258,8 @@ class HttpSink:
             self._failed(f"the server refused the token ({status}): set HERON_TOKEN to the "
                          "server's ingest token; events wait in the spool", floor=60.0)
             return False
-        if status >= 500:
-            self._head_failures += 1
+        if status >= 500 and status not in UNAVAILABLE:
+            self._head_failures += 1  # the server fails on this batch: a poison suspect
         self._failed(f"{self.url} answered {status}")
         return False
 
@@ -310,6 +313,14 @@ class HttpSink:
         if not done:
             return False
         for item in suspects:
+            # once more alone, now that the server stores the others: an event that failed
+            # while the server was failing on everything is stored, not set aside
+            body = gzip.compress(json.dumps([item]).encode(), compresslevel=1)
+            failures = self._head_failures
+            if self._deliver(body, 1):
+                continue
+            if self._head_failures == failures:
+                return False  # not its own failure (unreachable, unavailable): all wait
             self._reject(item, "the server fails on it (5xx) while it stores the others")
         self._retry_at = 0.0
         return True

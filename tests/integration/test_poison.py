@@ -129,6 +129,50 @@ def test_a_batch_the_server_keeps_failing_on_is_split_to_find_the_poison(tmp_pat
     assert letter["event"]["message"] == "poison" and "5xx" in letter["reason"]
 
 
+class _FlakyServer(_PoisonServer):
+    """Fails every batch with a 500 for its first ``failing`` answers (a server whose store
+    is restarting, reported as a 500), then takes everything."""
+
+    failing = 0
+
+    def do_POST(self) -> None:  # noqa: N802
+        with self.lock:
+            type(self).failing -= 1
+            failing = type(self).failing >= 0
+        if failing:
+            self.rfile.read(int(self.headers["Content-Length"]))
+            self.send_response(500)
+            self.end_headers()
+            return
+        super().do_POST()
+
+
+def test_an_event_that_failed_only_while_the_server_failed_on_everything_is_stored(
+        tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """CI saw it: a store restart during the poison split made the first event look like
+    poison and set it aside. A suspect is sent once more before it is set aside."""
+    _FlakyServer.taken = []
+    _FlakyServer.failing = 3 + 9  # three tries, then halves down to a single event
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _FlakyServer)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        spool = tmp_path / "spool"
+        heron.init(f"http://127.0.0.1:{server.server_port}", token=TOKEN, app="p",
+                   spool_dir=str(spool))
+        for i in range(1_000):
+            heron.emit(ev.Log(app="p", message=f"m{i}"))
+        assert heron.flush(60)
+        deadline = time.monotonic() + 90
+        while heron.stats()["spool_bytes"] and time.monotonic() < deadline:
+            time.sleep(0.1)
+        heron.shutdown()
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert {item["message"] for item in _FlakyServer.taken} == {f"m{i}" for i in range(1_000)}
+    assert dead_letters(spool) == []
+
+
 # -- the server's ingest ---------------------------------------------------------------
 def _events(*items: dict[str, Any]) -> bytes:
     return json.dumps([{"kind": "log", "id": f"id{i}", "app": "api", "message": f"m{i}",
