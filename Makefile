@@ -54,6 +54,7 @@ bench: $(BENCH_VENV)/.installed
 	$(BENCH_VENV)/bin/python bench/request_overhead.py
 	$(BENCH_VENV)/bin/python bench/bind_cost.py
 	$(BENCH_VENV)/bin/python bench/dashboard_scale.py
+	$(BENCH_VENV)/bin/python bench/dallinger_watch.py
 	$(BENCH_VENV)/bin/python bench/database_paging.py
 	$(BENCH_VENV)/bin/python bench/monitoring_graph.py
 

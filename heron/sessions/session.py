@@ -382,6 +382,13 @@ class Session:
             except Exception:  # noqa: BLE001
                 self.log.exception("last resource sample failed")
         stop = time.time()
+        usage = self._sampler.summary() if self._sampler is not None else {}
+        if usage:  # the resource summary closes the log, as the launcher's does
+            self.log.info("resources over the session: %d samples, CPU at most %.0f%%, "
+                          "memory at most %.0f MB, disk free at least %.1f GB",
+                          usage["samples"], usage["max_cpu_percent"],
+                          usage["max_rss_bytes"] / 2**20,
+                          usage["min_disk_free_bytes"] / 2**30)
         self.log.info("session %s ended: %s after %.1f s", self.id, self.outcome,
                       stop - self._start)
         self._write_end_state(final=True, stop=stop)

@@ -249,6 +249,8 @@ def test_session_run_command(tmp_path: Path) -> None:
     assert read(folder, "processed_parameters.json") == {"trials": 4}
     log = (folder / "launcher_metadata" / "launcher.log").read_text()
     assert log.count("acquiring 10 frames") == 2
+    # resource usage in the log: a line a sample and a summary at the end (issue 20)
+    assert "resources: CPU" in log and "resources over the session:" in log
     # the experiment's script, not heron's executable, and its repository, in the log too
     assert read(folder, "git_revisions.json")["script"] == str(acquisition.resolve())
     assert f"script {acquisition.resolve()}, repository" in log
