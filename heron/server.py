@@ -18,7 +18,6 @@ from gunicorn.app.base import BaseApplication
 
 from heron import config as heron_config
 from heron.api_v1 import create_blueprint as api_blueprint
-from heron.api_v1 import export_blueprint
 from heron.auth.tokens import ensure_ingest_token
 from heron.auth.users import ensure_default_users
 from heron.config import Config
@@ -34,7 +33,6 @@ def create_app(config: Config | None = None, *, store: Store | None = None,
     app = Flask("heron.server")
     init_dashboard(app, store, cfg, experiment)  # its config: cookie, request size
     app.register_blueprint(api_blueprint())
-    app.register_blueprint(export_blueprint(f"/{cfg.CUSTOM_LINK}"))  # where a bound app has it
 
     @app.get("/")
     def root():  # type: ignore[no-untyped-def]

@@ -83,8 +83,8 @@ def _open(run_obj: Run) -> Iterator[Run]:
         run_obj.end = time.time()
         if run_obj.recorded:
             emitting.emit(RunEnd(run_id=run_obj.id, outcome=run_obj.outcome or "error",
-                            error_type=run_obj.error_type,
-                            error_message=run_obj.error_message, ts=run_obj.end))
+                                 error_type=run_obj.error_type,
+                                 error_message=run_obj.error_message, ts=run_obj.end))
 
 
 @contextmanager
@@ -112,7 +112,7 @@ def run(run_class: str, **dimensions: Any) -> Iterator[Run]:
         dims["version"] = emitting.version  # so runs of two versions can be compared
     run_obj = Run(new_id(), run_class, None, dims, time.time())
     emitting.emit(RunStart(run_id=run_obj.id, run_class=run_class, dimensions=run_obj.dimensions,
-                      ts=run_obj.start))
+                           ts=run_obj.start))
     with _open(run_obj) as opened:
         yield opened
 
@@ -142,7 +142,7 @@ def sub_run(run_class: str, **dimensions: Any) -> Iterator[Run]:
         return
     run_obj = Run(sub_id, run_class, parent.id, clean_dimensions(dimensions), time.time())
     emitting.emit(RunStart(run_id=sub_id, run_class=run_class, parent_id=parent.id,
-                      dimensions=run_obj.dimensions, ts=run_obj.start))
+                           dimensions=run_obj.dimensions, ts=run_obj.start))
     with _open(run_obj) as opened:
         yield opened
 

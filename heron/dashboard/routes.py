@@ -94,6 +94,7 @@ def init_app(app: Flask, store: Store, config: Config, experiment: Any = None, *
         (its API accepts a logged-in session), the dashboard's prefix in a bound app (the
         host's own pages never receive it).
     """
+    from heron.api_v1 import export_blueprint
     from heron.auth.tokens import ensure_secret_key
     from heron.dashboard import params, sessions
     from heron.experiment.hooks import Experiment
@@ -113,4 +114,7 @@ def init_app(app: Flask, store: Store, config: Config, experiment: Any = None, *
         PERMANENT_SESSION_LIFETIME=timedelta(days=float(config.SESSION_MAX_DAYS)),
         SESSION_COOKIE_SAMESITE="Lax")
     app.register_blueprint(create_blueprint(config))
+    # the token export beside the dashboard, where Flask-MonitoringDashboard serves it (a
+    # bound app has no /api/v1 of heron's; the Settings page links here)
+    app.register_blueprint(export_blueprint(f"/{config.CUSTOM_LINK}"))
     _install_unrouted_errors(app, "/" + config.CUSTOM_LINK)

@@ -48,7 +48,14 @@ def load_params(path: str | os.PathLike[str], rig_defaults: dict[str, Any] | str
 
     Written as the OpenScope launcher's are: a ``github_issue`` block is the crash report's
     configuration, and keys heron does not know are the experiment's own parameters (kept
-    under ``params``; their names are listed under :data:`EXTRA_KEYS`)."""
+    under ``params``)."""
+    return _load(path, rig_defaults, overrides)[0]
+
+
+def _load(path: str | os.PathLike[str], rig_defaults: dict[str, Any] | str |
+          os.PathLike[str] | None, overrides: dict[str, Any] | None
+          ) -> tuple[dict[str, Any], list[str]]:
+    """:func:`load_params`, and the keys it kept as the experiment's parameters."""
     merged: dict[str, Any] = {}
     if rig_defaults is not None:
         defaults = rig_defaults if isinstance(rig_defaults, dict) else _read(rig_defaults)
@@ -79,12 +86,7 @@ def load_params(path: str | os.PathLike[str], rig_defaults: dict[str, Any] | str
     extra = sorted(set(merged) - KNOWN_KEYS)
     if extra:
         merged["params"] = {**{k: merged.pop(k) for k in extra}, **merged.get("params", {})}
-    merged[EXTRA_KEYS] = extra
-    return merged
-
-
-#: Where :func:`load_params` lists the keys it kept as the experiment's parameters.
-EXTRA_KEYS = "__experiment_keys__"
+    return merged, extra
 
 
 def describe_extra_keys(keys: list[str]) -> str | None:
@@ -105,8 +107,7 @@ def describe_extra_keys(keys: list[str]) -> str | None:
 def from_params(path: str | os.PathLike[str], rig_defaults: dict[str, Any] | str |
                 os.PathLike[str] | None = None, **overrides: Any) -> Session:
     """A :class:`Session` from a parameter file (see :func:`load_params`)."""
-    merged = load_params(path, rig_defaults, overrides)
-    extra = merged.pop(EXTRA_KEYS, [])
+    merged, extra = _load(path, rig_defaults, overrides)
     options = {k: v for k, v in merged.items() if k in SESSION_KEYS and k != "output_dir"}
     session_ = Session(merged["output_dir"], params=merged.get("params", {}),
                        input_params=_read(path), crash_report=merged.get("crash_report"),

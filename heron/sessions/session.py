@@ -180,9 +180,9 @@ class Session:
             ContextThread(target=self._mirror_loop, name="heron-session-mirror",
                           daemon=True).start()
         emitting.emit(ev.SessionStart(app=self.app, ts=self._start, session_id=self.id,
-                                 name=self.name, subject_id=self.subject_id,
-                                 user_id=self.user_id, host=socket.gethostname(),
-                                 output_dir=str(self.folder), params=_jsonable(self.params)))
+                                      name=self.name, subject_id=self.subject_id,
+                                      user_id=self.user_id, host=socket.gethostname(),
+                                      output_dir=str(self.folder), params=_jsonable(self.params)))
         return self
 
     def _make_folder(self) -> Path:
@@ -228,8 +228,8 @@ class Session:
         now = time.time()
         self.log.info("stage %s ended after %.1f s", self.stage, now - self._stage_started)
         emitting.emit(ev.SessionStep(app=self.app, session_id=self.id, stage=self.stage,
-                                start_ts=self._stage_started, end_ts=now,
-                                outcome="failed" if self.outcome == "failed" else "ok"))
+                                     start_ts=self._stage_started, end_ts=now,
+                                     outcome="failed" if self.outcome == "failed" else "ok"))
         self.stage = stage
         if STAGES.index(stage) > STAGES.index(self.stage_reached):
             self.stage_reached = stage
@@ -291,9 +291,9 @@ class Session:
         self.steps.append(step)
         self._write_pipeline()
         emitting.emit(ev.SessionStep(app=self.app, session_id=self.id, stage=stage,
-                                module=module.name, outcome=step["outcome"], start_ts=start,
-                                end_ts=step["end"], result=step["result"],
-                                error=step["error"]))
+                                     module=module.name, outcome=step["outcome"], start_ts=start,
+                                     end_ts=step["end"], result=step["result"],
+                                     error=step["error"]))
         return step
 
     # ---------------------------------------------------------------- child processes
@@ -394,10 +394,10 @@ class Session:
         self._write_end_state(final=True, stop=stop)
         self._write_notes()
         emitting.emit(ev.SessionStep(app=self.app, session_id=self.id, stage="cleanup",
-                                start_ts=self._stage_started, end_ts=stop))
+                                     start_ts=self._stage_started, end_ts=stop))
         emitting.emit(ev.SessionEnd(app=self.app, ts=stop, session_id=self.id,
-                               outcome=self.outcome, stage=self.stage_reached,
-                               error=self.error))
+                                    outcome=self.outcome, stage=self.stage_reached,
+                                    error=self.error))
         self._report()
         self._mirror_stop.set()
         root = logging.getLogger()
@@ -522,10 +522,10 @@ class Session:
                       sample["sys_cpu_percent"], sample["rss_bytes"] / 2**20,
                       sample["sys_memory_percent"], sample["disk_free_bytes"] / 2**30)
         emitting.emit(ev.Resource(app=self.app, ts=sample["ts"], session_id=self.id,
-                             cpu_percent=sample["cpu_percent"], rss_bytes=sample["rss_bytes"],
-                             sys_cpu_percent=sample["sys_cpu_percent"],
-                             sys_memory_percent=sample["sys_memory_percent"],
-                             disk_free_bytes=sample["disk_free_bytes"]))
+                                  cpu_percent=sample["cpu_percent"], rss_bytes=sample["rss_bytes"],
+                                  sys_cpu_percent=sample["sys_cpu_percent"],
+                                  sys_memory_percent=sample["sys_memory_percent"],
+                                  disk_free_bytes=sample["disk_free_bytes"]))
 
 
 def _pump(stream: Any, log: logging.Logger, level: int) -> None:

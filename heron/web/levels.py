@@ -59,7 +59,7 @@ class LevelTable:
                     continue
                 self._known.add(endpoint)
                 emitting.emit(ev.Endpoint(app=self.app_id, endpoint=endpoint,
-                                     monitor_level=self.default))
+                                          monitor_level=self.default))
         _tables.add(self)
         _refresher.start()
 

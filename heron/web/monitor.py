@@ -206,7 +206,7 @@ class WebMonitor:
             tree = call_tree(active.samples, self.sampler.period_ms)
             if tree["samples"]:
                 emitting.emit(ev.Profile(app=self.app_id, ts=active.ts, request_id=active.id,
-                                    endpoint=endpoint, duration_ms=duration_ms, tree=tree))
+                                         endpoint=endpoint, duration_ms=duration_ms, tree=tree))
 
     # -- helpers -----------------------------------------------------------------------
     def client_ip(self, environ: Any) -> str | None:

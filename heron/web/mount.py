@@ -53,11 +53,8 @@ def _make(store: Store, config: Config, experiment: Any) -> Flask:
         logger.warning("heron: the dashboard at /%s has a new admin user %r with a "
                        "random password; set PASSWORD, or run `heron user passwd %s`",
                        config.CUSTOM_LINK, config.USERNAME, config.USERNAME)
-    from heron.api_v1 import export_blueprint
-
     app = Flask("heron.dashboard")
     init_app(app, store, config, experiment, cookie_path=f"/{config.CUSTOM_LINK}")
-    app.register_blueprint(export_blueprint(f"/{config.CUSTOM_LINK}"))
     return app
 
 

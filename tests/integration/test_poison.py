@@ -104,25 +104,30 @@ class _PoisonServer(BaseHTTPRequestHandler):
         pass
 
 
-def test_a_batch_the_server_keeps_failing_on_is_split_to_find_the_poison(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    _PoisonServer.taken = []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _PoisonServer)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+def _deliver_to(handler: type[_PoisonServer], spool: Any, messages: list[str]) -> None:
+    """Send ``messages`` through heron's HTTP sink to a server of ``handler``'s on
+    127.0.0.1, until the spool is empty (5xx answers back off, then the batch is split)."""
+    handler.taken = []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        spool = tmp_path / "spool"
         heron.init(f"http://127.0.0.1:{server.server_port}", token=TOKEN, app="p",
                    spool_dir=str(spool))
-        for i in range(1_000):
-            heron.emit(ev.Log(app="p", message="poison" if i == 500 else f"m{i}"))
+        for message in messages:
+            heron.emit(ev.Log(app="p", message=message))
         assert heron.flush(60)
-        deadline = time.monotonic() + 60  # three 5xx answers with backoff, then the split
+        deadline = time.monotonic() + 90
         while heron.stats()["spool_bytes"] and time.monotonic() < deadline:
             time.sleep(0.1)
         heron.shutdown()
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_a_batch_the_server_keeps_failing_on_is_split_to_find_the_poison(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    spool = tmp_path / "spool"
+    _deliver_to(_PoisonServer, spool, ["poison" if i == 500 else f"m{i}" for i in range(1_000)])
     messages = {item["message"] for item in _PoisonServer.taken}
     assert len(messages) == 999 and "poison" not in messages
     (letter,) = dead_letters(spool)
@@ -151,24 +156,9 @@ def test_an_event_that_failed_only_while_the_server_failed_on_everything_is_stor
         tmp_path) -> None:  # type: ignore[no-untyped-def]
     """CI saw it: a store restart during the poison split made the first event look like
     poison and set it aside. A suspect is sent once more before it is set aside."""
-    _FlakyServer.taken = []
     _FlakyServer.failing = 3 + 9  # three tries, then halves down to a single event
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _FlakyServer)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        spool = tmp_path / "spool"
-        heron.init(f"http://127.0.0.1:{server.server_port}", token=TOKEN, app="p",
-                   spool_dir=str(spool))
-        for i in range(1_000):
-            heron.emit(ev.Log(app="p", message=f"m{i}"))
-        assert heron.flush(60)
-        deadline = time.monotonic() + 90
-        while heron.stats()["spool_bytes"] and time.monotonic() < deadline:
-            time.sleep(0.1)
-        heron.shutdown()
-    finally:
-        server.shutdown()
-        server.server_close()
+    spool = tmp_path / "spool"
+    _deliver_to(_FlakyServer, spool, [f"m{i}" for i in range(1_000)])
     assert {item["message"] for item in _FlakyServer.taken} == {f"m{i}" for i in range(1_000)}
     assert dead_letters(spool) == []
 

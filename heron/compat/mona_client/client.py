@@ -48,12 +48,16 @@ def _truthy(name: str) -> bool:
 
 
 class _ToMonaLogger(logging.Handler):
-    """heron's own client messages (delivery, kill switch) through ``mona-logger`` too, so
-    a Mona user's logging set-up sees them where it always did."""
+    """heron's own client messages (delivery, kill switch) to ``mona-logger``'s handlers
+    too, so a Mona user's logging set-up sees them where it always did. Only its own
+    handlers: the record already reaches the root logger through ``heron``."""
 
     def emit(self, record: logging.LogRecord) -> None:
-        if logger.isEnabledFor(record.levelno):
-            logger.handle(record)
+        if not logger.isEnabledFor(record.levelno):
+            return
+        for handler in logger.handlers:
+            if record.levelno >= handler.level:
+                handler.handle(record)
 
 
 def _set_up_logging() -> None:
