@@ -87,8 +87,14 @@ def ensure_ids(events: list[Event], base: int | None = None) -> None:
         base = _rand(62)
     for index, event in enumerate(events):
         if not event.id:
-            ms = int(event.ts * 1000) & 0xFFFFFFFFFFFF
-            event.id = format((ms << 80) | _VERSION | ((base + index) & _LOW62), "032x")
+            event.id = id_at(event.ts, base + index)
+
+
+def id_at(ts: float, serial: int) -> str:
+    """The id :func:`ensure_ids` gives the event at ``ts`` that is number ``serial`` (its
+    batch's random start plus its place in the batch)."""
+    ms = int(ts * 1000) & 0xFFFFFFFFFFFF
+    return format((ms << 80) | _VERSION | (serial & _LOW62), "032x")
 
 
 # ------------------------------------------------------------------------- field types

@@ -28,7 +28,7 @@ import threading
 import time
 import weakref
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -66,12 +66,20 @@ ROOM_WAIT_S = 10.0
 
 #: How each kind of ``put()`` tuple becomes an event, by the key in its first item.
 MAKERS: dict[str, Callable[[tuple[Any, ...]], Event]] = {}
+#: Kinds whose tuples can become the stored row directly (the writer process's fast path):
+#: ``make(item, serial)`` returns the row, its id made by ``heron.events.id_at``.
+ROW_MAKERS: dict[str, Callable[[Sequence[Any], int | None], tuple[Any, ...]]] = {}
 
 
-def maker(key: str, make: Callable[[tuple[Any, ...]], Event]) -> str:
+def maker(key: str, make: Callable[[tuple[Any, ...]], Event],
+          row: Callable[[Sequence[Any], int | None], tuple[Any, ...]] | None = None
+          ) -> str:
     """Register ``make`` (a module-level function: it lives as long as the process) for
-    ``put()`` tuples whose first item is ``key``; returns ``key``."""
+    ``put()`` tuples whose first item is ``key``; returns ``key``. ``row``, if given, makes
+    the stored row without the event (requests: :mod:`heron.store.requests`)."""
     MAKERS[key] = make
+    if row is not None:
+        ROW_MAKERS[key] = row
     return key
 
 

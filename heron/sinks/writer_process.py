@@ -20,7 +20,7 @@ from typing import Any
 
 import msgspec
 
-from heron.events import Event, ensure_ids
+from heron.events import Event, random_base
 from heron.setaside import reason_of
 
 
@@ -88,32 +88,43 @@ def store_batch(store: Any, items: list[Any], base: int | None) -> list[tuple[in
 
 
 def make_events(items: list[Any], base: int | None
-                ) -> tuple[list[Event], list[int], list[tuple[int, str]]]:
+                ) -> tuple[list[Event | tuple[Any, ...]], list[int], list[tuple[int, str]]]:
     """The events of a batch as the recorder queued it: ``put()`` tuples made by their
-    makers, events as they are (decoded ones validated). Returns the events, the index
-    of the item each came from, and ``(index, reason)`` of the items that could not be
-    made."""
-    from heron.events import AnyEvent
-    from heron.recorder import MAKERS
+    makers (a request straight into its stored row: :mod:`heron.store.requests`), events
+    as they are (decoded ones validated). Ids come from ``base`` and each item's place in
+    the batch, so the same batch makes the same ids. Returns the events and rows, the
+    index of the item each came from, and ``(index, reason)`` of the items that could not
+    be made."""
+    from heron.events import AnyEvent, id_at
+    from heron.recorder import MAKERS, ROW_MAKERS
 
-    events: list[Event] = []
+    if base is None:
+        base = random_base()
+    made: list[Event | tuple[Any, ...]] = []
     origins: list[int] = []
     problems: list[tuple[int, str]] = []
+    rows = ROW_MAKERS.get
     for index, item in enumerate(items):
         try:
             if isinstance(item, Event):
                 event = item
             elif isinstance(item, (list, tuple)):
+                row = rows(item[0])
+                if row is not None:
+                    made.append(row(item, base + index))
+                    origins.append(index)
+                    continue
                 event = MAKERS[item[0]](tuple(item))
             else:
                 event = msgspec.convert(item, AnyEvent)
+            if not event.id:
+                event.id = id_at(event.ts, base + index)
         except Exception as exc:  # noqa: BLE001 - one bad item must not stop the rest
             problems.append((index, f"cannot be made into an event: {reason_of(exc)}"))
             continue
-        events.append(event)
+        made.append(event)
         origins.append(index)
-    ensure_ids(events, base)
-    return events, origins, problems
+    return made, origins, problems
 
 
 if __name__ == "__main__":

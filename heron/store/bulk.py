@@ -14,10 +14,13 @@ The cursor's rows are plain tuples, and heron's own writes fire no engine events
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Iterator, Sequence
 from itertools import chain
 from typing import Any
 
+from sqlalchemy import Table
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 #: Largest chunk on SQLite, in rows (a power of two).
@@ -64,3 +67,62 @@ def execute_rows(conn: Connection, head: str, row_sql: str, tail: str,
         if returning:
             out.extend(tuple(r) for r in result.fetchall())
     return out
+
+
+def insert_for(conn: Connection, table: Table) -> Any:
+    """An INSERT with the dialect's ON CONFLICT clauses (SQLite or PostgreSQL)."""
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    return dialect.insert(table)
+
+
+def bulk_insert(conn: Connection, table: Table, columns: Sequence[str],
+                rows: Sequence[tuple[Any, ...]], *,
+                on_conflict_do_nothing: Sequence[str] | None = None,
+                returning: str | None = None) -> list[tuple[Any, ...]]:
+    """Insert ``rows``: ``COPY`` on PostgreSQL, multi-row VALUES statements on SQLite
+    (:mod:`heron.store.bulk`). JSON columns must be given as JSON text."""
+    if not rows:
+        return []
+    quote = conn.dialect.identifier_preparer.quote
+    tail = ""
+    if on_conflict_do_nothing:
+        tail += f" ON CONFLICT ({', '.join(quote(c) for c in on_conflict_do_nothing)}) " \
+                "DO NOTHING"
+    if returning:
+        tail += f" RETURNING {quote(returning)}"
+    if conn.dialect.name == "postgresql":
+        return _pg_copy(conn, table, columns, rows, tail, returning is not None)
+    names = ", ".join(quote(c) for c in columns)
+    return execute_rows(conn, f"INSERT INTO {quote(table.name)} ({names}) VALUES ",
+                        "(" + ", ".join("?" for _ in columns) + ")", tail, rows,
+                        returning=returning is not None)
+
+
+def _pg_copy(conn: Connection, table: Table, columns: Sequence[str],
+             rows: Sequence[tuple[Any, ...]], tail: str, returning: bool
+             ) -> list[tuple[Any, ...]]:
+    """PostgreSQL's fast path: COPY (psycopg's C writer), through a staging table when
+    rows may conflict or ids must come back."""
+    quote = conn.dialect.identifier_preparer.quote
+    names = ", ".join(quote(c) for c in columns)
+    raw = conn.connection.driver_connection
+    assert raw is not None
+    with raw.cursor() as cur:
+        if not tail:
+            with cur.copy(f"COPY {quote(table.name)} ({names}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+            return []
+        # the staged columns only, without their constraints (a table's seq is filled in
+        # by its own default on the way out); one staging table per set of columns
+        digest = zlib.crc32(names.encode()) & 0xFFFF
+        stage = quote(f"{table.name}_stage_{digest:04x}")
+        cur.execute(f"CREATE TEMP TABLE IF NOT EXISTS {stage} ON COMMIT DELETE ROWS AS "
+                    f"SELECT {names} FROM {quote(table.name)} WITH NO DATA")
+        cur.execute(f"TRUNCATE {stage}")
+        with cur.copy(f"COPY {stage} ({names}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        cur.execute(f"INSERT INTO {quote(table.name)} ({names}) SELECT {names} FROM {stage}"
+                    f"{tail}")
+        return [tuple(r) for r in cur.fetchall()] if returning else []

@@ -4,7 +4,9 @@ Raw requests, outliers, profiles and exceptions grow with traffic; the rollups
 (``rollup_request``, ``rollup_latency``) keep the counts and percentiles of pruned
 requests, so the overview and charts still cover the pruned period. The event ledger's
 rows for pruned events are kept: a client replaying an old batch must still find them
-already stored, not store them again.
+already stored, not store them again. Requests have no ledger rows while they are stored
+(their table's unique id keeps them once); pruning gives them theirs
+(:func:`heron.store.requests.note_pruned`).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 from sqlalchemy import delete
 
 from heron.store import Store
+from heron.store.requests import note_pruned
 
 PRUNED = ("request", "outlier", "profile", "exception")
 CHUNK = 10_000  # under SQLite's bound-parameter limit
@@ -34,6 +37,8 @@ def prune(store: Store, older_than: float, kinds: tuple[str, ...] = PRUNED
                                     ).scalars().all()
                 if not seqs:
                     break
+                if kind == "request":
+                    note_pruned(conn, store, seqs, older_than)
                 conn.execute(delete(table).where(table.c.seq.in_(seqs)))
             total += len(seqs)
             if len(seqs) < CHUNK:

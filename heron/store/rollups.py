@@ -21,15 +21,16 @@ several server processes never loses a count.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import case
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from heron import events as ev
 from heron.store import sketch
-from heron.store.bulk import execute_rows
+from heron.store.bulk import execute_rows, insert_for
 
 if TYPE_CHECKING:
     from heron.store import Store
@@ -40,17 +41,13 @@ SERVER_ERROR = 500
 GROUP_DIMS = {"status": "status", "user": "group_by", "ip": "ip"}
 
 
-def _insert(conn: Connection, table: Any) -> Any:
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    return dialect.insert(table)
-
-
 def apply(conn: Connection, store: Store, endpoints: list[ev.Event],
-          requests: list[ev.Event]) -> None:
+          requests: Sequence[tuple[Any, ...]]) -> dict[str, Tally]:
+    """Register ``endpoints`` and add ``requests`` (rows, see :mod:`heron.store.requests`)
+    to every rollup; returns the requests' tallies per app for the event counts."""
     if endpoints:
         _register(conn, store, endpoints)
-    if requests:
-        _request_rollups(conn, store, requests)
+    return _request_rollups(conn, store, requests) if requests else {}
 
 
 def _register(conn: Connection, store: Store, endpoints: list[ev.Event]) -> None:
@@ -60,7 +57,7 @@ def _register(conn: Connection, store: Store, endpoints: list[ev.Event]) -> None
         rows.setdefault((e.app, e.endpoint), {
             "app": e.app, "endpoint": e.endpoint, "monitor_level": e.monitor_level,
             "first_ts": e.ts, "last_ts": 0.0})
-    stmt = _insert(conn, store.table("endpoint")).on_conflict_do_nothing(
+    stmt = insert_for(conn, store.table("endpoint")).on_conflict_do_nothing(
         index_elements=["app", "endpoint"])
     conn.execute(stmt, list(rows.values()))
 
@@ -68,7 +65,7 @@ def _register(conn: Connection, store: Store, endpoints: list[ev.Event]) -> None
 def _seen(conn: Connection, store: Store, spans: dict[tuple[str, str], list[float]]) -> None:
     """Endpoints requested: registered at level 1 if new, ``last_ts`` moved forward."""
     table = store.table("endpoint")
-    stmt = _insert(conn, table)
+    stmt = insert_for(conn, table)
     stmt = stmt.on_conflict_do_update(
         index_elements=["app", "endpoint"],
         set_={"last_ts": case((stmt.excluded.last_ts > table.c.last_ts,
@@ -78,27 +75,26 @@ def _seen(conn: Connection, store: Store, spans: dict[tuple[str, str], list[floa
                         for (app, name), (first, last) in sorted(spans.items())])
 
 
-def _request_rollups(conn: Connection, store: Store, requests: list[ev.Event]) -> None:
+def _request_rollups(conn: Connection, store: Store, requests: Sequence[tuple[Any, ...]]
+                     ) -> dict[str, Tally]:
     """Every request rollup from one pass over the batch, each written as additive upserts.
 
     The pass only counts requests per distinct (endpoint, version, minute, latency bucket,
     status, user, IP): a batch holds far fewer of those than requests, and every rollup is
-    then summed from them, so the per-request Python work is one dictionary update."""
+    then summed from them, so the per-request Python work is one dictionary update. The
+    event counts of the home page (per app and minute) come from the same cells."""
     cells: dict[tuple[Any, ...], list[Any]] = {}
     bucket_of = sketch.index
-    for r in requests:
-        assert isinstance(r, ev.Request)
-        ts, ms = r.ts, r.duration_ms
-        key = (r.app, r.endpoint, r.version, ts // 60, bucket_of(ms), r.status, r.group_by,
-               r.ip)
+    for _, app, ts, endpoint, _, status, ms, version, user, ip, sql_count, sql_ms in requests:
+        key = (app, endpoint, version, ts // 60, bucket_of(ms), status, user, ip)
         cell = cells.get(key)
         if cell is None:
-            cells[key] = [1, ms, r.sql_count, r.sql_ms, ts, ts]
+            cells[key] = [1, ms, sql_count, sql_ms, ts, ts]
         else:
             cell[0] += 1
             cell[1] += ms
-            cell[2] += r.sql_count
-            cell[3] += r.sql_ms
+            cell[2] += sql_count
+            cell[3] += sql_ms
             if ts < cell[4]:
                 cell[4] = ts
             elif ts > cell[5]:
@@ -109,10 +105,16 @@ def _request_rollups(conn: Connection, store: Store, requests: list[ev.Event]) -
     latency_days: dict[tuple[Any, ...], int] = defaultdict(int)
     groups: dict[tuple[Any, ...], list[Any]] = {}
     spans: dict[tuple[str, str], list[float]] = {}
+    tallies: dict[str, Tally] = {}
     for (app, endpoint, version, minute, idx, status, user, ip), cell in cells.items():
         n, ms, sql_count, sql_ms, first, last = cell
         version = version or ""
         minute = int(minute) * 60
+        tally = tallies.get(app)
+        if tally is None:
+            tallies[app] = Tally(n, first, last, {minute: n})
+        else:
+            tally.add(n, first, last, minute)
         hour = minute // 3600 * 3600
         errors = n if status >= SERVER_ERROR else 0
         for sums, key in ((minutes, (app, endpoint, version, minute)),
@@ -157,6 +159,26 @@ def _request_rollups(conn: Connection, store: Store, requests: list[ev.Event]) -
     add_up(conn, store.table("rollup_group"),
            ("app", "endpoint", "version", "dim", "key", "bucket"), ("count", "sum_ms"),
            [(*key, *values) for key, values in sorted(groups.items())])
+    return tallies
+
+
+@dataclass
+class Tally:
+    """Events of one app and kind in a batch: how many, the first and last event time, and
+    how many per minute (start of the minute, epoch seconds)."""
+
+    count: int
+    first: float
+    last: float
+    minutes: dict[int, int]
+
+    def add(self, n: int, first: float, last: float, minute: int) -> None:
+        self.count += n
+        if first < self.first:
+            self.first = first
+        if last > self.last:
+            self.last = last
+        self.minutes[minute] = self.minutes.get(minute, 0) + n
 
 
 def add_up(conn: Connection, table: Any, keys: tuple[str, ...], adds: tuple[str, ...],

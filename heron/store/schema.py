@@ -8,10 +8,11 @@ Conventions:
 
 * every table has an integer ``seq`` primary key: stable export order and keyset paging;
 * append-only kinds keep the event ``id`` (unique through the ledger, not an index
-  here); entity kinds (participant, node, ...) keep one row
-  per ``(app, <entity>_id)``, updated in place;
-* ``event`` is the ledger of every event id ever ingested: it is what makes ingest
-  idempotent for every kind, entity kinds included;
+  here; requests excepted: their ``id`` is a unique index, migration 0006); entity kinds
+  (participant, node, ...) keep one row per ``(app, <entity>_id)``, updated in place;
+* ``event`` is the ledger of every event id ever ingested, requests excepted (see
+  :mod:`heron.store.requests`): it is what makes ingest idempotent for every other kind,
+  entity kinds included;
 * ``ts`` is UTC epoch seconds (float: microsecond precision survives on both databases).
 """
 
@@ -135,7 +136,9 @@ def build_metadata(prefix: str = "heron_") -> MetaData:
     )
     Index(f"{p}request_app_endpoint_ts", request.c.app, request.c.endpoint, request.c.ts)
     Index(f"{p}request_ts", request.c.ts)
-    Index(f"{p}request_id", request.c.id)  # a log line or an outlier links to its request
+    # a log line or an outlier links to its request; unique: ingest's exactly-once for
+    # requests (migration 0006)
+    Index(f"{p}request_id", request.c.id, unique=True)
 
     outlier = Table(
         f"{p}outlier", md, *_common(),

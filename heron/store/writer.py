@@ -3,8 +3,9 @@
 One transaction per batch:
 
 1. the event ids go into the ``event`` ledger with ``ON CONFLICT DO NOTHING RETURNING id``;
-   only ids that come back are new, so a retried batch changes nothing;
-2. new events of append kinds (request, log, ...) are inserted into their tables;
+   only ids that come back are new, so a retried batch changes nothing. Requests are the
+   exception: their own table's unique id does the same (:mod:`heron.store.requests`);
+2. new events of append kinds (log, export, ...) are inserted into their tables;
 3. new events of upsert kinds (participants, nodes, runs, sessions, ...) are merged per
    record, in event-time order, and applied with ``ON CONFLICT DO UPDATE`` of only the
    fields the events set; an entity update older than the stored state is not applied;
@@ -19,19 +20,20 @@ from __future__ import annotations
 
 import operator
 import time
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import msgspec
 from sqlalchemy import JSON, Table, func
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from heron import events as ev
-from heron.store.bulk import execute_rows
-from heron.store.rollups import add_up
+from heron.store.bulk import bulk_insert, insert_for
+from heron.store.requests import RequestRow, row_of
+from heron.store.requests import claim as claim_requests
+from heron.store.rollups import Tally, add_up
 from heron.store.rollups import apply as apply_rollups
 
 if TYPE_CHECKING:
@@ -135,49 +137,58 @@ APPENDS: dict[str, str] = {
 }
 
 
-def insert_for(conn: Connection, table: Table) -> Any:
-    """An INSERT with the dialect's ON CONFLICT clauses (SQLite or PostgreSQL)."""
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    return dialect.insert(table)
-
-
 def _chunks(items: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
     for start in range(0, len(items), size):
         yield items[start:start + size]
 
 
-def ingest(store: Store, events: Sequence[ev.Event]) -> IngestResult:
-    """Store ``events``; return how many were new and how many already stored."""
-    if not events:
+def ingest(store: Store, items: Sequence[ev.Event | RequestRow]) -> IngestResult:
+    """Store ``items`` (events, or requests as their rows); return how many were new and
+    how many already stored."""
+    if not items:
         return IngestResult(0, 0)
-    received_count = len(events)
-    events = list(events)
+    received_count = len(items)
+    events: list[ev.Event] = []
+    rows: list[RequestRow] = []
+    for item in items:
+        (rows if item.__class__ is tuple else events).append(item)  # type: ignore[arg-type]
     ev.ensure_ids(events)
-    if len({e.id for e in events}) < received_count:  # a batch that repeats itself
-        unique: dict[str, ev.Event] = {}
-        for event in events:
-            unique.setdefault(event.id, event)
-        events = list(unique.values())
-    received = time.time()
     by_kind: dict[str, list[ev.Event]] = defaultdict(list)
     for event in events:
         by_kind[event.__struct_config__.tag].append(event)  # type: ignore[index]
+    if "request" in by_kind:
+        rows.extend(row_of(e) for e in by_kind.pop("request"))  # type: ignore[arg-type]
+    events = [e for batch in by_kind.values() for e in batch]
+    if len({e.id for e in events}) < len(events):  # a batch that repeats itself
+        unique: dict[str, ev.Event] = {}
+        for event in events:
+            unique.setdefault(event.id, event)
+        by_kind = defaultdict(list)
+        for event in unique.values():
+            by_kind[event.__struct_config__.tag].append(event)  # type: ignore[index]
+    if len({row[0] for row in rows}) < len(rows):
+        first: dict[str, RequestRow] = {}
+        for row in rows:
+            first.setdefault(row[0], row)
+        rows = list(first.values())
+    received = time.time()
     with store.write() as conn:
         new_ids = _claim_ids(conn, store.table("event"), by_kind, received)
-        if len(new_ids) < len(events):  # some were stored before: only the rest
+        if len(new_ids) < sum(map(len, by_kind.values())):  # some stored before: the rest
             by_kind = defaultdict(list, {
                 kind: fresh for kind, batch in by_kind.items()
                 if (fresh := [e for e in batch if e.id in new_ids])})
+        new_rows = claim_requests(conn, store, rows, received)
         for kind, batch in by_kind.items():
             if kind in UPSERTS or kind in SPECIAL:
                 continue
             _append(conn, store.table(APPENDS[kind]), batch)
         _apply_upserts(conn, store, by_kind)
-        if "endpoint" in by_kind or "request" in by_kind:
-            apply_rollups(conn, store, by_kind.get("endpoint", []),
-                          by_kind.get("request", []))
-        _count(conn, store, by_kind, received)
-    return IngestResult(stored=len(new_ids), duplicates=received_count - len(new_ids))
+        tallies = apply_rollups(conn, store, by_kind.get("endpoint", []), new_rows)
+        _count(conn, store, by_kind, {("request", app): t for app, t in tallies.items()},
+               received)
+    stored = len(new_ids) + len(new_rows)
+    return IngestResult(stored=stored, duplicates=received_count - stored)
 
 
 def _claim_ids(conn: Connection, ledger: Table, by_kind: dict[str, list[ev.Event]],
@@ -205,56 +216,6 @@ def _append(conn: Connection, table: Table, batch: list[ev.Event]) -> None:
             for event in batch
         ]
     bulk_insert(conn, table, names, rows)
-
-
-def bulk_insert(conn: Connection, table: Table, columns: Sequence[str],
-                rows: Sequence[tuple[Any, ...]], *,
-                on_conflict_do_nothing: Sequence[str] | None = None,
-                returning: str | None = None) -> list[tuple[Any, ...]]:
-    """Insert ``rows``: ``COPY`` on PostgreSQL, multi-row VALUES statements on SQLite
-    (:mod:`heron.store.bulk`). JSON columns must be given as JSON text."""
-    if not rows:
-        return []
-    quote = conn.dialect.identifier_preparer.quote
-    tail = ""
-    if on_conflict_do_nothing:
-        tail += f" ON CONFLICT ({', '.join(quote(c) for c in on_conflict_do_nothing)}) " \
-                "DO NOTHING"
-    if returning:
-        tail += f" RETURNING {quote(returning)}"
-    if conn.dialect.name == "postgresql":
-        return _pg_copy(conn, table, columns, rows, tail, returning is not None)
-    names = ", ".join(quote(c) for c in columns)
-    return execute_rows(conn, f"INSERT INTO {quote(table.name)} ({names}) VALUES ",
-                        "(" + ", ".join("?" for _ in columns) + ")", tail, rows,
-                        returning=returning is not None)
-
-
-def _pg_copy(conn: Connection, table: Table, columns: Sequence[str],
-             rows: Sequence[tuple[Any, ...]], tail: str, returning: bool
-             ) -> list[tuple[Any, ...]]:
-    """PostgreSQL's fast path: COPY (psycopg's C writer), through a staging table when
-    rows may conflict or ids must come back."""
-    quote = conn.dialect.identifier_preparer.quote
-    names = ", ".join(quote(c) for c in columns)
-    raw = conn.connection.driver_connection
-    assert raw is not None
-    with raw.cursor() as cur:
-        if not tail:
-            with cur.copy(f"COPY {quote(table.name)} ({names}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
-            return []
-        stage = quote(f"{table.name}_stage")
-        cur.execute(f"CREATE TEMP TABLE IF NOT EXISTS {stage} "
-                    f"(LIKE {quote(table.name)}) ON COMMIT DELETE ROWS")
-        cur.execute(f"TRUNCATE {stage}")
-        with cur.copy(f"COPY {stage} ({names}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
-        cur.execute(f"INSERT INTO {quote(table.name)} ({names}) SELECT {names} FROM {stage}"
-                    f"{tail}")
-        return [tuple(r) for r in cur.fetchall()] if returning else []
 
 
 def _apply_upserts(conn: Connection, store: Store, by_kind: dict[str, list[ev.Event]]) -> None:
@@ -313,23 +274,27 @@ def _all_defaults(table_name: str) -> dict[str, Any]:
 
 
 def _count(conn: Connection, store: Store, by_kind: dict[str, list[ev.Event]],
-           received: float) -> None:
+           tallies: dict[tuple[str, str], Tally], received: float) -> None:
     """Per app and kind: events, first and last event time (``app_kind``), and events per
-    minute (``event_minute``): the home page's numbers and chart."""
-    totals: list[dict[str, Any]] = []
-    minutes: list[tuple[Any, ...]] = []
-    for kind, batch in sorted(by_kind.items()):
-        per_app: dict[str, list[float]] = defaultdict(list)
+    minute (``event_minute``): the home page's numbers and chart. ``tallies`` holds what
+    was counted already (requests, in their rollups' pass), by kind and app."""
+    tallies = dict(tallies)
+    for kind, batch in by_kind.items():
         for event in batch:
-            per_app[event.app].append(event.ts)
-        for app, stamps in sorted(per_app.items()):
-            totals.append({"app": app, "kind": kind, "count": len(stamps),
-                           "first_ts": min(stamps), "last_ts": max(stamps),
-                           "last_received_at": received})
-            per_minute = Counter([int(ts // 60) * 60 for ts in stamps])
-            minutes.extend((app, kind, bucket, n) for bucket, n in sorted(per_minute.items()))
-    if not totals:
+            ts = event.ts
+            minute = int(ts // 60) * 60
+            tally = tallies.get((kind, event.app))
+            if tally is None:
+                tallies[(kind, event.app)] = Tally(1, ts, ts, {minute: 1})
+            else:
+                tally.add(1, ts, ts, minute)
+    if not tallies:
         return
+    totals = [{"app": app, "kind": kind, "count": t.count, "first_ts": t.first,
+               "last_ts": t.last, "last_received_at": received}
+              for (kind, app), t in sorted(tallies.items(), key=lambda kv: (kv[0][1], kv[0][0]))]
+    minutes = sorted((app, kind, bucket, n) for (kind, app), t in tallies.items()
+                     for bucket, n in t.minutes.items())
     table = store.table("app_kind")
     stmt = insert_for(conn, table)
     least, greatest = (func.least, func.greatest) if conn.dialect.name == "postgresql" \
@@ -343,6 +308,5 @@ def _count(conn: Connection, store: Store, by_kind: dict[str, list[ev.Event]],
             "last_received_at": stmt.excluded.last_received_at,
         },
     )
-    conn.execute(stmt, sorted(totals, key=lambda row: (row["app"], row["kind"])))
-    add_up(conn, store.table("event_minute"), ("app", "kind", "bucket"), ("count",),
-           sorted(minutes))
+    conn.execute(stmt, totals)
+    add_up(conn, store.table("event_minute"), ("app", "kind", "bucket"), ("count",), minutes)

@@ -16,6 +16,7 @@ import sys
 import threading
 import time
 import traceback
+from collections.abc import Sequence
 from time import perf_counter_ns
 from typing import Any
 
@@ -96,6 +97,7 @@ class WebMonitor:
         self.sampler = shared_sampler(cfg.SAMPLING_PERIOD)
         self.body_bytes = cfg.OUTLIER_BODY_BYTES
         self._proxies = TrustedProxies(cfg.TRUSTED_PROXIES)
+        self._behind_proxies = bool(self._proxies)  # read per request: no call
         sql.install()
 
     # -- the request's life ------------------------------------------------------------
@@ -165,7 +167,7 @@ class WebMonitor:
                 recorder.put((_REQUEST, self.app_id, self.version, active.endpoint,
                               environ.get("REQUEST_METHOD", "GET"), active.status,
                               duration_ns, active.ts,
-                              self.client_ip(environ) if self._proxies
+                              self.client_ip(environ) if self._behind_proxies
                               else environ.get("REMOTE_ADDR"),
                               active.sql, active._id,
                               None if group_by is None else group_of(group_by)))
@@ -274,8 +276,10 @@ class TimedBody:
                 internal_error("recording a streamed request", exc)
 
 
-def _request_event(item: tuple[Any, ...]) -> ev.Request:
-    """The ``request`` event of a finished request's tuple (on the recorder's thread)."""
+def _request_row(item: Sequence[Any], serial: int | None) -> tuple[Any, ...]:
+    """The stored row of a finished request's tuple (:mod:`heron.store.requests`), made
+    in the writer process; ``serial`` makes its id unless the request has one already
+    (``None``: left empty, for ``ensure_ids``)."""
     (_, app, version, endpoint, method, status, duration_ns, ts, ip, sql_totals, request_id,
      group) = item
     if status.__class__ is not int:
@@ -284,16 +288,22 @@ def _request_event(item: tuple[Any, ...]) -> ev.Request:
         except (TypeError, ValueError):  # no start_response, or a status that is not
             status = 500
     sql_count, sql_ms = sql_totals or (0, 0.0)
-    return ev.Request(
-        id=request_id or "", app=app, ts=ts, endpoint=endpoint,
-        method=str(method)[:16], status=status if 0 <= status <= 999 else 500,
-        duration_ms=duration_ns / 1e6, version=version,
-        group_by=None if group is None else group[:500],
-        ip=None if ip is None else str(ip)[:64], sql_count=int(sql_count),
-        sql_ms=sql_ms)
+    if not request_id and serial is not None:
+        request_id = ev.id_at(ts, serial)
+    return (request_id or "", app, ts, endpoint, str(method)[:16],
+            status if 0 <= status <= 999 else 500, duration_ns / 1e6, version,
+            None if group is None else group[:500], None if ip is None else str(ip)[:64],
+            int(sql_count), sql_ms)
 
 
-_REQUEST = maker("web.request", _request_event)
+def _request_event(item: tuple[Any, ...]) -> ev.Request:
+    """The ``request`` event of a finished request's tuple (on the recorder's thread, for a
+    sink that takes events)."""
+    row = _request_row(item, None)
+    return ev.Request(**dict(zip(ev.Request.__struct_fields__, row, strict=True)))
+
+
+_REQUEST = maker("web.request", _request_event, _request_row)
 
 
 def _capped(value: Any, limit: int) -> Any:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
-from sqlalchemy import func, select
+from sqlalchemy import func, literal, select
 
 from heron.store import Store
 from heron.store.queries import time_bucket
@@ -55,14 +55,27 @@ def app_summaries(store: Store, app: str | None = None) -> list[AppSummary]:
 
 
 def recent_events(store: Store, app: str | None = None, limit: int = 25) -> list[dict]:
-    """The newest events received (kind, app, id, time), newest first."""
-    table = store.table("event")
-    query = select(table.c.id, table.c.kind, table.c.app, table.c.ts, table.c.received_at)
-    if app is not None:
-        query = query.where(table.c.app == app)
-    query = query.order_by(table.c.received_at.desc(), table.c.id.desc()).limit(limit)
+    """The newest events received (kind, app, id, time), newest first.
+
+    Requests have no ledger rows (:mod:`heron.store.requests`): the newest come from their
+    own table, received when they happened."""
+    ledger, request = store.table("event"), store.table("request")
+    queries = [
+        select(ledger.c.id, ledger.c.kind, ledger.c.app, ledger.c.ts, ledger.c.received_at)
+        .where(ledger.c.kind != "request")
+        .order_by(ledger.c.received_at.desc(), ledger.c.id.desc()),
+        select(request.c.id, literal("request").label("kind"), request.c.app, request.c.ts,
+               request.c.ts.label("received_at"))
+        .order_by(request.c.ts.desc(), request.c.id.desc()),
+    ]
+    found: list[dict] = []
     with store.read() as conn:
-        return [dict(r._mapping) for r in conn.execute(query)]
+        for query, table in zip(queries, (ledger, request), strict=True):
+            if app is not None:
+                query = query.where(table.c.app == app)
+            found.extend(dict(r._mapping) for r in conn.execute(query.limit(limit)))
+    found.sort(key=lambda e: (e["received_at"], e["id"]), reverse=True)
+    return found[:limit]
 
 
 def events_per_bucket(store: Store, window_s: int, app: str | None = None,

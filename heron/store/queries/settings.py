@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from heron.store import Store
-from heron.store.writer import insert_for
+from heron.store.bulk import insert_for
 
 
 def get_setting(store: Store, key: str) -> str | None:

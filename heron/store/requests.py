@@ -1,0 +1,109 @@
+"""Requests: the one kind stored exactly once without the event ledger.
+
+Requests are most of what a monitored service sends, and the ledger row each event gets
+(its id, kind, app and times, under two indexes) cost about a quarter of storing one
+(issue 16). A request's own table has a unique index on its id instead: the insert is
+``ON CONFLICT (id) DO NOTHING RETURNING id``, and only the rows that come back are new and
+counted in the rollups, so a retried batch still changes nothing.
+
+A request pruned by retention leaves its table, so a client replaying it afterwards would
+store it again. Pruning therefore copies the pruned ids into the ledger and records its
+cut-off (the setting ``requests_pruned_before``); a request older than that cut-off is
+claimed through the ledger as every other kind is. Live traffic is never that old, so it
+never pays for it.
+
+A request arrives either as an :class:`~heron.events.Request` event or as its row: the
+tuple of the event's fields in order (:data:`COLUMNS`), which the writer process makes
+straight from the monitor's ``put()`` tuples without building events.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+from sqlalchemy import select
+from sqlalchemy.engine import Connection
+
+from heron import events as ev
+from heron.store.bulk import bulk_insert, insert_for
+
+if TYPE_CHECKING:
+    from heron.store import Store
+
+#: A request row's columns: the fields of :class:`heron.events.Request`, in order.
+COLUMNS: tuple[str, ...] = ev.Request.__struct_fields__
+ID, APP, TS = 0, 1, 2  # positions in a row
+
+#: The ``setting`` that keeps the newest cut-off retention has pruned requests before.
+PRUNED_BEFORE = "requests_pruned_before"
+
+RequestRow = tuple[Any, ...]
+
+
+def row_of(event: ev.Request) -> RequestRow:
+    """The row of a request event (its id must be set)."""
+    return msgspec.structs.astuple(event)
+
+
+def is_row(item: Any) -> bool:
+    """True for a request row, False for an event."""
+    return item.__class__ is tuple
+
+
+def claim(conn: Connection, store: Store, rows: Sequence[RequestRow], received: float
+          ) -> list[RequestRow]:
+    """Insert ``rows`` (unique ids) into the request table; return those newly stored."""
+    if not rows:
+        return []
+    cut = pruned_before(conn, store)
+    if cut is not None and any(row[TS] < cut for row in rows):
+        rows = _claim_old(conn, store, rows, cut, received)
+        if not rows:
+            return []
+    returned = bulk_insert(conn, store.table("request"), COLUMNS, rows,
+                           on_conflict_do_nothing=("id",), returning="id")
+    if len(returned) == len(rows):
+        return list(rows)
+    new = {r[0] for r in returned}
+    return [row for row in rows if row[ID] in new]
+
+
+def _claim_old(conn: Connection, store: Store, rows: Sequence[RequestRow], cut: float,
+               received: float) -> list[RequestRow]:
+    """Rows older than the pruning cut-off go through the ledger first: a request pruned
+    since it was stored is found there."""
+    old = [(row[ID], "request", row[APP], row[TS], received) for row in rows if row[TS] < cut]
+    returned = bulk_insert(conn, store.table("event"), ("id", "kind", "app", "ts",
+                                                        "received_at"), old,
+                           on_conflict_do_nothing=("id",), returning="id")
+    fresh = {r[0] for r in returned}
+    return [row for row in rows if row[TS] >= cut or row[ID] in fresh]
+
+
+def pruned_before(conn: Connection, store: Store) -> float | None:
+    table = store.table("setting")
+    value = conn.execute(select(table.c.value).where(table.c.key == PRUNED_BEFORE)).scalar()
+    return None if value is None else float(value)
+
+
+def note_pruned(conn: Connection, store: Store, seqs: Sequence[int], older_than: float
+                ) -> None:
+    """Before requests ``seqs`` are deleted: their ids into the ledger, and the cut-off
+    into ``requests_pruned_before`` (it only ever moves forward)."""
+    request, ledger = store.table("request"), store.table("event")
+    found = conn.execute(select(request.c.id, request.c.app, request.c.ts)
+                         .where(request.c.seq.in_(seqs))).all()
+    if found:
+        conn.execute(insert_for(conn, ledger).on_conflict_do_nothing(index_elements=["id"]),
+                     [{"id": i, "kind": "request", "app": a, "ts": t, "received_at": t}
+                      for i, a, t in found])
+    current = pruned_before(conn, store)
+    if current is not None and current >= older_than:
+        return
+    setting = store.table("setting")
+    stmt = insert_for(conn, setting)
+    conn.execute(stmt.on_conflict_do_update(index_elements=["key"],
+                                            set_={"value": stmt.excluded.value}),
+                 {"key": PRUNED_BEFORE, "value": repr(float(older_than))})
