@@ -145,6 +145,11 @@ class Event(
 
 
 # --- web service monitoring ----------------------------------------------------------
+#: The endpoint of an app's requests that no route matched (404, 405, the redirects a
+#: framework makes by itself): one per app, never one per URL; not an endpoint to test.
+UNMATCHED = "<unmatched>"
+
+
 class Request(Event, tag="request", kw_only=True):
     """Event name: ``request``. One monitored HTTP request."""
 
@@ -383,13 +388,20 @@ class Vector(Event, tag="vector", kw_only=True):
 
 # --- test-performance monitoring -----------------------------------------------------
 class TestResult(Event, tag="test_result", kw_only=True):
-    """Event name: ``test_result``. One test's outcome and duration."""
+    """Event name: ``test_result``. One test of one build: its outcome, how long its call
+    took each time it ran (``durations_ms``; ``duration_ms`` is their median) and the
+    endpoints of the monitored app it requested. heron's pytest plugin sends these
+    (:mod:`heron.testmonitor`)."""
 
     __test__ = False  # not a pytest test class
     test_name: Name
     suite: Name | None = None
     outcome: Name = "passed"
     duration_ms: Duration = 0.0
+    durations_ms: Annotated[list[Duration], Meta(max_length=1000)] = []
+    endpoints: Annotated[list[Name], Meta(max_length=1000)] = []
+    build: Name | None = None
+    commit: Annotated[str, Meta(max_length=100)] | None = None
     version: Name | None = None
     run_id: str | None = None
 

@@ -31,6 +31,7 @@ import heron
 from heron import events as ev
 from heron.demo.dallinger import DemoDallinger
 from heron.demo.rig import DemoRig
+from heron.demo.testsuite import DemoTestSuite
 from heron.demo.web import DemoWeb
 from heron.events import new_id
 from heron.store import Store
@@ -54,6 +55,7 @@ class DemoLab:
         self._chains: dict[str, list[str]] = {}  # network -> its nodes, oldest first
         self._session: dict | None = None
         self._backfill_ts: float | None = None
+        self.suite = DemoTestSuite(self.emit, seed=seed)  # the Test Monitor's CI builds
 
     def emit(self, event: ev.Event) -> None:
         """Hand an event on; in the history, stamped with the back-dated clock."""
@@ -74,6 +76,7 @@ class DemoLab:
             self._backfill_ts += 5
             self.rig()
         self._backfill_ts = None
+        self.suite.history()
 
     # -- sources -----------------------------------------------------------------------
     def algorithm(self, ts: float | None = None) -> None:
@@ -219,11 +222,6 @@ class DemoLab:
             log.info("ranked %d candidates for %s", self.rng.randint(5, 50), user,
                      extra={"user": user})
 
-    def tests(self) -> None:
-        self.emit(ev.TestResult(app="recommender-api", test_name="test_recommend_latency",
-                                suite="tests/perf", duration_ms=self.rng.uniform(40, 60),
-                                version="1.5.0"))
-
     # -- loop ------------------------------------------------------------------------------
     def tick(self) -> None:
         """One round: now and then every source (the web service is real: heron.demo.web)."""
@@ -235,8 +233,8 @@ class DemoLab:
             self.experiment()
         if self._n % 5 == 0 and self._backfill_ts is not None:
             self.rig()  # history only: live sessions are real ones (heron.demo.rig)
-        if self._n % 20 == 0:
-            self.tests()
+        if self._n % 1200 == 0 and self._backfill_ts is None:  # a CI build every 10 min
+            self.suite.build()
 
     def start(self, interval: float = 0.5) -> threading.Thread:
         def loop() -> None:

@@ -97,6 +97,7 @@ class HttpSink:
         self._http: urllib3.PoolManager | None = None
         self._backlog: Callable[[], int] = lambda: 0
         self._dead: Any = None  # the recorder's DeadLetters
+        self.last_error: str | None = None
         self._head_failures = 0  # 5xx answers to the spool's oldest batch in a row
         self._next_look = 0.0  # when idle() next looks for folders left behind
         os.register_at_fork(after_in_child=self._after_fork)
@@ -335,6 +336,7 @@ class HttpSink:
         self._retry_at = 0.0
 
     def _failed(self, why: str, floor: float = 0.0) -> None:
+        self.last_error = why  #: why the last delivery failed (read by heron's pytest plugin)
         self._failures += 1
         self.stats.retried += 1
         backoff = min(MAX_BACKOFF, 0.25 * 2 ** min(self._failures, 10))

@@ -380,9 +380,15 @@ def build_metadata(prefix: str = "heron_") -> MetaData:
         Column("duration_ms", Float, nullable=False),
         Column("version", String(NAME)),
         Column("run_id", String(1000)),
+        # migration 0007: the Test Monitor (heron.testmonitor)
+        Column("build", String(NAME)),
+        Column("commit", String(100)),
+        Column("durations_ms", JSONType, nullable=False, default=list),
+        Column("endpoints", JSONType, nullable=False, default=list),
     )
     Index(f"{p}test_result_app_name_ts", test_result.c.app, test_result.c.test_name,
           test_result.c.ts)
+    Index(f"{p}test_result_app_build", test_result.c.app, test_result.c.build)
 
     # --- dashboard, auth and alerting state ----------------------------------------
     Table(

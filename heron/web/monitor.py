@@ -26,7 +26,7 @@ from heron import events as ev
 from heron._internal import internal_error, logger
 from heron.config import Config
 from heron.recorder import maker
-from heron.web import sql
+from heron.web import observe, sql
 from heron.web.groupby import group_of
 from heron.web.levels import LevelTable
 from heron.web.outliers import WATCH, OutlierDetector
@@ -36,9 +36,7 @@ from heron.web.redact import Redactor
 from heron.web.version import app_version
 
 FINGERPRINT_FRAMES = 5
-#: The endpoint of an app's requests that no route matched (404, 405, the redirects a
-#: framework makes by itself): one per app, never one per URL.
-UNMATCHED = "<unmatched>"
+UNMATCHED = ev.UNMATCHED  # requests no route matched
 _current_set = sql.current.set
 _current_reset = sql.current.reset
 _get_running_loop = asyncio._get_running_loop
@@ -158,6 +156,8 @@ class WebMonitor:
                 self._disarm(active)
             return
         try:
+            if observe.observer is not None:  # a test run of heron's pytest plugin
+                observe.observer(self.app_id, active.endpoint, self.version)
             environ = active.environ
             if active.level >= 2 or active.error is not None:
                 self._record_more(active, duration_ns / 1e6)

@@ -10,8 +10,8 @@ from __future__ import annotations
 import importlib
 
 #: Page modules in the order their tabs appear (a module adds its tab when imported).
-PAGES = ("auth", "home", "runs", "database", "monitoring", "users", "endpoints", "sessions",
-         "logs", "alerts", "settings", "fmd_urls")
+PAGES = ("auth", "home", "runs", "database", "monitoring", "users", "endpoints", "testmonitor",
+         "sessions", "logs", "alerts", "settings", "fmd_urls")
 
 
 def register_all() -> None:
