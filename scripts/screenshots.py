@@ -43,6 +43,8 @@ PAGES = [
     ("endpoints", "/endpoints?app=recommender-api", None, "The recommender's endpoints"),
     ("endpoint", "/endpoints?app=recommender-api", "a[href*='/endpoints/e/']",
      "One endpoint: load, durations, versions, users and profiles"),
+    ("tests", "/tests?app=recommender-api", None,
+     "Test Monitor: the recommender's tests per build, the slower test flagged"),
     ("monitoring", "/monitoring?app=stroop-online", None, "The experiment's networks, live"),
     ("database", "/database?app=stroop-online", None, "The Stroop experiment's participants"),
 ]

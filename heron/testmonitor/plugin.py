@@ -190,8 +190,11 @@ class TestMonitor:
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         result = self.results.get(report.nodeid)
-        if result is None:
-            return
+        if result is None:  # run elsewhere (a pytest-xdist worker): its report is what we see
+            result = self.results[report.nodeid] = Result(report.nodeid, report.location[0])
+            result.ts = time.time()
+            if report.when == "call":
+                result.durations_ms.append(report.duration * 1000)
         if report.when == "call":
             if hasattr(report, "wasxfail"):
                 result.outcome = "xfailed" if report.skipped else "xpassed"
