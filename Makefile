@@ -57,6 +57,7 @@ bench: $(BENCH_VENV)/.installed
 	$(BENCH_VENV)/bin/python bench/dallinger_watch.py
 	$(BENCH_VENV)/bin/python bench/database_paging.py
 	$(BENCH_VENV)/bin/python bench/monitoring_graph.py
+	$(BENCH_VENV)/bin/python bench/testmonitor_overhead.py
 
 vendor:
 	scripts/vendor_frontend.sh

@@ -357,3 +357,37 @@ def test_fmd_collect_performance_command(project: pytest.Pytester) -> None:
                          "--times=zero")
     assert result.ret == 2
     assert "--times must be a whole number" in result.stderr.str()
+
+
+def test_the_seeds_collect_performance_command_as_written(project: pytest.Pytester, server,
+                                                          db_url, monkeypatch: pytest.MonkeyPatch
+                                                          ) -> None:  # type: ignore[no-untyped-def]
+    """FMD's docs (seed 002, section 2.3.2): the command block with its module path changed
+    and its URL pointed at a heron server on this machine (only loopback, ever)."""
+    import subprocess
+
+    from tests.seeds import fenced_blocks, seed_text
+
+    (block,) = [b for b in fenced_blocks(seed_text("002")) if "collect_performance" in b]
+    base, token = server
+    command = block.replace("python -m flask_monitoringdashboard.",
+                            f"{sys.executable} -m heron.compat.flask_monitoringdashboard.")
+    command = command.replace("https://yourdomain.org/dashboard", f"{base}/dashboard")
+    assert "heron.compat" in command and base in command
+    (project.path / "tests").mkdir()
+    (project.path / "test_shop.py").rename(project.path / "tests" / "test_shop.py")
+    monkeypatch.setenv("HERON_TOKEN", token)
+    monkeypatch.setenv("TRAVIS", "true")  # FMD's CI: its build number names the run
+    monkeypatch.setenv("TRAVIS_BUILD_NUMBER", "88")
+    done = subprocess.run(["bash", "-c", command], cwd=project.path, capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 1, done.stdout + done.stderr  # test_broken fails on purpose
+    assert "build 88 (Travis CI)" in done.stdout and f"sent to {base}" in done.stdout
+    store = open_store(*db_url)
+    try:
+        ((summary, tests),) = queries.results(store, "shop")
+        assert summary["build"] == "88"
+        assert {len(r["durations_ms"]) for r in tests.values() if r["outcome"] == "passed"} \
+            == {5}  # the seed's --times=5
+    finally:
+        store.dispose()
