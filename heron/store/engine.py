@@ -14,12 +14,19 @@ from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine, make_url
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+SQLITE_CHECKPOINT_PAGES = 10_000  # 4 KiB pages
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
+    # Checkpoint every ~40 MB of WAL rather than SQLite's 4 MB: a page written again before
+    # the checkpoint (an index's last pages, the rollups) is copied into the database once.
+    # Ingest of requests: 5.6-5.8 -> 5.2 µs of CPU each (issue 16). The WAL file is cut back
+    # to 64 MB after a checkpoint.
+    cursor.execute(f"PRAGMA wal_autocheckpoint={SQLITE_CHECKPOINT_PAGES}")
+    cursor.execute("PRAGMA journal_size_limit=67108864")
     cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()

@@ -82,6 +82,35 @@ def _claim_old(conn: Connection, store: Store, rows: Sequence[RequestRow], cut: 
     return [row for row in rows if row[TS] >= cut or row[ID] in fresh]
 
 
+def endpoints_of(conn: Connection, store: Store, app: str | None = None
+                 ) -> list[tuple[str, str]]:
+    """``(app, endpoint)`` of every endpoint requested (of ``app``): each request registers
+    its endpoint in the same transaction (:mod:`heron.store.rollups`). Queries of raw
+    requests go through these, on the (app, endpoint, ts) index."""
+    table = store.table("endpoint")
+    query = select(table.c.app, table.c.endpoint).order_by(table.c.app, table.c.endpoint)
+    if app is not None:
+        query = query.where(table.c.app == app)
+    return [(a, e) for a, e in conn.execute(query)]
+
+
+def newest(conn: Connection, store: Store, app: str | None, limit: int
+           ) -> list[dict[str, Any]]:
+    """The ``limit`` newest requests (of ``app``): id, app and time, newest first."""
+    request = store.table("request")
+    columns = (request.c.id, request.c.app, request.c.ts)
+    if app is None:  # the newest stored: the end of the primary key
+        rows = conn.execute(select(*columns).order_by(request.c.seq.desc()).limit(limit))
+        return [dict(r._mapping) for r in rows]
+    found: list[dict[str, Any]] = []
+    for _, endpoint in endpoints_of(conn, store, app):
+        found.extend(dict(r._mapping) for r in conn.execute(
+            select(*columns).where(request.c.app == app, request.c.endpoint == endpoint)
+            .order_by(request.c.ts.desc()).limit(limit)))
+    found.sort(key=lambda r: (r["ts"], r["id"]), reverse=True)
+    return found[:limit]
+
+
 def pruned_before(conn: Connection, store: Store) -> float | None:
     table = store.table("setting")
     value = conn.execute(select(table.c.value).where(table.c.key == PRUNED_BEFORE)).scalar()

@@ -11,10 +11,12 @@ already stored, not store them again. Requests have no ledger rows while they ar
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import delete
 
 from heron.store import Store
-from heron.store.requests import note_pruned
+from heron.store.requests import endpoints_of, note_pruned
 
 PRUNED = ("request", "outlier", "profile", "exception")
 CHUNK = 10_000  # under SQLite's bound-parameter limit
@@ -29,19 +31,31 @@ def prune(store: Store, older_than: float, kinds: tuple[str, ...] = PRUNED
     removed: dict[str, int] = {}
     for kind in kinds:
         table = store.table(kind)
-        total = 0
-        while True:  # in chunks: one huge delete would hold the write lock for long
-            with store.write() as conn:
-                seqs = conn.execute(table.select().with_only_columns(table.c.seq)
-                                    .where(table.c.ts < older_than).limit(CHUNK)
-                                    ).scalars().all()
-                if not seqs:
-                    break
-                if kind == "request":
-                    note_pruned(conn, store, seqs, older_than)
-                conn.execute(delete(table).where(table.c.seq.in_(seqs)))
-            total += len(seqs)
-            if len(seqs) < CHUNK:
-                break
-        removed[kind] = total
+        if kind != "request":
+            removed[kind] = _prune(store, table, older_than, table.c.ts < older_than)
+            continue
+        with store.read() as conn:  # requests: endpoint by endpoint, on their index
+            pairs = endpoints_of(conn, store)
+        removed[kind] = sum(
+            _prune(store, table, older_than, (table.c.app == app) & (table.c.endpoint == e)
+                   & (table.c.ts < older_than), requests=True)
+            for app, e in pairs)
     return removed
+
+
+def _prune(store: Store, table: Any, older_than: float, where: Any, *,
+           requests: bool = False) -> int:
+    total = 0
+    while True:  # in chunks: one huge delete would hold the write lock for long
+        with store.write() as conn:
+            seqs = conn.execute(table.select().with_only_columns(table.c.seq)
+                                .where(where).limit(CHUNK)).scalars().all()
+            if not seqs:
+                break
+            if requests:
+                note_pruned(conn, store, seqs, older_than)
+            conn.execute(delete(table).where(table.c.seq.in_(seqs)))
+        total += len(seqs)
+        if len(seqs) < CHUNK:
+            break
+    return total

@@ -9,9 +9,9 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
-from sqlalchemy import func, literal, select
+from sqlalchemy import func, select
 
-from heron.store import Store
+from heron.store import Store, requests
 from heron.store.queries import time_bucket
 
 
@@ -59,21 +59,17 @@ def recent_events(store: Store, app: str | None = None, limit: int = 25) -> list
 
     Requests have no ledger rows (:mod:`heron.store.requests`): the newest come from their
     own table, received when they happened."""
-    ledger, request = store.table("event"), store.table("request")
-    queries = [
-        select(ledger.c.id, ledger.c.kind, ledger.c.app, ledger.c.ts, ledger.c.received_at)
-        .where(ledger.c.kind != "request")
-        .order_by(ledger.c.received_at.desc(), ledger.c.id.desc()),
-        select(request.c.id, literal("request").label("kind"), request.c.app, request.c.ts,
-               request.c.ts.label("received_at"))
-        .order_by(request.c.ts.desc(), request.c.id.desc()),
-    ]
-    found: list[dict] = []
+    ledger = store.table("event")
+    query = (select(ledger.c.id, ledger.c.kind, ledger.c.app, ledger.c.ts,
+                    ledger.c.received_at)
+             .where(ledger.c.kind != "request")
+             .order_by(ledger.c.received_at.desc(), ledger.c.id.desc()).limit(limit))
+    if app is not None:
+        query = query.where(ledger.c.app == app)
     with store.read() as conn:
-        for query, table in zip(queries, (ledger, request), strict=True):
-            if app is not None:
-                query = query.where(table.c.app == app)
-            found.extend(dict(r._mapping) for r in conn.execute(query.limit(limit)))
+        found = [dict(r._mapping) for r in conn.execute(query)]
+        found.extend({**r, "kind": "request", "received_at": r["ts"]}
+                     for r in requests.newest(conn, store, app, limit))
     found.sort(key=lambda e: (e["received_at"], e["id"]), reverse=True)
     return found[:limit]
 
