@@ -292,6 +292,15 @@ class Recorder:
         buffer = self._buffer
         # Far behind (a burst, a slow sink): bigger batches cost less per event.
         limit = self.batch_size * (10 if len(buffer) > self.batch_size * 20 else 1)
+        if self._raw:
+            # A sink that takes items as queued, and no flush waiting among them: pop them
+            # in one comprehension, with no look at each (issue 16: the per-item loop was a
+            # quarter of what level 1 cost the app's process). The length is read before
+            # the marker count: flush() counts its marker before it appends it.
+            n = min(len(buffer), limit)
+            if n and not self._markers:
+                popleft = buffer.popleft
+                return [popleft() for _ in range(n)], []
         while buffer and len(batch) < limit:
             item = buffer.popleft()
             if isinstance(item, _FlushMarker):
