@@ -282,18 +282,23 @@ def _request_row(item: Sequence[Any], serial: int | None) -> tuple[Any, ...]:
     (``None``: left empty, for ``ensure_ids``)."""
     (_, app, version, endpoint, method, status, duration_ns, ts, ip, sql_totals, request_id,
      group) = item
-    if status.__class__ is not int:
+    if status.__class__ is not int or not 0 <= status <= 999:
         try:
             status = int(status[:3])
         except (TypeError, ValueError):  # no start_response, or a status that is not
             status = 500
-    sql_count, sql_ms = sql_totals or (0, 0.0)
+        status = status if 0 <= status <= 999 else 500
+    if sql_totals is None:
+        sql_count, sql_ms = 0, 0.0
+    else:
+        sql_count, sql_ms = int(sql_totals[0]), sql_totals[1]
     if not request_id and serial is not None:
         request_id = ev.id_at(ts, serial)
-    return (request_id or "", app, ts, endpoint, str(method)[:16],
-            status if 0 <= status <= 999 else 500, duration_ns / 1e6, version,
-            None if group is None else group[:500], None if ip is None else str(ip)[:64],
-            int(sql_count), sql_ms)
+    return (request_id or "", app, ts, endpoint,
+            method if method.__class__ is str and len(method) <= 16 else str(method)[:16],
+            status, duration_ns / 1e6, version, None if group is None else group[:500],
+            None if ip is None else ip if ip.__class__ is str and len(ip) <= 64
+            else str(ip)[:64], sql_count, sql_ms)
 
 
 def _request_event(item: tuple[Any, ...]) -> ev.Request:

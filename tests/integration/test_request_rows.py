@@ -153,3 +153,23 @@ def test_upgrade_to_0006_keeps_one_row_of_a_repeated_request_id(db_url) -> None:
         assert conn.execute(select(t.c.endpoint)).scalars().all() == ["first"]
     assert new.ingest([ev.Request(id="same", app="a", endpoint="x", duration_ms=1)]).stored == 0
     new.dispose()
+
+
+def test_a_request_row_keeps_odd_values_in_range() -> None:
+    from heron.web.monitor import _request_row
+
+    def row(**changes: object) -> tuple:  # type: ignore[type-arg]
+        item = list(monitor_tuple(1.0))
+        names = ["key", "app", "version", "endpoint", "method", "status", "duration_ns",
+                 "ts", "ip", "sql", "request_id", "group"]
+        for name, value in changes.items():
+            item[names.index(name)] = value
+        return _request_row(item, 7)
+
+    assert row()[5] == 200 and row()[0]  # "200 OK" read; an id made from the serial
+    assert row(status=1000)[5] == 500 and row(status=-1)[5] == 500
+    assert row(status="999 ODD")[5] == 999 and row(status="nope")[5] == 500
+    assert row(method="X" * 40)[4] == "X" * 16
+    assert row(ip=12345)[9] == "12345" and row(ip="1" * 100)[9] == "1" * 64
+    assert row(sql=None)[10:] == (0, 0.0) and row(sql=[3, 1.5])[10:] == (3, 1.5)
+    assert row(request_id="kept")[0] == "kept"
