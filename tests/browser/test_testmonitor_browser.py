@@ -57,7 +57,11 @@ def test_the_slower_test_is_flagged_first(page: tuple[Page, str]) -> None:
     expect(flaky).to_have_count(1)
     expect(tab.locator("#tests-table tbody tr")).to_have_count(len(TESTS))
     expect(tab.locator('#untested-table tr[data-endpoint="rate"]')).to_contain_text("75.0%")
-    expect(tab.locator('#covered-table tr[data-endpoint="recommend"]')).to_contain_text("25.0%")
+    covered = tab.locator('#covered-table tr[data-endpoint="recommend"]')
+    expect(covered).to_contain_text("25.0%")
+    covered.locator("summary").click()  # which tests cover it
+    expect(covered.locator("li")).to_have_count(2)
+    expect(covered.locator("li").first).to_contain_text("test_recommend_")
     # comparing the slower build with itself flags nothing
     newest = tab.locator("#build-b").input_value()
     tab.select_option("#build-a", newest)
