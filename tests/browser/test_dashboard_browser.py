@@ -55,7 +55,8 @@ def test_login_navigation_and_custom_tab(page: Page, server: LiveServer) -> None
     nav = page.locator("#heron-nav a.nav-link")
     expect(nav).to_have_text(["Apps", "Lab notes", "Runs", "Sessions", "Logs", "Alerts",
                               "Overview", "Rules",
-                              "Reporting", "Exceptions", "Monitoring", "Database", "Users"])
+                              "Reporting", "Exceptions", "Test Monitor", "Monitoring",
+                              "Database", "Users"])
     expect(page.locator(".heron-user")).to_contain_text("admin")
     page.click("text=Lab notes")
     expect(page).to_have_url(f"{server.url}/dashboard/lab_notes")
