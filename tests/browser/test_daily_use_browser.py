@@ -12,6 +12,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from heron import events as ev
 from heron.store import Store
+from tests.browser.conftest import wide_page
 from tests.conftest import ADMIN_PASSWORD, LiveServer
 
 # Layout and drawing do not depend on the database: these run on SQLite only (the pages'
@@ -29,20 +30,8 @@ def server(app) -> Iterator[LiveServer]:  # type: ignore[no-untyped-def]
 @pytest.fixture
 def wide(browser: Browser, server: LiveServer) -> Iterator[Page]:
     """A logged-in page at 1,440 × 900, failing the test on any console error."""
-    context = browser.new_context(viewport={"width": 1440, "height": 900})
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.goto(f"{server.url}/dashboard/login")
-    page.fill("#username", "admin")
-    page.fill("#password", ADMIN_PASSWORD)
-    page.click("button[type=submit]")
-    expect(page).to_have_url(f"{server.url}/dashboard/")
-    page.console_errors = errors  # type: ignore[attr-defined]
-    yield page
-    assert errors == []
-    context.close()
+    with wide_page(browser, server.url) as page:
+        yield page
 
 
 def no_sideways_scroll(page: Page) -> bool:

@@ -13,7 +13,8 @@ from playwright.sync_api import Browser, Page, expect
 from heron import events as ev
 from heron.demo.testsuite import FLAKY, SLOWER, TESTS, DemoTestSuite
 from heron.store import Store
-from tests.conftest import ADMIN_PASSWORD, LiveServer
+from tests.browser.conftest import wide_page
+from tests.conftest import LiveServer
 
 pytestmark = [pytest.mark.browser, pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)]
 
@@ -26,19 +27,11 @@ def page(browser: Browser, app, store: Store) -> Iterator[tuple[Page, str]]:  # 
     store.ingest([ev.Request(app="recommender-api", endpoint=e, duration_ms=5, ts=now - i)
                   for i, e in enumerate(["rate"] * 30 + ["recommend"] * 10)])
     server = LiveServer(app)
-    context = browser.new_context(viewport={"width": 1440, "height": 900})
-    tab = context.new_page()
-    errors: list[str] = []
-    tab.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    tab.on("pageerror", lambda exc: errors.append(str(exc)))
-    tab.goto(f"{server.url}/dashboard/login")
-    tab.fill("#username", "admin")
-    tab.fill("#password", ADMIN_PASSWORD)
-    tab.click("button[type=submit]")
-    yield tab, server.url
-    assert errors == []
-    context.close()
-    server.stop()
+    try:
+        with wide_page(browser, server.url) as tab:
+            yield tab, server.url
+    finally:
+        server.stop()
 
 
 def test_the_slower_test_is_flagged_first(page: tuple[Page, str]) -> None:
