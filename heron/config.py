@@ -125,6 +125,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("SECURITY_TOKEN", "str", None,
             "Bearer token for the export API. Unset: only logged-in admins may export.",
             section="authentication", secret=True),
+    Setting("METRICS_ALLOW", "list", [],
+            "Addresses or networks that may read `/metrics` without a token (e.g. the "
+            "Prometheus server's, `10.0.0.5` or `10.0.0.0/24`). Anyone else needs "
+            "`Authorization: Bearer <SECURITY_TOKEN>` or an admin login.",
+            section="authentication"),
     Setting("INGEST_TOKEN", "str", None,
             "Bearer token clients send to `POST /api/v1/events`. Unset: generated, stored "
             "and printed at first start.", secret=True),

@@ -18,6 +18,7 @@ from gunicorn.app.base import BaseApplication
 
 from heron import config as heron_config
 from heron.api_v1 import create_blueprint as api_blueprint
+from heron.api_v1.metrics import get_metrics
 from heron.auth.tokens import ensure_ingest_token
 from heron.auth.users import ensure_default_users
 from heron.config import Config
@@ -27,7 +28,8 @@ from heron.store import Store, open_store
 
 def create_app(config: Config | None = None, *, store: Store | None = None,
                experiment: Any = None) -> Flask:
-    """The server app: dashboard at ``/<CUSTOM_LINK>``, APIs at ``/api/v1``."""
+    """The server app: dashboard at ``/<CUSTOM_LINK>``, APIs at ``/api/v1``, Prometheus'
+    ``/metrics``."""
     cfg = config or heron_config.get()
     store = store or open_store(cfg.DATABASE, cfg.TABLE_PREFIX)
     app = Flask("heron.server")
@@ -41,6 +43,8 @@ def create_app(config: Config | None = None, *, store: Store | None = None,
     @app.get("/favicon.ico")
     def favicon():  # type: ignore[no-untyped-def]
         return redirect(url_for("dashboard.static", filename="heron.svg"))
+
+    app.add_url_rule("/metrics", "metrics", get_metrics, methods=["GET"])  # Prometheus
 
     @app.get("/healthz")
     def healthz():  # type: ignore[no-untyped-def]

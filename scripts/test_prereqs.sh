@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # What `make test` needs beyond its virtualenv, brought here so a fresh machine passes with
 # `make test` alone: Debian's Chromium for the browser tests (never a browser Playwright
-# downloads) and a running PostgreSQL for the store tests. Where it cannot bring one, it
+# downloads), Debian's Prometheus for the /metrics tests, and a running PostgreSQL for the
+# store tests. Where it cannot bring one, it
 # stops at once with one line saying what to run.
 set -euo pipefail
 
@@ -12,6 +13,20 @@ if [ ! -x /usr/bin/chromium ]; then
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null
   else
     echo "make test: the browser tests need Chromium at /usr/bin/chromium; run: sudo apt-get install -y chromium chromium-driver" >&2
+    exit 1
+  fi
+fi
+
+# Debian's Prometheus for the /metrics tests (a real server scraping heron)
+if ! command -v prometheus >/dev/null && [ ! -x /usr/bin/prometheus ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "make test: installing Prometheus for the /metrics tests (apt-get)"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null
+    # the package's own service is not wanted: the tests start their own on 127.0.0.1
+    pkill -x prometheus 2>/dev/null || true
+  else
+    echo "make test: the /metrics tests need Prometheus; run: sudo apt-get install -y prometheus" >&2
     exit 1
   fi
 fi

@@ -210,8 +210,9 @@ class LiveServer:
 
     def stop(self) -> None:
         heron_state = getattr(self.app, "extensions", {}).get("heron")
-        if heron_state is not None:  # end event streams, as `heron serve` does on SIGTERM
-            heron_state.closing.set()
+        closing = getattr(heron_state, "closing", None)  # a bound app's Binding has none
+        if closing is not None:  # end event streams, as `heron serve` does on SIGTERM
+            closing.set()
             time.sleep(0.1)
         self.server.shutdown()
         self.thread.join(5)

@@ -21,13 +21,15 @@ def create_blueprint() -> Blueprint:
 
 
 def export_blueprint(prefix: str) -> Blueprint:
-    """The token export alone under the dashboard's prefix (``/dashboard/api/v1/export/
-    <kind>``), where Flask-MonitoringDashboard serves it: a bound app has no ``/api/v1`` of
-    heron's (its own paths stay its own), so its dashboard answers there."""
-    from heron.api_v1 import export
+    """The token export (``/dashboard/api/v1/export/<kind>``, where Flask-MonitoringDashboard
+    serves it) and Prometheus' ``/dashboard/metrics`` under the dashboard's prefix: a bound
+    app has no ``/api/v1`` or ``/metrics`` of heron's (its own paths stay its own), so its
+    dashboard answers there."""
+    from heron.api_v1 import export, metrics
 
-    bp = Blueprint("dashboard_export_api", __name__, url_prefix=f"{prefix}/api/v1")
-    bp.add_url_rule("/export/<kind>", "export", export.get_export, methods=["GET"])
+    bp = Blueprint("dashboard_export_api", __name__, url_prefix=prefix)
+    bp.add_url_rule("/api/v1/export/<kind>", "export", export.get_export, methods=["GET"])
+    bp.add_url_rule("/metrics", "metrics", metrics.get_metrics, methods=["GET"])
     bp.register_error_handler(HTTPException, _json_error)
     return bp
 

@@ -10,6 +10,10 @@
 
 A window reads the coarse rows for the whole hours (or days) it covers and the fine rows
 only for its ragged ends (:mod:`heron.store.queries.web`).
+* ``rollup_call`` and ``rollup_latency_total`` (migration 0008, no time bucket): requests
+  and their total duration per app, endpoint, method and status class, and the latency
+  sketch per app and endpoint, since the store began counting them: the Prometheus
+  counters and histograms of ``/metrics`` (:mod:`heron.prometheus`), read from a few rows.
 * ``endpoint``: every endpoint seen, its monitor level and when it was first and last
   requested. An ``endpoint`` event registers one at the level it starts at; a level set
   later on the Rules page is never overwritten.
@@ -85,8 +89,9 @@ def _request_rollups(conn: Connection, store: Store, requests: Sequence[tuple[An
     event counts of the home page (per app and minute) come from the same cells."""
     cells: dict[tuple[Any, ...], list[Any]] = {}
     bucket_of = sketch.index
-    for _, app, ts, endpoint, _, status, ms, version, user, ip, sql_count, sql_ms in requests:
-        key = (app, endpoint, version, ts // 60, bucket_of(ms), status, user, ip)
+    for _, app, ts, endpoint, method, status, ms, version, user, ip, sql_count, sql_ms \
+            in requests:
+        key = (app, endpoint, version, ts // 60, bucket_of(ms), status, user, ip, method)
         cell = cells.get(key)
         if cell is None:
             cells[key] = [1, ms, sql_count, sql_ms, ts, ts]
@@ -106,7 +111,9 @@ def _request_rollups(conn: Connection, store: Store, requests: Sequence[tuple[An
     groups: dict[tuple[Any, ...], list[Any]] = {}
     spans: dict[tuple[str, str], list[float]] = {}
     tallies: dict[str, Tally] = {}
-    for (app, endpoint, version, minute, idx, status, user, ip), cell in cells.items():
+    calls: dict[tuple[Any, ...], list[Any]] = {}
+    latency_total: dict[tuple[Any, ...], int] = defaultdict(int)
+    for (app, endpoint, version, minute, idx, status, user, ip, method), cell in cells.items():
         n, ms, sql_count, sql_ms, first, last = cell
         version = version or ""
         minute = int(minute) * 60
@@ -129,6 +136,13 @@ def _request_rollups(conn: Connection, store: Store, requests: Sequence[tuple[An
                 row[3] += sql_count
                 row[4] += sql_ms
         latency_hours[(app, endpoint, version, hour, idx)] += n
+        latency_total[(app, endpoint, idx)] += n
+        call = calls.get((app, endpoint, method, f"{status // 100}xx"))
+        if call is None:
+            calls[(app, endpoint, method, f"{status // 100}xx")] = [n, ms]
+        else:
+            call[0] += n
+            call[1] += ms
         latency_days[(app, endpoint, version, minute // 86400 * 86400, idx)] += n
         fields = {"status": status, "group_by": user, "ip": ip}
         for dim, field in GROUP_DIMS.items():
@@ -159,6 +173,10 @@ def _request_rollups(conn: Connection, store: Store, requests: Sequence[tuple[An
     add_up(conn, store.table("rollup_group"),
            ("app", "endpoint", "version", "dim", "key", "bucket"), ("count", "sum_ms"),
            [(*key, *values) for key, values in sorted(groups.items())])
+    add_up(conn, store.table("rollup_call"), ("app", "endpoint", "method", "status_class"),
+           ("count", "sum_ms"), [(*key, *values) for key, values in sorted(calls.items())])
+    add_up(conn, store.table("rollup_latency_total"), ("app", "endpoint", "idx"), ("count",),
+           [(*key, n) for key, n in sorted(latency_total.items())])
     return tallies
 
 

@@ -229,6 +229,24 @@ def build_metadata(prefix: str = "heron_") -> MetaData:
         )
         Index(f"{p}{name}_app_bucket", rollup.c.app, rollup.c.bucket)  # migration 0004
 
+    # All-time totals for /metrics (migration 0008): Prometheus counters and histograms
+    Table(
+        f"{p}rollup_call", md,
+        Column("app", String(200), primary_key=True),
+        Column("endpoint", String(NAME), primary_key=True),
+        Column("method", String(16), primary_key=True),
+        Column("status_class", String(8), primary_key=True),  # "2xx" ... "5xx"
+        Column("count", BigInteger, nullable=False),
+        Column("sum_ms", Float, nullable=False),
+    )
+    Table(
+        f"{p}rollup_latency_total", md,
+        Column("app", String(200), primary_key=True),
+        Column("endpoint", String(NAME), primary_key=True),
+        Column("idx", Integer, primary_key=True),
+        Column("count", BigInteger, nullable=False),
+    )
+
     Table(
         f"{p}endpoint", md,
         Column("app", String(200), primary_key=True),

@@ -1,0 +1,139 @@
+"""``/metrics``: the store's figures in Prometheus' text format (OpenMetrics when asked).
+
+Every family is read from a small table at scrape time, never from raw rows, so a scrape
+costs the same at a thousand requests and at a hundred million:
+
+* requests and request durations from the all-time rollups (``rollup_call``,
+  ``rollup_latency_total``, :mod:`heron.store.rollups`); the histogram's buckets are sums
+  of heron's latency-sketch buckets, so they agree with the dashboard's percentiles (1%);
+* events per app and kind from the home page's counters (``app_kind``);
+* participants per app and status, sessions per app and outcome, from their tables.
+
+Labels are bounded: apps, endpoints, methods, status classes, kinds, statuses and outcomes.
+Users, IPs, participant and run ids are never labels. Exposition is prometheus-client's
+(:func:`prometheus_client.exposition.choose_encoder`); heron writes no text format itself.
+See ``docs/metrics.md``.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator
+from typing import Any
+
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
+from prometheus_client.registry import Collector, CollectorRegistry
+from sqlalchemy import func, select
+
+from heron.store import Store
+from heron.store.sketch import value as sketch_value
+
+#: Upper bounds of the request-duration histogram, in seconds (Prometheus' defaults, with
+#: a minute at the top).
+BUCKETS_S = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
+
+
+class StoreCollector(Collector):
+    """The families of ``/metrics``, read from ``store`` at each scrape."""
+
+    def __init__(self, store: Store):
+        self.store = store
+
+    def collect(self) -> Iterator[Metric]:
+        with self.store.read() as conn:
+            yield from self._requests(conn)
+            yield from self._events(conn)
+            yield from self._experiments(conn)
+
+    def _requests(self, conn: Any) -> Iterator[Metric]:
+        calls = self.store.table("rollup_call")
+        requests = CounterMetricFamily(
+            "heron_requests", "Requests recorded, per app, endpoint, method and status class.",
+            labels=["app", "endpoint", "method", "status_class"])
+        sums: dict[tuple[str, str], float] = defaultdict(float)
+        for app, endpoint, method, status_class, count, sum_ms in conn.execute(
+                select(calls.c.app, calls.c.endpoint, calls.c.method, calls.c.status_class,
+                       calls.c["count"], calls.c.sum_ms)
+                .order_by(calls.c.app, calls.c.endpoint, calls.c.method, calls.c.status_class)):
+            requests.add_metric([app, endpoint, method, status_class], int(count))
+            sums[(app, endpoint)] += float(sum_ms)
+        yield requests
+        latency = self.store.table("rollup_latency_total")
+        buckets: dict[tuple[str, str], list[int]] = {}
+        for app, endpoint, idx, count in conn.execute(
+                select(latency.c.app, latency.c.endpoint, latency.c.idx, latency.c["count"])):
+            counts = buckets.setdefault((app, endpoint), [0] * (len(BUCKETS_S) + 1))
+            seconds = sketch_value(int(idx)) / 1000
+            slot = next((i for i, bound in enumerate(BUCKETS_S) if seconds <= bound),
+                        len(BUCKETS_S))
+            counts[slot] += int(count)
+        duration = HistogramMetricFamily(
+            "heron_request_duration_seconds",
+            "Request durations per app and endpoint (from heron's latency sketches).",
+            labels=["app", "endpoint"])
+        for (app, endpoint), counts in sorted(buckets.items()):
+            cumulative, running = [], 0
+            for bound, n in zip((*map(_le, BUCKETS_S), "+Inf"), counts, strict=True):
+                running += n
+                cumulative.append((bound, running))
+            duration.add_metric([app, endpoint], cumulative,
+                                sum_value=sums.get((app, endpoint), 0.0) / 1000)
+        yield duration
+
+    def _events(self, conn: Any) -> Iterator[Metric]:
+        counts = self.store.table("app_kind")
+        events = CounterMetricFamily("heron_events", "Events stored, per app and kind.",
+                                     labels=["app", "kind"])
+        last = GaugeMetricFamily("heron_app_last_received_timestamp_seconds",
+                                 "When an event of the app last arrived (epoch seconds).",
+                                 labels=["app"])
+        newest: dict[str, float] = {}
+        for app, kind, count, received in conn.execute(
+                select(counts.c.app, counts.c.kind, counts.c["count"],
+                       counts.c.last_received_at).order_by(counts.c.app, counts.c.kind)):
+            events.add_metric([app, kind], int(count))
+            newest[app] = max(newest.get(app, 0.0), float(received))
+        for app, received in sorted(newest.items()):
+            last.add_metric([app], received)
+        yield events
+        yield last
+
+    def _experiments(self, conn: Any) -> Iterator[Metric]:
+        participant, session = self.store.table("participant"), self.store.table("session")
+        people = GaugeMetricFamily("heron_participants",
+                                   "Participants per experiment (app) and status.",
+                                   labels=["app", "status"])
+        for app, status, n in conn.execute(
+                select(participant.c.app, participant.c.status, func.count())
+                .group_by(participant.c.app, participant.c.status)
+                .order_by(participant.c.app, participant.c.status)):
+            people.add_metric([app, str(status)], int(n))
+        yield people
+        sessions = GaugeMetricFamily("heron_sessions",
+                                     "Sessions per app (rig) and outcome (running: not ended).",
+                                     labels=["app", "outcome"])
+        outcome = func.coalesce(session.c.outcome, "running")
+        for app, state, n in conn.execute(
+                select(session.c.app, outcome, func.count())
+                .group_by(session.c.app, outcome).order_by(session.c.app, outcome)):
+            sessions.add_metric([app, str(state)], int(n))
+        yield sessions
+
+
+def _le(bound: float) -> str:
+    return repr(bound)
+
+
+def exposition(store: Store, accept: str | None) -> tuple[bytes, str]:
+    """The body and content type of one scrape, in the format ``accept`` asks for."""
+    from prometheus_client.exposition import choose_encoder
+
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(StoreCollector(store))
+    encoder, content_type = choose_encoder(accept or "")
+    return encoder(registry), content_type
