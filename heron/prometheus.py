@@ -6,6 +6,8 @@ costs the same at a thousand requests and at a hundred million:
 * requests and request durations from the all-time rollups (``rollup_call``,
   ``rollup_latency_total``, :mod:`heron.store.rollups`); the histogram's buckets are sums
   of heron's latency-sketch buckets, so they agree with the dashboard's percentiles (1%);
+* runs per class and outcome with a duration histogram, exceptions per type and log lines
+  per level from the all-time totals kept at ingest (:mod:`heron.store.totals`);
 * events per app and kind from the home page's counters (``app_kind``);
 * participants per app and status, sessions per app and outcome, from their tables.
 
@@ -17,6 +19,7 @@ See ``docs/metrics.md``.
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Iterator
 from typing import Any
@@ -36,6 +39,9 @@ from heron.store.sketch import value as sketch_value
 #: Upper bounds of the request-duration histogram, in seconds (Prometheus' defaults, with
 #: a minute at the top).
 BUCKETS_S = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
+#: Upper bounds of the run-duration histogram, in seconds (10 ms to two hours).
+RUN_BUCKETS_S = (0.01, 0.1, 0.5, 1.0, 5.0, 10.0, 30.0, 60.0, 300.0, 600.0, 1800.0, 3600.0,
+                 7200.0)
 
 
 class StoreCollector(Collector):
@@ -47,6 +53,8 @@ class StoreCollector(Collector):
     def collect(self) -> Iterator[Metric]:
         with self.store.read() as conn:
             yield from self._requests(conn)
+            yield from self._runs(conn)
+            yield from self._labels(conn)
             yield from self._events(conn)
             yield from self._experiments(conn)
 
@@ -64,26 +72,49 @@ class StoreCollector(Collector):
             sums[(app, endpoint)] += float(sum_ms)
         yield requests
         latency = self.store.table("rollup_latency_total")
-        buckets: dict[tuple[str, str], list[int]] = {}
-        for app, endpoint, idx, count in conn.execute(
-                select(latency.c.app, latency.c.endpoint, latency.c.idx, latency.c["count"])):
-            counts = buckets.setdefault((app, endpoint), [0] * (len(BUCKETS_S) + 1))
-            seconds = sketch_value(int(idx)) / 1000
-            slot = next((i for i, bound in enumerate(BUCKETS_S) if seconds <= bound),
-                        len(BUCKETS_S))
-            counts[slot] += int(count)
-        duration = HistogramMetricFamily(
+        yield _histogram(
             "heron_request_duration_seconds",
             "Request durations per app and endpoint (from heron's latency sketches).",
-            labels=["app", "endpoint"])
-        for (app, endpoint), counts in sorted(buckets.items()):
-            cumulative, running = [], 0
-            for bound, n in zip((*map(_le, BUCKETS_S), "+Inf"), counts, strict=True):
-                running += n
-                cumulative.append((bound, running))
-            duration.add_metric([app, endpoint], cumulative,
-                                sum_value=sums.get((app, endpoint), 0.0) / 1000)
-        yield duration
+            ["app", "endpoint"], BUCKETS_S,
+            conn.execute(select(latency.c.app, latency.c.endpoint, latency.c.idx,
+                                latency.c["count"])),
+            {key: ms / 1000 for key, ms in sums.items()})
+
+    def _runs(self, conn: Any) -> Iterator[Metric]:
+        totals = self.store.table("rollup_run_total")
+        runs = CounterMetricFamily("heron_runs", "Runs ended, per app, class and outcome.",
+                                   labels=["app", "run_class", "outcome"])
+        sums: dict[tuple[str, str], float] = defaultdict(float)
+        for app, run_class, outcome, count, sum_s in conn.execute(
+                select(totals.c.app, totals.c.run_class, totals.c.outcome, totals.c["count"],
+                       totals.c.sum_s)
+                .order_by(totals.c.app, totals.c.run_class, totals.c.outcome)):
+            runs.add_metric([app, run_class, outcome], int(count))
+            sums[(app, run_class)] += float(sum_s)
+        yield runs
+        latency = self.store.table("rollup_run_latency")
+        yield _histogram(
+            "heron_run_duration_seconds", "Run durations per app and class.",
+            ["app", "run_class"], RUN_BUCKETS_S,
+            conn.execute(select(latency.c.app, latency.c.run_class, latency.c.idx,
+                                latency.c["count"])), sums)
+
+    def _labels(self, conn: Any) -> Iterator[Metric]:
+        table = self.store.table("rollup_label_total")
+        families = {
+            "exception": CounterMetricFamily("heron_exceptions",
+                                             "Unhandled exceptions per app and type.",
+                                             labels=["app", "type"]),
+            "log": CounterMetricFamily("heron_log_lines", "Log lines per app and level.",
+                                       labels=["app", "level"]),
+        }
+        for app, kind, label, count in conn.execute(
+                select(table.c.app, table.c.kind, table.c.label, table.c["count"])
+                .order_by(table.c.kind, table.c.app, table.c.label)):
+            family = families.get(kind)
+            if family is not None:
+                family.add_metric([app, label], int(count))
+        yield from families.values()
 
     def _events(self, conn: Any) -> Iterator[Metric]:
         counts = self.store.table("app_kind")
@@ -125,8 +156,23 @@ class StoreCollector(Collector):
         yield sessions
 
 
-def _le(bound: float) -> str:
-    return repr(bound)
+def _histogram(name: str, documentation: str, labels: list[str], bounds: tuple[float, ...],
+               rows: Any, sums: dict[tuple[str, str], float]) -> HistogramMetricFamily:
+    """A histogram from sketch rows ``(label, label, sketch index, count)``: each sketch
+    bucket counted under the first bound at or above the duration it stands for."""
+    counts: dict[tuple[str, str], list[int]] = {}
+    for first, second, idx, count in rows:
+        slots = counts.setdefault((first, second), [0] * (len(bounds) + 1))
+        seconds = sketch_value(int(idx)) / 1000
+        slots[bisect_left(bounds, seconds)] += int(count)
+    family = HistogramMetricFamily(name, documentation, labels=labels)
+    for key, slots in sorted(counts.items()):
+        cumulative, running = [], 0
+        for bound, n in zip((*map(repr, bounds), "+Inf"), slots, strict=True):
+            running += n
+            cumulative.append((bound, running))
+        family.add_metric(list(key), cumulative, sum_value=sums.get(key, 0.0))
+    return family
 
 
 def exposition(store: Store, accept: str | None) -> tuple[bytes, str]:

@@ -246,6 +246,28 @@ def build_metadata(prefix: str = "heron_") -> MetaData:
         Column("idx", Integer, primary_key=True),
         Column("count", BigInteger, nullable=False),
     )
+    Table(  # log lines per level, exceptions per type (heron.store.totals)
+        f"{p}rollup_label_total", md,
+        Column("app", String(200), primary_key=True),
+        Column("kind", String(32), primary_key=True),
+        Column("label", String(200), primary_key=True),
+        Column("count", BigInteger, nullable=False),
+    )
+    Table(
+        f"{p}rollup_run_total", md,
+        Column("app", String(200), primary_key=True),
+        Column("run_class", String(NAME), primary_key=True),
+        Column("outcome", String(16), primary_key=True),
+        Column("count", BigInteger, nullable=False),
+        Column("sum_s", Float, nullable=False),
+    )
+    Table(
+        f"{p}rollup_run_latency", md,
+        Column("app", String(200), primary_key=True),
+        Column("run_class", String(NAME), primary_key=True),
+        Column("idx", Integer, primary_key=True),
+        Column("count", BigInteger, nullable=False),
+    )
 
     Table(
         f"{p}endpoint", md,

@@ -35,6 +35,7 @@ from heron.store.requests import RequestRow, row_of
 from heron.store.requests import claim as claim_requests
 from heron.store.rollups import Tally, add_up
 from heron.store.rollups import apply as apply_rollups
+from heron.store.totals import apply as apply_totals
 
 if TYPE_CHECKING:
     from heron.store import Store
@@ -187,6 +188,8 @@ def ingest(store: Store, items: Sequence[ev.Event | RequestRow]) -> IngestResult
         tallies = apply_rollups(conn, store, by_kind.get("endpoint", []), new_rows)
         _count(conn, store, by_kind, {("request", app): t for app, t in tallies.items()},
                received)
+        if "log" in by_kind or "exception" in by_kind or "run_end" in by_kind:
+            apply_totals(conn, store, by_kind)
     stored = len(new_ids) + len(new_rows)
     return IngestResult(stored=stored, duplicates=received_count - stored)
 

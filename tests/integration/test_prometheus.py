@@ -19,6 +19,7 @@ from flask import Flask
 import heron
 from heron import events as ev
 from heron.store import Store
+from heron.store.queries.runs import run_classes
 from heron.store.queries.web import window_sums
 from tests.conftest import LiveServer, free_port
 from tests.procs import wait_http
@@ -40,7 +41,16 @@ def seed(store: Store) -> None:
                           status="approved" if i % 3 else "returned") for i in range(9)]
         + [ev.SessionStart(app="rig-2", session_id="s1", name="one"),
            ev.SessionStart(app="rig-2", session_id="s2", name="two"),
-           ev.SessionEnd(app="rig-2", session_id="s1", outcome="ok")])
+           ev.SessionEnd(app="rig-2", session_id="s1", outcome="ok")]
+        + [ev.Log(app="shop", level=level, message="m") for level in (20, 20, 30, 40, 45)]
+        + [ev.ExceptionRaised(app="shop", endpoint="items", type="KeyError", message="k",
+                              fingerprint="f1") for _ in range(2)])
+    starts = [ev.RunStart(app="ml", run_id=f"r{i}", run_class="classify", ts=now - 100)
+              for i in range(6)]
+    store.ingest(starts)  # the ends come in a later batch, as they do
+    store.ingest([ev.RunEnd(app="ml", run_id=f"r{i}", ts=now - 100 + 0.15 + i * 0.2,
+                            outcome="error" if i == 5 else "ok") for i in range(6)]
+                 + [ev.RunEnd(app="ml", run_id="orphan", ts=now)])
 
 
 @pytest.fixture
@@ -128,6 +138,21 @@ def test_prometheus_scrapes_heron_serve_and_agrees_with_heron(
             "app=rig-2,outcome=ok": 1.0, "app=rig-2,outcome=running": 1.0}
         events = query(base, "heron_events_total", wanted=3)
         assert events["app=shop,kind=request"] == 48.0
+        runs = query(base, "heron_runs_total", wanted=3)
+        classes = {c.run_class: c for c in run_classes(store, app="ml", since=0)}
+        assert runs == {"app=ml,outcome=ok,run_class=classify": 5.0,
+                        "app=ml,outcome=error,run_class=classify": 1.0,
+                        "app=ml,outcome=ok,run_class=(unknown)": 1.0}
+        assert classes["classify"].errors == 1 and classes["classify"].ok == 5  # the Runs page
+        run_buckets = query(base, 'heron_run_duration_seconds_bucket{run_class="classify"}',
+                            wanted=14)
+        assert run_buckets["app=ml,le=0.5,run_class=classify"] == 2.0  # 0.15 s and 0.35 s
+        assert run_buckets["app=ml,le=1.0,run_class=classify"] == 5.0
+        assert run_buckets["app=ml,le=5.0,run_class=classify"] == 6.0
+        assert query(base, "heron_log_lines_total", wanted=3) == {
+            "app=shop,level=INFO": 2.0, "app=shop,level=WARNING": 1.0,
+            "app=shop,level=ERROR": 2.0}
+        assert query(base, "heron_exceptions_total") == {"app=shop,type=KeyError": 2.0}
         # heron's data moves on: the counter follows at the next scrape
         store.ingest([ev.Request(app="shop", endpoint="cart", method="GET", status=404,
                                  duration_ms=1.0)])
