@@ -9,7 +9,8 @@ costs the same at a thousand requests and at a hundred million:
 * runs per class and outcome with a duration histogram, exceptions per type and log lines
   per level from the all-time totals kept at ingest (:mod:`heron.store.totals`);
 * events per app and kind from the home page's counters (``app_kind``);
-* participants per app and status, sessions per app and outcome, from their tables.
+* participants per app and status with each experiment's yield, sessions per app and
+  outcome, from their tables.
 
 Labels are bounded: apps, endpoints, methods, status classes, kinds, statuses and outcomes.
 Users, IPs, participant and run ids are never labels. Exposition is prometheus-client's
@@ -33,6 +34,7 @@ from prometheus_client.core import (
 from prometheus_client.registry import Collector, CollectorRegistry
 from sqlalchemy import func, select
 
+from heron.experiment.summary import Summary
 from heron.store import Store
 from heron.store.sketch import value as sketch_value
 
@@ -139,12 +141,23 @@ class StoreCollector(Collector):
         people = GaugeMetricFamily("heron_participants",
                                    "Participants per experiment (app) and status.",
                                    labels=["app", "status"])
+        counts: dict[str, dict[str, int]] = defaultdict(dict)
         for app, status, n in conn.execute(
                 select(participant.c.app, participant.c.status, func.count())
                 .group_by(participant.c.app, participant.c.status)
                 .order_by(participant.c.app, participant.c.status)):
             people.add_metric([app, str(status)], int(n))
+            counts[app][str(status)] = int(n)
         yield people
+        yields = GaugeMetricFamily(
+            "heron_experiment_yield",
+            "Approved participants over finished ones, per experiment (heron summary's yield).",
+            labels=["app"])
+        for app, by_status in sorted(counts.items()):
+            value = Summary(app, by_status).yield_
+            if value is not None:
+                yields.add_metric([app], value)
+        yield yields
         sessions = GaugeMetricFamily("heron_sessions",
                                      "Sessions per app (rig) and outcome (running: not ended).",
                                      labels=["app", "outcome"])

@@ -19,6 +19,7 @@ from flask import Flask
 import heron
 from heron import events as ev
 from heron.store import Store
+from heron.store.queries.participants import summary
 from heron.store.queries.runs import run_classes
 from heron.store.queries.web import window_sums
 from tests.conftest import LiveServer, free_port
@@ -134,6 +135,8 @@ def test_prometheus_scrapes_heron_serve_and_agrees_with_heron(
         assert list(total.values())[0] == pytest.approx(expected)
         assert query(base, "heron_participants", wanted=2) == {
             "app=stroop,status=approved": 6.0, "app=stroop,status=returned": 3.0}
+        assert query(base, "heron_experiment_yield") == {
+            "app=stroop": pytest.approx(summary(store, "stroop").yield_)}  # heron summary's
         assert query(base, "heron_sessions", wanted=2) == {
             "app=rig-2,outcome=ok": 1.0, "app=rig-2,outcome=running": 1.0}
         events = query(base, "heron_events_total", wanted=3)
