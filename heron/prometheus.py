@@ -20,6 +20,7 @@ See ``docs/metrics.md``.
 
 from __future__ import annotations
 
+import os
 from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Iterator
@@ -59,6 +60,7 @@ class StoreCollector(Collector):
             yield from self._labels(conn)
             yield from self._events(conn)
             yield from self._experiments(conn)
+            yield self._store_size(conn)
 
     def _requests(self, conn: Any) -> Iterator[Metric]:
         calls = self.store.table("rollup_call")
@@ -167,6 +169,30 @@ class StoreCollector(Collector):
                 .group_by(session.c.app, outcome).order_by(session.c.app, outcome)):
             sessions.add_metric([app, str(state)], int(n))
         yield sessions
+
+
+    def _store_size(self, conn: Any) -> Metric:
+        size = GaugeMetricFamily("heron_store_size_bytes",
+                                 "Size of heron's store: the SQLite file with its WAL, or "
+                                 "heron's PostgreSQL tables with their indexes.")
+        size.add_metric([], float(store_bytes(self.store, conn)))
+        return size
+
+
+def store_bytes(store: Store, conn: Any) -> int:
+    """Bytes the store takes: SQLite's database file and WAL; on PostgreSQL, every table
+    under the prefix with its indexes and TOAST."""
+    if conn.dialect.name == "sqlite":
+        database = conn.engine.url.database or ""
+        if not database or database == ":memory:":
+            return 0
+        return sum(os.path.getsize(path) for path in (database, database + "-wal")
+                   if os.path.exists(path))
+    return int(conn.exec_driver_sql(
+        "SELECT COALESCE(SUM(pg_total_relation_size(c.oid)), 0) FROM pg_class c "
+        "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'r' "
+        "AND n.nspname = current_schema() AND starts_with(c.relname, %(prefix)s)",
+        {"prefix": store.prefix}).scalar() or 0)
 
 
 def _histogram(name: str, documentation: str, labels: list[str], bounds: tuple[float, ...],

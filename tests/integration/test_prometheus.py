@@ -156,6 +156,8 @@ def test_prometheus_scrapes_heron_serve_and_agrees_with_heron(
             "app=shop,level=INFO": 2.0, "app=shop,level=WARNING": 1.0,
             "app=shop,level=ERROR": 2.0}
         assert query(base, "heron_exceptions_total") == {"app=shop,type=KeyError": 2.0}
+        (size,) = query(base, "heron_store_size_bytes").values()
+        assert size > 100_000  # the migrated tables alone take more
         # heron's data moves on: the counter follows at the next scrape
         store.ingest([ev.Request(app="shop", endpoint="cart", method="GET", status=404,
                                  duration_ms=1.0)])
