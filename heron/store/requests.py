@@ -47,11 +47,6 @@ def row_of(event: ev.Request) -> RequestRow:
     return msgspec.structs.astuple(event)
 
 
-def is_row(item: Any) -> bool:
-    """True for a request row, False for an event."""
-    return item.__class__ is tuple
-
-
 def claim(conn: Connection, store: Store, rows: Sequence[RequestRow], received: float
           ) -> list[RequestRow]:
     """Insert ``rows`` (unique ids) into the request table; return those newly stored."""

@@ -96,7 +96,7 @@ def test_writer_process_rows_match_the_events_the_monitor_would_make(store: Stor
     assert [index for index, _ in store_batch(store, items, 1234)] == [3]
     assert store_batch(store, items, 1234) == problems  # a retry: nothing stored twice
     reference = open_store(f"sqlite:///{tmp_path / 'reference.db'}", "heron_")
-    reference.ingest([_REQUEST_EVENT(item) for item in items[:3]])
+    reference.ingest([request_event(item) for item in items[:3]])
     columns = ("app", "ts", "endpoint", "method", "status", "duration_ms", "version",
                "group_by", "ip", "sql_count", "sql_ms")
 
@@ -113,7 +113,7 @@ def test_writer_process_rows_match_the_events_the_monitor_would_make(store: Stor
     reference.dispose()
 
 
-def _REQUEST_EVENT(item: tuple) -> ev.Event:  # type: ignore[type-arg]  # noqa: N802
+def request_event(item: tuple) -> ev.Event:  # type: ignore[type-arg]
     from heron.recorder import MAKERS
 
     return MAKERS[_REQUEST](item)

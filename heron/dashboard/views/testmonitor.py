@@ -24,12 +24,9 @@ STATUS = {"passed": "ok", "xfailed": "ok", "failed": "failure", "error": "failur
 HISTORY = 20  # builds of outcome history per test on the tab
 
 
-def _app() -> str | None:
-    app = selected_app()
-    if app:
-        return app
-    apps = queries.test_apps(state().store)
-    return apps[0] if apps else None
+def _app(test_apps: list[str]) -> str | None:
+    """The app chosen in the frame, else the one tested most recently."""
+    return selected_app() or (test_apps[0] if test_apps else None)
 
 
 def _ms(value: float | None) -> str:
@@ -48,13 +45,14 @@ def _result_cell(r: dict[str, Any] | None) -> dict[str, Any] | None:
 @login_required
 def dashboard_testmonitor() -> str:
     s = state()
-    app = _app()
+    test_apps = queries.test_apps(s.store)
+    app = _app(test_apps)
     builds = queries.results(s.store, app) if app else []
     tz = s.config.TIMEZONE
     now = time.time()
     if not builds:
         return render_template("heron/testmonitor.html", title="Test Monitor", app_id=app,
-                               builds=[], test_apps=queries.test_apps(s.store))
+                               builds=[], test_apps=test_apps)
     summaries = [b for b, _ in builds]
     by_id = {b["build"]: tests for b, tests in builds}
     ids = [b["build"] for b in summaries]
@@ -90,7 +88,7 @@ def dashboard_testmonitor() -> str:
              "total_s": [round(b["total_ms"] / 1000, 3) for b in summaries]}
     return render_template(
         "heron/testmonitor.html", title="Test Monitor", app_id=app,
-        test_apps=queries.test_apps(s.store), builds=list(reversed(summaries)), chart=chart,
+        test_apps=test_apps, builds=list(reversed(summaries)), chart=chart,
         build_ids=ids, a_id=a_id, b_id=b_id, compared=compared,
         slower=sum(r["slower"] for r in compared), tests=tests, tested=tested,
         untested=untested, window_label=WINDOWS[selected_window()][0])
@@ -100,7 +98,7 @@ def dashboard_testmonitor() -> str:
 @login_required
 def testmonitor_test() -> str:
     s = state()
-    app = _app()
+    app = _app(queries.test_apps(s.store))
     name = request.args.get("name", "")
     rows = queries.history(s.store, app, name) if app and name else []
     if not rows:
