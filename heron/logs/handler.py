@@ -29,7 +29,7 @@ from heron import emitting
 from heron import events as ev
 from heron._internal import in_heron, internal_error
 from heron.client.context import current_run_id
-from heron.web.sql import current as current_request  # the request being served, if any
+from heron.web.sql import request_now  # the request being served, if any
 
 #: Attributes every LogRecord has; anything else on a record came from ``extra=``.
 _STANDARD = frozenset(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {
@@ -66,7 +66,7 @@ def _message(record: logging.LogRecord) -> str:
 
 
 def _request_id() -> str | None:
-    active = current_request.get()
+    active = request_now()
     return active.id if active is not None else None
 
 

@@ -24,6 +24,7 @@ several server processes never loses a count.
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -88,10 +89,14 @@ def _request_rollups(conn: Connection, store: Store, requests: Sequence[tuple[An
     then summed from them, so the per-request Python work is one dictionary update. The
     event counts of the home page (per app and minute) come from the same cells."""
     cells: dict[tuple[Any, ...], list[Any]] = {}
-    bucket_of = sketch.index
+    # sketch.index inlined: a call per request was a sixth of this pass
+    ceil, log, log_gamma, min_ms, min_index = (math.ceil, math.log, sketch.LOG_GAMMA,
+                                               sketch.MIN_MS, sketch.MIN_INDEX)
     for _, app, ts, endpoint, method, status, ms, version, user, ip, sql_count, sql_ms \
             in requests:
-        key = (app, endpoint, version, ts // 60, bucket_of(ms), status, user, ip, method)
+        key = (app, endpoint, version, ts // 60,
+               ceil(log(ms) / log_gamma) if ms > min_ms else min_index, status, user, ip,
+               method)
         cell = cells.get(key)
         if cell is None:
             cells[key] = [1, ms, sql_count, sql_ms, ts, ts]

@@ -13,16 +13,16 @@ from collections.abc import Iterable
 
 ALPHA = 0.01
 GAMMA = (1 + ALPHA) / (1 - ALPHA)
-_LOG_GAMMA = math.log(GAMMA)
+LOG_GAMMA = math.log(GAMMA)
 MIN_MS = 0.001  # durations below a microsecond share the lowest bucket
-_MIN_INDEX = math.ceil(math.log(MIN_MS) / _LOG_GAMMA)
+MIN_INDEX = math.ceil(math.log(MIN_MS) / LOG_GAMMA)
 
 
 def index(ms: float) -> int:
     """The bucket of a duration in milliseconds."""
     if ms <= MIN_MS:
-        return _MIN_INDEX
-    return math.ceil(math.log(ms) / _LOG_GAMMA)
+        return MIN_INDEX
+    return math.ceil(math.log(ms) / LOG_GAMMA)
 
 
 def value(idx: int) -> float:

@@ -17,17 +17,27 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass
-from time import perf_counter_ns
+from time import perf_counter_ns, time
 from types import GeneratorType
 from typing import Any
 
 from flask import Flask, request
+from flask.globals import _cv_request
 
-from heron import api
+from heron import api, emitting
 from heron import config as heron_config
-from heron._internal import capture_internal_exceptions, logger
-from heron.web import mount
-from heron.web.monitor import UNMATCHED, Active, TimedBody, WebMonitor
+from heron._internal import capture_internal_exceptions, internal_error, logger
+from heron.web import mount, observe, sql
+from heron.web.monitor import (
+    REQUEST,
+    UNMATCHED,
+    Active,
+    Served,
+    ServedActive,
+    TimedBody,
+    WebMonitor,
+    served_active,
+)
 
 
 @dataclass
@@ -86,18 +96,35 @@ def bind(app: Flask, *, experiment: Any = None, capture_logs: bool | int | str =
     return app
 
 
+#: The requests being served, by Flask's request context: how heron's SQL timing and log
+#: capture find the request (:func:`heron.web.sql.request_now`), with no context variable
+#: of heron's set per request (issue 16).
+_serving: dict[Any, Active | list[Any]] = {}
+
+
+def _serving_now() -> Active | Served | None:
+    context = _cv_request.get(None)
+    found = None if context is None else _serving.get(context)
+    return Served(found) if found.__class__ is list else found
+
+
 def _instrument(app: Flask, monitor: WebMonitor) -> None:
     """Time ``app.full_dispatch_request``: the request is routed, the response made."""
     dispatch = app.full_dispatch_request  # the class's, bound to this app
     levels = monitor.levels
     cells: dict[str, list[int]] = {}  # endpoint -> its level cell
-    current_context = _request_context()
-    finish = monitor.finish
+    current_context = _cv_request.get
+    serving = _serving
+    if _serving_now not in sql.finders:
+        sql.finders.append(_serving_now)
+    finish, record = monitor.finish, monitor.record
+    app_id, behind_proxies = monitor.app_id, monitor.behind_proxies
     with capture_internal_exceptions("registering endpoints"):
         levels.register(sorted(app.view_functions))
 
     def full_dispatch_request() -> Any:
-        request_now = current_context().request
+        context = current_context()
+        request_now = context.request
         rule = request_now.url_rule
         # not routed (404, 405, the 308 to a rule's canonical URL): one endpoint per app
         endpoint = UNMATCHED if rule is None else rule.endpoint
@@ -108,13 +135,50 @@ def _instrument(app: Flask, monitor: WebMonitor) -> None:
             with capture_internal_exceptions("registering endpoints"):
                 levels.register(sorted(app.view_functions))
             cell = cells[endpoint] = levels.cell(endpoint)
-        if cell[0] < 1:
+        level = cell[0]
+        if level < 1:
             return dispatch()
-        active = Active(perf_counter_ns(), request_now.environ)
+        if level == 1:  # the usual case, on its own path: no Active unless it is needed
+            served = [time(), None, None]  # ts, SQL totals, id (heron.web.monitor.Served)
+            started = perf_counter_ns()
+            serving[context] = served
+            try:
+                response = dispatch()
+            except BaseException as exc:
+                active = served_active(served, started, request_now.environ, endpoint)
+                active.error = exc
+                finish(active, 500)
+                raise
+            finally:
+                del serving[context]
+            if response.response.__class__ is GeneratorType:
+                active = served_active(served, started, request_now.environ, endpoint)
+                active.status = response.status_code
+                response.response = TimedBody(response.response, lambda: finish(active),
+                                              active)
+                return response
+            duration_ns = perf_counter_ns() - started
+            recorder = emitting.recorder
+            if (recorder is None or observe.observer is not None or behind_proxies
+                    or heron_config.group_by is not None):
+                record(endpoint, request_now.environ, response.status_code, duration_ns,
+                       *served)
+                return response
+            try:  # WebMonitor.record's put, inline: the request path's one call less
+                environ = request_now.environ
+                recorder.put((REQUEST, app_id, monitor.version, endpoint,
+                              environ.get("REQUEST_METHOD", "GET"), response.status_code,
+                              duration_ns, served[0], environ.get("REMOTE_ADDR"), served[1],
+                              served[2], None))
+            except Exception as exc:  # noqa: BLE001 - never break the request
+                internal_error("recording a request", exc)
+            return response
+        active = ServedActive(perf_counter_ns(), request_now.environ)
         active.endpoint = endpoint
-        level = active.level = cell[0]
+        active.level = level
         if level >= 2:
             monitor.arm(active, level, sys._getframe())
+        serving[context] = active
         try:
             response = dispatch()
         except BaseException as exc:
@@ -123,6 +187,8 @@ def _instrument(app: Flask, monitor: WebMonitor) -> None:
                 _keep_values(monitor, active)
             finish(active, 500)
             raise
+        finally:
+            del serving[context]
         if level >= 2 and monitor.wants_values(active):
             _keep_values(monitor, active)
         if isinstance(response.response, GeneratorType):
@@ -134,17 +200,6 @@ def _instrument(app: Flask, monitor: WebMonitor) -> None:
 
     full_dispatch_request.heron_monitor = monitor  # type: ignore[attr-defined]
     app.full_dispatch_request = full_dispatch_request  # type: ignore[method-assign]
-
-
-def _request_context() -> Any:
-    """A function returning the current request context (``.request`` is the request):
-    Flask's context variable's ``get`` when it has one (a C call), else its proxy's."""
-    from flask import globals as flask_globals
-
-    var = getattr(flask_globals, "_cv_request", None)
-    if var is not None and hasattr(var, "get"):
-        return var.get
-    return flask_globals.request_ctx._get_current_object  # type: ignore[attr-defined]
 
 
 def _keep_values(monitor: WebMonitor, active: Any) -> None:

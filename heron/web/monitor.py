@@ -68,6 +68,8 @@ class Active:
     profiled = False        # level 3, served by a thread: the sampler looks at it
     samples: dict[tuple[Any, ...], int] | None = None  # the sampler's: stack -> count
 
+    token: Any = None  # of sql.current, when set (a bound Flask app's requests: unset)
+
     def __init__(self, started_ns: int, environ: Any):
         self.started_ns = started_ns
         self.environ = environ
@@ -79,6 +81,58 @@ class Active:
         if self._id is None:
             self._id = ev.new_id(self.ts)
         return self._id
+
+
+class ServedActive(Active):
+    """A request of a bound Flask app: found through Flask's request context while it is
+    served (:mod:`heron.web.flask`), so no context variable of heron's is set."""
+
+    def __init__(self, started_ns: int, environ: Any):
+        self.started_ns = started_ns
+        self.environ = environ
+        self.ts = time.time()
+
+
+class Served:
+    """A level-1 request of a bound Flask app while it is served, as SQL timing and log
+    capture see it: a view of the list ``[ts, sql totals, id]`` the request path keeps
+    (:mod:`heron.web.flask`). A list is one bytecode to make; an :class:`Active` has some
+    twenty attributes for levels 2 and 3 that a level-1 request never needs (issue 16:
+    each step of the request path costs several times its micro-benchmark there)."""
+
+    __slots__ = ("cell", "__weakref__")
+
+    def __init__(self, cell: list[Any]):
+        self.cell = cell
+
+    @property
+    def ts(self) -> float:
+        return float(self.cell[0])
+
+    @property
+    def sql(self) -> list[Any] | None:
+        return self.cell[1]  # type: ignore[no-any-return]
+
+    @sql.setter
+    def sql(self, totals: list[Any]) -> None:
+        self.cell[1] = totals
+
+    @property
+    def id(self) -> str:
+        cell = self.cell
+        if cell[2] is None:
+            cell[2] = ev.new_id(cell[0])
+        return cell[2]  # type: ignore[no-any-return]
+
+
+def served_active(cell: list[Any], started_ns: int, environ: Any, endpoint: str
+                  ) -> ServedActive:
+    """A level-1 request's ``[ts, sql totals, id]`` as an :class:`Active` (it failed, or
+    it streams its body)."""
+    active = ServedActive(started_ns, environ)
+    active.ts, active.sql, active._id = cell
+    active.endpoint, active.level = endpoint, 1
+    return active
 
 
 class WebMonitor:
@@ -95,7 +149,7 @@ class WebMonitor:
         self.sampler = shared_sampler(cfg.SAMPLING_PERIOD)
         self.body_bytes = cfg.OUTLIER_BODY_BYTES
         self._proxies = TrustedProxies(cfg.TRUSTED_PROXIES)
-        self._behind_proxies = bool(self._proxies)  # read per request: no call
+        self.behind_proxies = bool(self._proxies)  # read per request: no call
         sql.install()
 
     # -- the request's life ------------------------------------------------------------
@@ -145,10 +199,12 @@ class WebMonitor:
         """The response is sent: hand the request to the recorder as a tuple (the event is
         made on the recorder's thread)."""
         duration_ns = perf_counter_ns() - active.started_ns
-        try:
-            _current_reset(active.token)
-        except ValueError:  # finished in another context (a streamed response)
-            sql.current.set(None)
+        token = active.token
+        if token is not None:
+            try:
+                _current_reset(token)
+            except ValueError:  # finished in another context (a streamed response)
+                sql.current.set(None)
         if status is not None:
             active.status = status
         if active.level < 1 or active.endpoint is None:
@@ -156,20 +212,29 @@ class WebMonitor:
                 self._disarm(active)
             return
         try:
-            if observe.observer is not None:  # a test run of heron's pytest plugin
-                observe.observer(self.app_id, active.endpoint, self.version)
-            environ = active.environ
             if active.level >= 2 or active.error is not None:
                 self._record_more(active, duration_ns / 1e6)
+        except Exception as exc:  # noqa: BLE001 - never break the request
+            internal_error("recording a request", exc)
+        self.record(active.endpoint, active.environ, active.status, duration_ns, active.ts,
+                    active.sql, active._id)
+
+    def record(self, endpoint: str, environ: Any, status: int | str | None,
+               duration_ns: int, ts: float, sql_totals: list[Any] | None,
+               request_id: str | None) -> None:
+        """Hand a finished request to the recorder as a tuple (the event, or the stored
+        row, is made off the request's thread)."""
+        try:
+            if observe.observer is not None:  # a test run of heron's pytest plugin
+                observe.observer(self.app_id, endpoint, self.version)
             group_by = heron_config.group_by
             recorder = emitting.recorder
             if recorder is not None:
-                recorder.put((_REQUEST, self.app_id, self.version, active.endpoint,
-                              environ.get("REQUEST_METHOD", "GET"), active.status,
-                              duration_ns, active.ts,
-                              self.client_ip(environ) if self._behind_proxies
+                recorder.put((REQUEST, self.app_id, self.version, endpoint,
+                              environ.get("REQUEST_METHOD", "GET"), status, duration_ns, ts,
+                              self.client_ip(environ) if self.behind_proxies
                               else environ.get("REMOTE_ADDR"),
-                              active.sql, active._id,
+                              sql_totals, request_id,
                               None if group_by is None else group_of(group_by)))
         except Exception as exc:  # noqa: BLE001 - never break the request
             internal_error("recording a request", exc)
@@ -308,7 +373,7 @@ def _request_event(item: tuple[Any, ...]) -> ev.Request:
     return ev.Request(**dict(zip(ev.Request.__struct_fields__, row, strict=True)))
 
 
-_REQUEST = maker("web.request", _request_event, _request_row)
+REQUEST = maker("web.request", _request_event, _request_row)
 
 
 def _capped(value: Any, limit: int) -> Any:

@@ -13,7 +13,7 @@ from heron.sinks.writer_process import make_events, store_batch
 from heron.store import Store, open_store
 from heron.store.queries.apps import app_summaries, events_per_bucket, recent_events
 from heron.store.retention import prune
-from heron.web.monitor import _REQUEST
+from heron.web.monitor import REQUEST
 
 
 def count(store: Store, table: str, **where: str) -> int:
@@ -34,7 +34,7 @@ def rollup_total(store: Store) -> int:
 def monitor_tuple(ts: float, endpoint: str = "index", status: object = "200 OK",
                   request_id: str | None = None) -> tuple:  # type: ignore[type-arg]
     """A finished request as heron's monitor queues it (``Recorder.put``)."""
-    return (_REQUEST, "shop", "1.0", endpoint, "GET", status, 2_500_000, ts, "127.0.0.1",
+    return (REQUEST, "shop", "1.0", endpoint, "GET", status, 2_500_000, ts, "127.0.0.1",
             (2, 0.5), request_id, "alice")
 
 
@@ -52,6 +52,26 @@ def test_a_retried_request_batch_is_stored_once_with_no_ledger_rows(store: Store
     assert summary.kinds == {"request": 500}
     chart = events_per_bucket(store, 3600, now=now)
     assert sum(chart["series"]["request"]) == 500
+
+
+def test_a_batch_overlapping_what_is_stored_counts_only_its_new_requests(store: Store
+                                                                         ) -> None:
+    """Chunks with some rows stored before, some not, and all new around them: the new
+    ones are found exactly (SQLite reads them by rowid, not RETURNING)."""
+    now = time.time()
+    batch = [ev.Request(app="svc", endpoint=f"e{i % 4}", duration_ms=i % 50 + 1,
+                        ts=now - i, id=f"req-{i:05d}") for i in range(700)]
+    assert store.ingest(batch[::3]).stored == len(batch[::3])
+    result = store.ingest(batch)
+    assert (result.stored, result.duplicates) == (700 - len(batch[::3]), len(batch[::3]))
+    assert count(store, "request") == 700
+    assert rollup_total(store) == 700
+    t = store.table("rollup_request")
+    with store.read() as conn:
+        per_endpoint = dict(conn.execute(select(t.c.endpoint, func.sum(t.c.count))
+                                         .group_by(t.c.endpoint)).all())
+    assert per_endpoint == {f"e{k}": 175 for k in range(4)}
+    assert store.ingest(batch).stored == 0
 
 
 def test_a_batch_repeating_a_request_and_mixing_kinds(store: Store) -> None:
@@ -116,7 +136,7 @@ def test_writer_process_rows_match_the_events_the_monitor_would_make(store: Stor
 def request_event(item: tuple) -> ev.Event:  # type: ignore[type-arg]
     from heron.recorder import MAKERS
 
-    return MAKERS[_REQUEST](item)
+    return MAKERS[REQUEST](item)
 
 
 def test_latest_events_list_requests_next_to_other_kinds(store: Store) -> None:

@@ -16,6 +16,7 @@ from heron import events as ev
 from heron.store import Store, open_store
 from heron.store.queries import web
 from heron.store.queries.export import export_page
+from heron.web.monitor import Served
 from tests.conftest import ADMIN_PASSWORD
 
 SECRETS = ("s3cret-bearer", "cookie-value-42", "tok-9f8e", "hunter2", "apikey-77")
@@ -339,9 +340,16 @@ def test_a_finished_request_is_freed_at_once(db_url, level) -> None:  # type: ig
     app = Flask("cycles")
     seen: list[weakref.ref] = []  # type: ignore[type-arg]
 
+    cells: list[list] = []  # type: ignore[type-arg]
+
     @app.get("/")
     def index():  # type: ignore[no-untyped-def]
-        seen.append(weakref.ref(sql.current.get()))
+        served = sql.request_now()
+        if isinstance(served, Served):  # level 1: the path's own [ts, sql, id] list
+            cells.append(served.cell)
+            seen.append(weakref.ref(served))
+        else:
+            seen.append(weakref.ref(served))
         return "hi"
 
     heron.bind(app, database=url, table_prefix=prefix, password=ADMIN_PASSWORD,
@@ -351,13 +359,16 @@ def test_a_finished_request_is_freed_at_once(db_url, level) -> None:  # type: ig
         client.get("/")
     gc.disable()
     try:
-        del seen[:]
+        del seen[:], cells[:]
         for _ in range(20):
             client.get("/")
         alive = [ref for ref in seen if ref() is not None]
+        # a level-1 request's list is held by nothing but this test once it has ended
+        held = [cell for cell in cells if gc.get_referrers(cell) != [cells]]
     finally:
         gc.enable()
-    assert len(seen) == 20 and alive == []
+    assert len(seen) == 20 and alive == [] and held == []
+    assert len(cells) == (20 if level == 1 else 0)
 
 
 @pytest.mark.parametrize("level", [2, 3])
@@ -376,7 +387,7 @@ def test_a_request_seen_by_the_watcher_or_sampler_is_freed_at_once(db_url, level
 
     @app.get("/")
     def index():  # type: ignore[no-untyped-def]
-        seen.append(weakref.ref(sql.current.get()))
+        seen.append(weakref.ref(sql.request_now()))
         time.sleep(0.008)
         return "hi"
 
