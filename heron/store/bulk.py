@@ -69,6 +69,38 @@ def execute_rows(conn: Connection, head: str, row_sql: str, tail: str,
     return out
 
 
+#: How :func:`merge_rows` updates a column of a row that exists, by dialect.
+_MERGES = {
+    "add": ("{t}.{c} + excluded.{c}", "{t}.{c} + excluded.{c}"),
+    "min": ("min({t}.{c}, excluded.{c})", "least({t}.{c}, excluded.{c})"),
+    "max": ("max({t}.{c}, excluded.{c})", "greatest({t}.{c}, excluded.{c})"),
+    "set": ("excluded.{c}", "excluded.{c}"),
+}
+
+
+def merge_rows(conn: Connection, table: Any, keys: Sequence[str], others: Sequence[str],
+               rows: Sequence[tuple[Any, ...]], updates: dict[str, str]) -> None:
+    """Insert ``rows`` (the ``keys`` columns, then ``others``); where a row with the same
+    keys exists, update each column named in ``updates`` by its rule (``add``, ``min``,
+    ``max`` or ``set`` to the new value) and leave the rest. One multi-row ``INSERT … ON
+    CONFLICT DO UPDATE`` through the driver: ingest's per-batch upserts (rollups, counts,
+    endpoints) cost several times more as SQLAlchemy constructs, compiled per batch.
+    Keys must be unique within ``rows`` (PostgreSQL refuses to update a row twice in one
+    statement)."""
+    if not rows:
+        return
+    quote = conn.dialect.identifier_preparer.quote
+    name = quote(table.name)
+    pg = int(conn.dialect.name == "postgresql")
+    marker = "%s" if conn.dialect.paramstyle in ("format", "pyformat") else "?"
+    sets = ", ".join(f"{quote(c)} = " + _MERGES[rule][pg].format(t=name, c=quote(c))
+                     for c, rule in updates.items())
+    tail = f" ON CONFLICT ({', '.join(quote(k) for k in keys)}) DO UPDATE SET {sets}"
+    columns = ", ".join(quote(c) for c in (*keys, *others))
+    execute_rows(conn, f"INSERT INTO {name} ({columns}) VALUES ",
+                 "(" + ", ".join([marker] * (len(keys) + len(others))) + ")", tail, rows)
+
+
 def insert_for(conn: Connection, table: Table) -> Any:
     """An INSERT with the dialect's ON CONFLICT clauses (SQLite or PostgreSQL)."""
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite

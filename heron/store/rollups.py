@@ -30,12 +30,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import case
 from sqlalchemy.engine import Connection
 
 from heron import events as ev
 from heron.store import sketch
-from heron.store.bulk import execute_rows, insert_for
+from heron.store.bulk import insert_for, merge_rows
 
 if TYPE_CHECKING:
     from heron.store import Store
@@ -69,15 +68,10 @@ def _register(conn: Connection, store: Store, endpoints: list[ev.Event]) -> None
 
 def _seen(conn: Connection, store: Store, spans: dict[tuple[str, str], list[float]]) -> None:
     """Endpoints requested: registered at level 1 if new, ``last_ts`` moved forward."""
-    table = store.table("endpoint")
-    stmt = insert_for(conn, table)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["app", "endpoint"],
-        set_={"last_ts": case((stmt.excluded.last_ts > table.c.last_ts,
-                               stmt.excluded.last_ts), else_=table.c.last_ts)})
-    conn.execute(stmt, [{"app": app, "endpoint": name, "monitor_level": 1,
-                         "first_ts": first, "last_ts": last}
-                        for (app, name), (first, last) in sorted(spans.items())])
+    merge_rows(conn, store.table("endpoint"), ("app", "endpoint"),
+               ("monitor_level", "first_ts", "last_ts"),
+               [(app, name, 1, first, last) for (app, name), (first, last)
+                in sorted(spans.items())], {"last_ts": "max"})
 
 
 def _request_rollups(conn: Connection, store: Store, requests: Sequence[tuple[Any, ...]]
@@ -206,19 +200,7 @@ class Tally:
 
 def add_up(conn: Connection, table: Any, keys: tuple[str, ...], adds: tuple[str, ...],
            rows: list[tuple[Any, ...]]) -> None:
-    """Insert ``rows`` (key columns, then the columns to add), adding to rows that exist:
-    multi-row ``INSERT … ON CONFLICT DO UPDATE SET c = c + excluded.c`` straight through
-    the driver (:mod:`heron.store.bulk`). Keys must be unique within ``rows`` (PostgreSQL
-    refuses to update a row twice in one statement); sorted rows take locks in one order
-    across servers."""
-    if not rows:
-        return
-    quote = conn.dialect.identifier_preparer.quote
-    name = quote(table.name)
-    columns = ", ".join(quote(c) for c in (*keys, *adds))
-    marker = "%s" if conn.dialect.paramstyle in ("format", "pyformat") else "?"
-    tail = (f" ON CONFLICT ({', '.join(quote(k) for k in keys)}) DO UPDATE SET "
-            + ", ".join(f"{quote(c)} = {name}.{quote(c)} + excluded.{quote(c)}"
-                        for c in adds))
-    execute_rows(conn, f"INSERT INTO {name} ({columns}) VALUES ",
-                 "(" + ", ".join([marker] * (len(keys) + len(adds))) + ")", tail, rows)
+    """Insert ``rows`` (key columns, then the columns to add), adding to rows that exist
+    (``count = count + excluded.count``): :func:`heron.store.bulk.merge_rows`. Keys must
+    be unique within ``rows``; sorted rows take locks in one order across servers."""
+    merge_rows(conn, table, keys, adds, rows, dict.fromkeys(adds, "add"))

@@ -30,7 +30,7 @@ from sqlalchemy import JSON, Table, func
 from sqlalchemy.engine import Connection
 
 from heron import events as ev
-from heron.store.bulk import bulk_insert, insert_for
+from heron.store.bulk import bulk_insert, insert_for, merge_rows
 from heron.store.requests import RequestRow, row_of
 from heron.store.requests import claim as claim_requests
 from heron.store.rollups import Tally, add_up
@@ -293,23 +293,12 @@ def _count(conn: Connection, store: Store, by_kind: dict[str, list[ev.Event]],
                 tally.add(1, ts, ts, minute)
     if not tallies:
         return
-    totals = [{"app": app, "kind": kind, "count": t.count, "first_ts": t.first,
-               "last_ts": t.last, "last_received_at": received}
+    totals = [(app, kind, t.count, t.first, t.last, received)
               for (kind, app), t in sorted(tallies.items(), key=lambda kv: (kv[0][1], kv[0][0]))]
     minutes = sorted((app, kind, bucket, n) for (kind, app), t in tallies.items()
                      for bucket, n in t.minutes.items())
-    table = store.table("app_kind")
-    stmt = insert_for(conn, table)
-    least, greatest = (func.least, func.greatest) if conn.dialect.name == "postgresql" \
-        else (func.min, func.max)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["app", "kind"],
-        set_={
-            "count": table.c.count + stmt.excluded.count,
-            "first_ts": least(table.c.first_ts, stmt.excluded.first_ts),
-            "last_ts": greatest(table.c.last_ts, stmt.excluded.last_ts),
-            "last_received_at": stmt.excluded.last_received_at,
-        },
-    )
-    conn.execute(stmt, totals)
+    merge_rows(conn, store.table("app_kind"), ("app", "kind"),
+               ("count", "first_ts", "last_ts", "last_received_at"), totals,
+               {"count": "add", "first_ts": "min", "last_ts": "max",
+                "last_received_at": "set"})
     add_up(conn, store.table("event_minute"), ("app", "kind", "bucket"), ("count",), minutes)
