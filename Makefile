@@ -18,7 +18,18 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/heron demo $(if $(PORT),--port $(PORT))
 
-test: $(STAMP)
+# The real OpenTelemetry SDK, for the OTLP tests only (tests/integration/test_otlp.py):
+# never a heron dependency, so it lives in its own environment.
+OTEL_VENV := .venv-otel
+$(OTEL_VENV)/.installed: Makefile
+	$(PYTHON) -m venv $(OTEL_VENV)
+	$(OTEL_VENV)/bin/pip install --quiet --upgrade pip
+	$(OTEL_VENV)/bin/pip install --quiet opentelemetry-sdk==1.45.1 \
+		opentelemetry-exporter-otlp-proto-http==1.45.1 \
+		opentelemetry-instrumentation-flask==0.66b1 flask
+	touch $(OTEL_VENV)/.installed
+
+test: $(STAMP) $(OTEL_VENV)/.installed
 	scripts/test_prereqs.sh
 	$(BIN)/ruff check heron tests bench scripts
 	$(BIN)/python -m pytest -q -p no:cacheprovider tests/unit tests/integration tests/faults tests/browser
@@ -63,4 +74,4 @@ vendor:
 	scripts/vendor_frontend.sh
 
 clean:
-	rm -rf $(VENV) .venv-compat* .compat build *.egg-info
+	rm -rf $(VENV) $(OTEL_VENV) .venv-compat* .compat build *.egg-info

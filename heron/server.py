@@ -19,6 +19,7 @@ from gunicorn.app.base import BaseApplication
 from heron import config as heron_config
 from heron.api_v1 import create_blueprint as api_blueprint
 from heron.api_v1.metrics import get_metrics
+from heron.api_v1.otlp import create_blueprint as otlp_blueprint
 from heron.auth.tokens import ensure_ingest_token
 from heron.auth.users import ensure_default_users
 from heron.config import Config
@@ -29,12 +30,13 @@ from heron.store import Store, open_store
 def create_app(config: Config | None = None, *, store: Store | None = None,
                experiment: Any = None) -> Flask:
     """The server app: dashboard at ``/<CUSTOM_LINK>``, APIs at ``/api/v1``, Prometheus'
-    ``/metrics``."""
+    ``/metrics``, OTLP/HTTP at ``/v1/traces``, ``/v1/logs`` and ``/v1/metrics``."""
     cfg = config or heron_config.get()
     store = store or open_store(cfg.DATABASE, cfg.TABLE_PREFIX)
     app = Flask("heron.server")
     init_dashboard(app, store, cfg, experiment)  # its config: cookie, request size
     app.register_blueprint(api_blueprint())
+    app.register_blueprint(otlp_blueprint())  # OpenTelemetry's OTLP/HTTP: /v1/traces, …
 
     @app.get("/")
     def root():  # type: ignore[no-untyped-def]

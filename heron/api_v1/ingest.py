@@ -17,6 +17,8 @@
 from __future__ import annotations
 
 import zlib
+from dataclasses import dataclass
+from typing import Any
 
 from flask import abort, jsonify, request
 from werkzeug.wrappers import Response
@@ -50,7 +52,7 @@ def _raw(limit: int) -> bytes:
             abort(413, description=f"body is over {limit} bytes")
 
 
-def _body(limit: int) -> bytes:
+def read_body(limit: int) -> bytes:
     raw = _raw(limit)
     encoding = request.headers.get("Content-Encoding", "identity").lower().strip()
     if encoding in ("", "identity"):
@@ -77,7 +79,7 @@ def post_events() -> tuple[Response, int]:
     if not check_ingest_token(s.store, s.config, bearer_token()):
         return jsonify(error="missing or wrong ingest token: send the header "
                              "'Authorization: Bearer <INGEST_TOKEN>'"), 401
-    body = _body(s.config.MAX_BODY_BYTES)
+    body = read_body(s.config.MAX_BODY_BYTES)
     try:
         parsed = parse_body(body)
     except EventError as exc:
@@ -88,25 +90,15 @@ def post_events() -> tuple[Response, int]:
         return jsonify(error=f"batch of {total} events is over the limit of "
                              f"{s.config.MAX_BATCH_EVENTS}; send smaller batches",
                        stored=0, duplicates=0, rejected=[]), 413
-    stored, duplicates, repaired = 0, 0, parsed.repaired
-
-    def ingest(events: list[Event]) -> None:
-        nonlocal stored, duplicates
-        result = s.store.ingest(events)
-        stored += result.stored
-        duplicates += result.duplicates
-
     try:
-        ingest(good)
-    except Exception as exc:  # noqa: BLE001 - classified: a value, or the store
-        if not is_data_error(exc):
-            return _unavailable(exc)
-        done = isolate(ingest, good, exc)
-        if done.left:
-            return _unavailable(exc)
-        repaired += done.repaired
+        kept = store_all(s.store, good)
+    except StoreUnavailable as exc:
+        return unavailable(exc.__cause__ or exc)
+    stored, duplicates = kept.stored, kept.duplicates
+    repaired = parsed.repaired + kept.repaired
+    if kept.set_aside:
         bad.extend(BadItem(parsed.indexes[i], good[i].id, f"the store refused it: {reason}")
-                   for i, reason in done.set_aside)
+                   for i, reason in kept.set_aside)
         bad.sort(key=lambda b: b.index)
     payload = {
         "stored": stored,
@@ -121,7 +113,46 @@ def post_events() -> tuple[Response, int]:
     return jsonify(payload), 200
 
 
-def _unavailable(exc: BaseException) -> tuple[Response, int]:
+class StoreUnavailable(Exception):
+    """The store cannot be written now (down, locked): the client retries (a 503)."""
+
+
+@dataclass
+class Kept:
+    """What :func:`store_all` did: events new and already stored, the ``(index,
+    reason)`` of each the store refused for its values, strings repaired."""
+
+    stored: int
+    duplicates: int
+    set_aside: list[tuple[int, str]]
+    repaired: int
+
+
+def store_all(store: Any, events: list[Event]) -> Kept:
+    """Store ``events`` exactly once. An event the store refuses for its values is found
+    by halving the batch and set aside; the rest are kept. Raises StoreUnavailable when
+    the store itself fails (every ingest path answers that with a 503)."""
+    kept = Kept(0, 0, [], 0)
+
+    def ingest(batch: list[Event]) -> None:
+        result = store.ingest(batch)
+        kept.stored += result.stored
+        kept.duplicates += result.duplicates
+
+    try:
+        ingest(events)
+    except Exception as exc:  # noqa: BLE001 - classified: a value, or the store
+        if not is_data_error(exc):
+            raise StoreUnavailable(reason_of(exc)) from exc
+        done = isolate(ingest, events, exc)
+        if done.left:
+            raise StoreUnavailable(reason_of(exc)) from exc
+        kept.repaired = done.repaired
+        kept.set_aside = list(done.set_aside)
+    return kept
+
+
+def unavailable(exc: BaseException) -> tuple[Response, int]:
     """The store cannot be written now (down, locked): 503, and the client retries."""
     from heron._internal import logger
 

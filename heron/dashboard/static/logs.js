@@ -36,8 +36,11 @@
 
   function row(l, isNew) {
     const links = [];
-    if (l.request_id) links.push(heron.el("a", { href: pathLink(page.dataset.requests, l.request_id), text: "request", title: "Request " + l.request_id + ": its record and every line" }));
-    if (l.run_id) links.push(heron.el("a", { href: pathLink(page.dataset.runs + "/r", l.run_id), text: "run", title: "Run " + l.run_id }));
+    if (l.request_id && l.request_id === l.run_id) {
+      // a line written inside an OpenTelemetry span: its request or its run, found on click
+      links.push(heron.el("a", { href: pathLink(page.dataset.spans, l.request_id), text: "span", title: "Span " + l.request_id + ": its request or run" }));
+    } else if (l.request_id) links.push(heron.el("a", { href: pathLink(page.dataset.requests, l.request_id), text: "request", title: "Request " + l.request_id + ": its record and every line" }));
+    if (l.run_id && l.run_id !== l.request_id) links.push(heron.el("a", { href: pathLink(page.dataset.runs + "/r", l.run_id), text: "run", title: "Run " + l.run_id }));
     if (l.session_id) links.push(heron.el("a", { href: pathLink(page.dataset.sessions, l.session_id), text: "session", title: "Session " + l.session_id }));
     const body = [heron.el("span", { class: "heron-msg", text: l.message })];
     if (links.length) body.push(heron.el("span", { class: "heron-links ms-2" }, links));

@@ -152,7 +152,16 @@ def dashboard_prune() -> Response:
 
 
 # ----------------------------------------------------------------------------- endpoint
-@route("/endpoints/e/<app_id>/<path:name>")
+@route("/endpoints/e/<app_id>//<path:name>", merge_slashes=False)
+@login_required
+def endpoint_page_rooted(app_id: str, name: str) -> str:
+    """An endpoint named by its path (``/items/{id}``: FastAPI's routes, OpenTelemetry's
+    ``http.route``): ``url_for`` writes it after a second slash, which Werkzeug's path
+    converter cannot take as its first character."""
+    return endpoint_page(app_id, "/" + name)
+
+
+@route("/endpoints/e/<app_id>/<path:name>", merge_slashes=False)
 @login_required
 def endpoint_page(app_id: str, name: str) -> str:
     endpoint = name  # (url_for's first argument is called endpoint)

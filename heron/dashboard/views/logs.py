@@ -136,6 +136,18 @@ def api_logs_stream() -> FlaskResponse:
                          headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 
 
+@route("/logs/span/<path:key>")
+@login_required
+def span_link(key: str) -> Response:
+    """Where a line written inside an OpenTelemetry span leads (:mod:`heron.otlp.logs`):
+    the span's run if it is one, else its request (which also lists every line of it)."""
+    from heron.store.queries.runs import run_tree
+
+    if run_tree(state().store, key) is not None:
+        return redirect(url_for("dashboard.run_page", run_id=key))
+    return redirect(url_for("dashboard.request_page", request_id=key))
+
+
 @route("/logs/save", methods=["POST"])
 @admin_required
 def logs_save() -> Response:
