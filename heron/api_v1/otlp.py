@@ -31,8 +31,7 @@ from heron.api_v1.bearer import bearer_token
 from heron.api_v1.ingest import StoreUnavailable, read_body, store_all, unavailable
 from heron.auth.tokens import check_ingest_token
 from heron.dashboard.state import state
-from heron.errors import EventError
-from heron.events import Event, parse_item
+from heron.events import parse_items
 from heron.otlp.decode import OtlpError, UnsupportedType, decode, encode_response, media_type
 from heron.otlp.logs import records_of_logs
 from heron.otlp.metrics import events_of_metrics
@@ -100,19 +99,14 @@ def _export(request_type: type[Any], convert: Callable[[Any], tuple[Pairs, list[
         return jsonify(error=str(exc)), 400
     pairs, problems = convert(message)
     rejected = len(problems)
-    events: list[Event] = []
-    origins: list[int] = []
+    events, positions, bad = parse_items([item for _, item in pairs])
+    origins = [pairs[position][0] for position in positions]
     refused: set[int] = set()
-    for index, item in pairs:
-        try:
-            event = parse_item(item)
-        except EventError as exc:
-            if index not in refused:
-                refused.add(index)
-                problems.append(f"item {index}: {exc}")
-            continue
-        events.append(event)
-        origins.append(index)
+    for position, reason in bad:
+        index = pairs[position][0]
+        if index not in refused:
+            refused.add(index)
+            problems.append(f"item {index}: {reason}")
     if len(events) > s.config.MAX_BATCH_EVENTS:
         return jsonify(error=f"the request makes {len(events)} events, over the limit of "
                              f"{s.config.MAX_BATCH_EVENTS}; export smaller batches"), 413

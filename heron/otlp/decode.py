@@ -8,7 +8,6 @@ base64. They are turned into base64 before protobuf's own parser reads the rest.
 from __future__ import annotations
 
 import base64
-import binascii
 import json
 from typing import Any, TypeVar
 
@@ -98,4 +97,4 @@ def encode_response(response: Message, kind: str) -> tuple[bytes, str]:
 
 def hex_id(raw: bytes) -> str:
     """A trace or span id as OTLP/JSON and every OpenTelemetry tool show it."""
-    return binascii.hexlify(raw).decode()
+    return raw.hex()

@@ -30,7 +30,14 @@ from typing import Any
 
 from heron.events import UNMATCHED
 from heron.otlp.decode import hex_id
-from heron.otlp.values import as_dimension, attributes, content_id, seconds, service_of
+from heron.otlp.values import (
+    any_value,
+    as_dimension,
+    attributes,
+    content_id,
+    seconds,
+    service_of,
+)
 
 SERVER = 2  # Span.SpanKind.SPAN_KIND_SERVER
 STATUS_ERROR = 2  # Status.StatusCode.STATUS_CODE_ERROR
@@ -41,7 +48,7 @@ def run_key(trace_id: bytes, span_id: bytes) -> str:
     """The request id or run id of a span (and of the log records written inside it):
     ``<trace id>.<span id>``. Every span of a trace shares the prefix, as heron's sub-runs
     share their root's (``root.sub``), so a run's page shows the spans under it."""
-    return f"{hex_id(trace_id)}.{hex_id(span_id)}"
+    return f"{trace_id.hex()}.{span_id.hex()}"
 
 
 def events_of_traces(message: Any) -> tuple[list[tuple[int, dict[str, Any]]], list[str]]:
@@ -62,13 +69,31 @@ def events_of_traces(message: Any) -> tuple[list[tuple[int, dict[str, Any]]], li
     return out, problems
 
 
+#: What a request keeps of a server span's attributes. A request reads only these: most
+#: spans of a service are its requests, and each attribute read costs 0.3 µs or more.
+REQUEST_KEYS = frozenset({"http.request.method", "http.method", "http.route",
+                          "http.response.status_code", "http.status_code", "client.address",
+                          "net.peer.ip", "enduser.id"})
+
+
+def _request_attributes(pairs: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for kv in pairs:
+        key = kv.key
+        if key in REQUEST_KEYS:
+            out[key] = any_value(kv.value)
+    return out
+
+
 def _span_events(span: Any, app: str, version: str | None) -> list[dict[str, Any]]:
     key = run_key(span.trace_id, span.span_id)
-    attrs = attributes(span.attributes)
-    start, end = seconds(span.start_time_unix_nano), seconds(span.end_time_unix_nano)
-    end = max(end, start)
+    attrs = _request_attributes(span.attributes) if span.kind == SERVER else {}
     method = attrs.get("http.request.method", attrs.get("http.method"))
-    is_request = span.kind == SERVER and method is not None
+    is_request = method is not None
+    if not is_request:
+        attrs = attributes(span.attributes)
+    start, end = span.start_time_unix_nano / 1e9, span.end_time_unix_nano / 1e9
+    end = max(end, start)
     events: list[dict[str, Any]] = []
     route = attrs.get("http.route")
     endpoint = str(route)[:500] if route not in (None, "") else UNMATCHED

@@ -39,7 +39,14 @@ def attributes(pairs: Any) -> dict[str, Any]:
     for kv in pairs:
         if len(out) >= MAX_ATTRIBUTES:
             break
-        out[kv.key[:500]] = any_value(kv.value)
+        value = kv.value
+        which = value.WhichOneof("value")  # text and whole numbers first: most attributes
+        if which == "string_value":
+            out[kv.key[:500]] = value.string_value
+        elif which == "int_value":
+            out[kv.key[:500]] = value.int_value
+        else:
+            out[kv.key[:500]] = any_value(value)
     return out
 
 
