@@ -121,7 +121,7 @@ def serve(ctx: click.Context, host: str | None, port: int | None, database: str 
 def demo(ctx: click.Context, host: str, port: int | None, database: str, open_browser: bool,
          interval: float) -> None:
     """Run heron with a simulated lab sending live events."""
-    from heron.auth.tokens import create_login_token
+    from heron.auth.tokens import create_login_token, rotate_ingest_token
     from heron.auth.users import get_user, set_password
     from heron.server import dashboard_url, prepare
     from heron.server import serve as run
@@ -136,13 +136,17 @@ def demo(ctx: click.Context, host: str, port: int | None, database: str, open_br
     if get_user(store, cfg.USERNAME) is not None and not cfg.PASSWORD:
         set_password(store, cfg.USERNAME, password)
     token = create_login_token(store, cfg.USERNAME)
+    ingest_token = cfg.INGEST_TOKEN or rotate_ingest_token(store)
     store.dispose()
     _check_port_free(host, port)
     url = dashboard_url(cfg, host, port)
+    server = url.removesuffix(f"/{cfg.CUSTOM_LINK}")
     link = f"{url}/login/token/{token}"
     click.echo("heron demo: a simulated lab is sending events (stop with Ctrl+C).")
     click.echo(f"Dashboard: {url}  user: {cfg.USERNAME}  password: {password}")
     click.echo(f"One-time login link (valid 5 minutes, once): {link}")
+    click.echo(f"Ingest token of this run (events, and OpenTelemetry's OTLP/HTTP at "
+               f"{server}/v1/traces, /v1/logs, /v1/metrics): {ingest_token}")
     store_url = absolute_sqlite(cfg.DATABASE)
     click.echo("The CLI reads the demo's store, from any folder, with:")
     click.echo(f"  export HERON_DATABASE={shlex.quote(store_url)}")
@@ -152,7 +156,8 @@ def demo(ctx: click.Context, host: str, port: int | None, database: str, open_br
     def post_worker_init(worker: Any) -> None:
         from heron.demo import start_in_worker
 
-        start_in_worker(cfg.DATABASE, cfg.TABLE_PREFIX, interval)
+        start_in_worker(cfg.DATABASE, cfg.TABLE_PREFIX, interval, server=server,
+                        ingest_token=ingest_token)
         if open_browser:
             webbrowser.open(link)
 

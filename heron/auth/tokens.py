@@ -15,7 +15,7 @@ from sqlalchemy import select, update
 
 from heron.config import Config
 from heron.store import Store
-from heron.store.queries.settings import get_setting, set_default
+from heron.store.queries.settings import get_setting, put_setting, set_default
 
 LOGIN_TOKEN_TTL = 300.0
 
@@ -64,6 +64,14 @@ def ensure_ingest_token(store: Store, config: Config) -> str | None:
     token = secrets.token_urlsafe(24)
     stored = set_default(store, "ingest_token_sha256", _digest(token))
     return token if stored == _digest(token) else None
+
+
+def rotate_ingest_token(store: Store) -> str:
+    """A new stored ingest token replacing the old one (``heron demo``: its store is its
+    own, and the token is printed at every start). Clients holding the old one get 401."""
+    token = secrets.token_urlsafe(24)
+    put_setting(store, "ingest_token_sha256", _digest(token))
+    return token
 
 
 def check_ingest_token(store: Store, config: Config, presented: str | None) -> bool:

@@ -28,8 +28,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import heron
+from heron import config as heron_config
 from heron import events as ev
 from heron.demo.dallinger import DemoDallinger
+from heron.demo.otel import DemoOtel
 from heron.demo.rig import DemoRig
 from heron.demo.testsuite import DemoTestSuite
 from heron.demo.web import DemoWeb
@@ -252,10 +254,14 @@ class DemoLab:
         self._stop.set()
 
 
-def start_in_worker(database: str, prefix: str, interval: float = 0.5) -> DemoLab:
-    """Start the simulated lab in this (gunicorn worker) process, recording locally."""
+def start_in_worker(database: str, prefix: str, interval: float = 0.5, *,
+                    server: str | None = None, ingest_token: str | None = None) -> DemoLab:
+    """Start the simulated lab in this (gunicorn worker) process, recording locally;
+    with the demo server's address and ingest token, ``otel-service`` sends
+    OpenTelemetry to it as well."""
+    # /metrics of the bound recommender-api answers loopback callers without a token
     heron.init(app="recommender-api", database=database, table_prefix=prefix,
-               app_version="1.5.0", capture_logs=True)
+               app_version="1.5.0", capture_logs=True, metrics_allow=["127.0.0.1"])
     lab = DemoLab(heron.emit)
     lab.history()  # half an hour of it
     lab.start(interval)
@@ -268,12 +274,16 @@ def start_in_worker(database: str, prefix: str, interval: float = 0.5) -> DemoLa
     demo_alerts(heron.api.local_store(), f"http://127.0.0.1:{rig.receiver.server_port}/hooks/demo")
     dallinger = DemoDallinger(scratch / f"heron-demo-dallinger-{os.getpid()}.db")
     dallinger.start()
+    if server is not None and ingest_token is not None:
+        DemoOtel(server, ingest_token).start()
     logger.info("demo lab started in process %d; its web service at %s", os.getpid(),
                 web.base)
     # the two other ports the demo opens, on the loopback address only
     print(f"Also listening on 127.0.0.1 (loopback only): the simulated web service "
           f"recommender-api at {web.base}/ and the webhook receiver of the demo's alerts at "
           f"http://127.0.0.1:{rig.receiver.server_port}/hooks/", flush=True)
+    print(f"Prometheus' view of recommender-api (scraped by nothing here): "
+          f"curl {web.base}/{heron_config.get().CUSTOM_LINK}/metrics", flush=True)
     return lab
 
 

@@ -76,7 +76,8 @@ def post(url: str, body: bytes, headers: dict[str, str]) -> tuple[int, bytes]:
         with urllib.request.urlopen(request, timeout=30) as response:
             return response.status, response.read()
     except urllib.error.HTTPError as exc:
-        return exc.code, exc.read()
+        with exc:
+            return exc.code, exc.read()
 
 
 def run_service(url: str) -> dict[str, Any]:
@@ -281,3 +282,37 @@ def test_malformed_otlp_bodies_get_4xx_and_one_bad_span_spares_the_rest(client, 
             f"SELECT run_id, parent_id FROM {store.table('run').name}").all())
     assert parents == {"01" * 16 + "." + "02" * 8: None,
                        "01" * 16 + "." + "04" * 8: "01" * 16 + "." + "02" * 8}
+
+
+@pytest.mark.parametrize("with_sdk", [True, False])
+def test_the_demos_otel_service_sends_requests_runs_and_logs(live_server, store,  # type: ignore[no-untyped-def]
+                                                             with_sdk: bool) -> None:
+    """``heron demo``'s fifth app: through the real SDK (the ``demo`` extra ``make test``
+    installs) and through opentelemetry-proto alone (a plain ``pip install heron``)."""
+    from heron.demo.otel import DemoOtel
+
+    demo = DemoOtel(live_server.url, TOKEN, seed=3)
+    if with_sdk:
+        assert demo.sdk is not None, "the demo extra (opentelemetry-sdk) is not installed"
+    else:
+        demo.sdk = None
+    try:
+        for _ in range(12):  # enough rounds for a reindex job with this seed
+            demo.round()
+    finally:
+        demo.stop()
+    with store.read() as conn:
+        requests = conn.exec_driver_sql(
+            f"SELECT endpoint, status FROM {store.table('request').name} "
+            "WHERE app = 'otel-service'").all()
+        classes = {r[0] for r in conn.exec_driver_sql(
+            f"SELECT run_class FROM {store.table('run').name} WHERE app = 'otel-service'")}
+        lines = conn.exec_driver_sql(
+            f"SELECT message, run_id FROM {store.table('log').name} "
+            "WHERE app = 'otel-service'").all()
+    assert len(requests) >= 36
+    assert {e for e, _ in requests} <= {"/cart/{cart_id}", "/checkout", "/products",
+                                        "/products/{sku}"}
+    assert {"reindex", "shard"} <= classes
+    if with_sdk:  # the SDK's log records, written inside the job's span
+        assert any(m.startswith("reindexing") and run_id for m, run_id in lines)

@@ -133,15 +133,21 @@ def test_demo_serves_live_events_with_a_one_time_link(tmp_path: Path) -> None:
         password = proc.wait_for_line(
             rf"^Dashboard: http://127\.0\.0\.1:{port}/dashboard  user: admin  password: (\S+)$")
         link = proc.wait_for_line(r"One-time login link \(valid 5 minutes, once\): (\S+)$")
+        ingest = proc.wait_for_line(r"^Ingest token of this run .*: (\S+)$")
+        metrics = proc.wait_for_line(r"scraped by nothing here\): curl (\S+)$")
         assert password.group(1)
         wait_http(f"http://127.0.0.1:{port}/healthz")
         jar = http.cookiejar.CookieJar()
         opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
-        opener.open(link.group(1), timeout=10)
+        opener.open(link.group(1), timeout=10).close()
         api = f"http://127.0.0.1:{port}/dashboard/api/home"
 
+        def read(url: str) -> str:
+            with opener.open(url, timeout=10) as response:
+                return str(response.read().decode())
+
         def total() -> tuple[int, set[str]]:
-            data = json.loads(opener.open(api, timeout=10).read())
+            data = json.loads(read(api))
             kinds = {k for a in data["apps"] for k in a["kinds"]}
             return sum(a["total"] for a in data["apps"]), kinds
 
@@ -154,19 +160,41 @@ def test_demo_serves_live_events_with_a_one_time_link(tmp_path: Path) -> None:
         later, kinds = total()
         assert later > first > 0  # events keep arriving
         assert kinds == set(ev.KINDS)  # every kind of event is in the demo
-        apps = {a["app"] for a in json.loads(opener.open(api, timeout=10).read())["apps"]}
-        # the web service, the rig's sessions and the watched Dallinger database are live
-        assert {"recommender-api", "rig-2", "dallinger-chain"} <= apps
+        # the web service, the rig's sessions, the watched Dallinger database and the
+        # service sending OpenTelemetry are live
+        deadline = time.time() + 30
+        apps: set[str] = set()
+        while not {"recommender-api", "rig-2", "dallinger-chain", "otel-service"} <= apps \
+                and time.time() < deadline:
+            time.sleep(0.5)
+            apps = {a["app"] for a in json.loads(read(api))["apps"]}
+        assert {"recommender-api", "rig-2", "dallinger-chain", "otel-service"} <= apps
+        # the printed /metrics line of the bound recommender-api answers, without a token
+        with urllib.request.urlopen(metrics.group(1), timeout=10) as response:
+            scraped = response.read().decode()
+        assert 'heron_requests_total{app="recommender-api"' in scraped
+        # the printed ingest token takes OTLP; a wrong one is refused
+        empty = urllib.request.Request(
+            f"http://127.0.0.1:{port}/v1/traces", data=b"{}", method="POST",
+            headers={"Content-Type": "application/json",
+                     "Authorization": f"Bearer {ingest.group(1)}"})
+        with urllib.request.urlopen(empty, timeout=10) as response:
+            assert response.status == 200
+        empty.add_header("Authorization", "Bearer wrong")
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(empty, timeout=10)
+        refused.value.close()
+        assert refused.value.code == 401
         # the demo's own Experiment adds a panel and a tab
         base = f"http://127.0.0.1:{port}/dashboard"
-        monitoring = opener.open(f"{base}/monitoring", timeout=10).read().decode()
+        monitoring = read(f"{base}/monitoring")
         assert 'data-panel="Conditions"' in monitoring
-        tab = opener.open(f"{base}/stroop_conditions", timeout=10).read().decode()
+        tab = read(f"{base}/stroop_conditions")
         assert 'id="conditions"' in tab and "congruent" in tab
         # the link was used once; it does not log anyone in again
         fresh = urllib.request.build_opener(urllib.request.HTTPCookieProcessor())
-        page = fresh.open(link.group(1), timeout=10)
-        assert "/dashboard/login" in page.geturl()
+        with fresh.open(link.group(1), timeout=10) as page:
+            assert "/dashboard/login" in page.geturl()
     finally:
         assert proc.stop() == 0
 
