@@ -12,14 +12,11 @@ from __future__ import annotations
 
 import os
 import secrets
-import socket
-import subprocess
-import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
+from heron_server import heron_serve
 from sqlalchemy import create_engine, text
 
 import heron
@@ -32,30 +29,18 @@ POSTGRES = os.environ.get("HERON_BENCH_POSTGRES_URL",
                           "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def stored(store, app: str) -> int:  # type: ignore[no-untyped-def]
     summaries = app_summaries(store, app)
     return summaries[0].kinds.get("export", 0) if summaries else 0
 
 
 def run_one(label: str, database: str, prefix: str, tmp: Path) -> tuple[float, dict]:
-    port = free_port()
-    env = {**os.environ, "HERON_INGEST_TOKEN": TOKEN, "HERON_TABLE_PREFIX": prefix}
-    server = subprocess.Popen([sys.executable, "-m", "heron.cli", "serve", "--port", str(port),
-                               "--database", database], env=env, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL, start_new_session=True)
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(300):
-        try:
-            urllib.request.urlopen(f"{base}/healthz", timeout=1)
-            break
-        except OSError:
-            time.sleep(0.1)
+    with heron_serve(database, prefix, TOKEN) as port:
+        return _deliver(label, f"http://127.0.0.1:{port}", database, prefix, tmp)
+
+
+def _deliver(label: str, base: str, database: str, prefix: str, tmp: Path
+             ) -> tuple[float, dict]:
     store = open_store(database, prefix)
     app = f"bench-{label}"
     try:
@@ -76,8 +61,6 @@ def run_one(label: str, database: str, prefix: str, tmp: Path) -> tuple[float, d
         return EVENTS / elapsed, stats
     finally:
         store.dispose()
-        server.terminate()
-        server.wait(30)
 
 
 def main() -> None:

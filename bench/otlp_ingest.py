@@ -16,13 +16,10 @@ import http.client
 import json
 import os
 import secrets
-import socket
-import subprocess
-import sys
 import tempfile
 import time
-import urllib.request
 
+from heron_server import heron_serve
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
 from opentelemetry.proto.common.v1 import common_pb2
 from opentelemetry.proto.trace.v1 import trace_pb2
@@ -33,12 +30,6 @@ TOKEN = "bench-token"
 POSTGRES = os.environ.get("HERON_BENCH_POSTGRES_URL",
                           "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 ROUTES = ["/items/{id}", "/basket", "/checkout", "/search", "/users/{id}"]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def own_batches(app: str, start: float) -> list[bytes]:
@@ -97,19 +88,7 @@ def send(port: int, path: str, content_type: str, bodies: list[bytes]) -> float:
 
 
 def run_one(database: str, prefix: str) -> tuple[float, float]:
-    port = free_port()
-    env = {**os.environ, "HERON_INGEST_TOKEN": TOKEN, "HERON_TABLE_PREFIX": prefix}
-    server = subprocess.Popen([sys.executable, "-m", "heron.cli", "serve", "--port",
-                               str(port), "--database", database], env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                              start_new_session=True)
-    try:
-        for _ in range(300):
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.1)
+    with heron_serve(database, prefix, TOKEN) as port:
         start = time.time() - 3600
         own = own_batches("bench-own", start)
         spans = otlp_batches("bench-otlp", start)
@@ -118,9 +97,6 @@ def run_one(database: str, prefix: str) -> tuple[float, float]:
         own_rate = send(port, "/api/v1/events", "application/json", own[2:])
         otlp_rate = send(port, "/v1/traces", "application/x-protobuf", spans[2:])
         return own_rate, otlp_rate
-    finally:
-        server.terminate()
-        server.wait(30)
 
 
 def main() -> None:

@@ -128,8 +128,14 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("METRICS_ALLOW", "list", [],
             "Addresses or networks that may read `/metrics` without a token (e.g. the "
             "Prometheus server's, `10.0.0.5` or `10.0.0.0/24`). Anyone else needs "
-            "`Authorization: Bearer <SECURITY_TOKEN>` or an admin login.",
+            "`Authorization: Bearer <SECURITY_TOKEN>` or an admin login. See "
+            "[metrics.md](metrics.md).",
             section="authentication"),
+    Setting("METRICS_EXPORTS", "list", [],
+            "Exported metrics (`heron.export({...})`, OTLP metrics) whose newest value per "
+            "app `/metrics` shows as `heron_exported_metric{app,metric}`, e.g. "
+            "`[\"loss\", \"queue_depth\"]`. Listed by name, so the series stay few. See "
+            "[metrics.md](metrics.md)."),
     Setting("INGEST_TOKEN", "str", None,
             "Bearer token clients send to `POST /api/v1/events`. Unset: generated, stored "
             "and printed at first start.", secret=True),

@@ -10,7 +10,11 @@ costs the same at a thousand requests and at a hundred million:
   per level from the all-time totals kept at ingest (:mod:`heron.store.totals`);
 * events per app and kind from the home page's counters (``app_kind``);
 * participants per app and status with each experiment's yield, sessions per app and
-  outcome, from their tables.
+  outcome, from their tables;
+* the newest value of the exported metrics ``METRICS_EXPORTS`` lists (``metric_last``);
+* heron's own health: events the ingest APIs stored, found stored before and refused, the
+  time per batch, the spool backlog and dead letters clients report
+  (:mod:`heron.store.health`), alert deliveries per rule and outcome.
 
 Labels are bounded: apps, endpoints, methods, status classes, kinds, statuses and outcomes.
 Users, IPs, participant and run ids are never labels. Exposition is prometheus-client's
@@ -21,9 +25,10 @@ See ``docs/metrics.md``.
 from __future__ import annotations
 
 import os
+import time
 from bisect import bisect_left
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from prometheus_client.core import (
@@ -37,6 +42,8 @@ from sqlalchemy import func, select
 
 from heron.experiment.summary import Summary
 from heron.store import Store
+from heron.store.health import BUCKETS_S as INGEST_BUCKETS_S
+from heron.store.health import CLIENT_FRESH_S
 from heron.store.sketch import value as sketch_value
 
 #: Upper bounds of the request-duration histogram, in seconds (Prometheus' defaults, with
@@ -50,8 +57,9 @@ RUN_BUCKETS_S = (0.01, 0.1, 0.5, 1.0, 5.0, 10.0, 30.0, 60.0, 300.0, 600.0, 1800.
 class StoreCollector(Collector):
     """The families of ``/metrics``, read from ``store`` at each scrape."""
 
-    def __init__(self, store: Store):
+    def __init__(self, store: Store, exported: Sequence[str] = ()):
         self.store = store
+        self.exported = list(dict.fromkeys(exported))
 
     def collect(self) -> Iterator[Metric]:
         with self.store.read() as conn:
@@ -60,7 +68,89 @@ class StoreCollector(Collector):
             yield from self._labels(conn)
             yield from self._events(conn)
             yield from self._experiments(conn)
+            yield self._exported(conn)
+            yield from self._health(conn)
             yield self._store_size(conn)
+
+    def _exported(self, conn: Any) -> Metric:
+        """The newest value of each metric METRICS_EXPORTS names, per app."""
+        family = GaugeMetricFamily(
+            "heron_exported_metric",
+            "Newest exported value of each metric listed in METRICS_EXPORTS, per app.",
+            labels=["app", "metric"])
+        last = self.store.table("metric_last")
+        for start in range(0, len(self.exported), 500):
+            for app, metric, value in conn.execute(
+                    select(last.c.app, last.c.metric, last.c.value)
+                    .where(last.c.metric.in_(self.exported[start:start + 500]))
+                    .order_by(last.c.app, last.c.metric)):
+                family.add_metric([app, metric], float(value))
+        return family
+
+    def _health(self, conn: Any) -> Iterator[Metric]:
+        """heron's own: what the ingest APIs took and how fast, what clients report, and
+        alert deliveries (:mod:`heron.store.health`)."""
+        totals = self.store.table("ingest_total")
+        ingested = CounterMetricFamily(
+            "heron_ingested_events",
+            "Events the ingest APIs (source api: /api/v1/events; otlp: /v1/*) stored, found "
+            "stored before (duplicate) and refused.", labels=["source", "outcome"])
+        for source, outcome, n in conn.execute(
+                select(totals.c.source, totals.c.outcome, totals.c["count"])
+                .order_by(totals.c.source, totals.c.outcome)):
+            ingested.add_metric([source, outcome], int(n))
+        yield ingested
+        latency = self.store.table("ingest_latency")
+        by_source: dict[str, list[int]] = defaultdict(lambda: [0] * (len(INGEST_BUCKETS_S) + 1))
+        sums: dict[str, float] = defaultdict(float)
+        for source, bucket, n, total in conn.execute(
+                select(latency.c.source, latency.c.bucket, latency.c["count"],
+                       latency.c.sum_s)):
+            by_source[source][min(int(bucket), len(INGEST_BUCKETS_S))] += int(n)
+            sums[source] += float(total)
+        batches = HistogramMetricFamily(
+            "heron_ingest_batch_duration_seconds",
+            "Time the ingest APIs took per batch, from its body to its answer.",
+            labels=["source"])
+        for source, slots in sorted(by_source.items()):
+            running, cumulative = 0, []
+            for bound, n in zip((*map(repr, INGEST_BUCKETS_S), "+Inf"), slots, strict=True):
+                running += n
+                cumulative.append((bound, running))
+            batches.add_metric([source], cumulative, sum_value=sums[source])
+        yield batches
+        reports = self.store.table("client_report")
+        spool = GaugeMetricFamily(
+            "heron_client_spool_bytes",
+            "Bytes waiting in the spools of the clients sending to this server, per app, as "
+            "each last reported (clients silent for 15 minutes are left out).",
+            labels=["app"])
+        dead = GaugeMetricFamily(
+            "heron_client_dead_letters",
+            "Events the sending clients set aside as dead letters, per app, as each last "
+            "reported.", labels=["app"])
+        for app, spooled, letters in conn.execute(
+                select(reports.c.app, func.sum(reports.c.spool_bytes),
+                       func.sum(reports.c.dead_letters))
+                .where(reports.c.ts >= time.time() - CLIENT_FRESH_S)
+                .group_by(reports.c.app).order_by(reports.c.app)):
+            spool.add_metric([app], float(spooled or 0))
+            dead.add_metric([app], float(letters or 0))
+        yield spool
+        yield dead
+        delivery = self.store.table("alert_delivery")
+        deliveries = CounterMetricFamily(
+            "heron_alert_deliveries",
+            "Alert webhook posts per rule and outcome (ok, failed: each failed attempt).",
+            labels=["rule", "outcome"])
+        counted: dict[tuple[str, str], int] = defaultdict(int)
+        for rule, ok, n in conn.execute(
+                select(delivery.c.rule_name, delivery.c.ok, func.count())
+                .group_by(delivery.c.rule_name, delivery.c.ok)):
+            counted[(rule or "", "ok" if ok else "failed")] += int(n)
+        for labels, n in sorted(counted.items()):
+            deliveries.add_metric(list(labels), n)
+        yield deliveries
 
     def _requests(self, conn: Any) -> Iterator[Metric]:
         calls = self.store.table("rollup_call")
@@ -214,11 +304,13 @@ def _histogram(name: str, documentation: str, labels: list[str], bounds: tuple[f
     return family
 
 
-def exposition(store: Store, accept: str | None) -> tuple[bytes, str]:
-    """The body and content type of one scrape, in the format ``accept`` asks for."""
+def exposition(store: Store, accept: str | None, exported: Sequence[str] = ()
+               ) -> tuple[bytes, str]:
+    """The body and content type of one scrape, in the format ``accept`` asks for;
+    ``exported`` names the exported metrics whose last values it shows (METRICS_EXPORTS)."""
     from prometheus_client.exposition import choose_encoder
 
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(StoreCollector(store))
+    registry.register(StoreCollector(store, exported))
     encoder, content_type = choose_encoder(accept or "")
     return encoder(registry), content_type

@@ -8,6 +8,10 @@
 * An event the store refuses for its values (found by halving the batch) is named in
   ``rejected`` too; lone surrogates in strings (``\\udcff`` escapes) are replaced by
   U+FFFD and counted in ``repaired``.
+* Each batch read is counted in heron's own health on ``/metrics`` (stored, duplicates,
+  refused, its time), with the spool backlog and dead letters the client reports in its
+  ``X-Heron-Client``, ``X-Heron-App``, ``X-Heron-Spool-Bytes`` and
+  ``X-Heron-Dead-Letters`` headers (:mod:`heron.store.health`).
 * 400 when the body is not a batch at all (not JSON, nested deeper than
   ``heron.events.MAX_DEPTH``), 401 without the right token, 413 when the body (however it
   arrives: with a length, chunked, compressed) or the number of events is over the limit,
@@ -16,6 +20,7 @@
 
 from __future__ import annotations
 
+import time
 import zlib
 from dataclasses import dataclass
 from typing import Any
@@ -79,6 +84,7 @@ def post_events() -> tuple[Response, int]:
     if not check_ingest_token(s.store, s.config, bearer_token()):
         return jsonify(error="missing or wrong ingest token: send the header "
                              "'Authorization: Bearer <INGEST_TOKEN>'"), 401
+    started = time.perf_counter()
     body = read_body(s.config.MAX_BODY_BYTES)
     try:
         parsed = parse_body(body)
@@ -106,11 +112,43 @@ def post_events() -> tuple[Response, int]:
         "repaired": repaired,
         "rejected": [{"index": b.index, "id": b.id, "error": b.error} for b in bad],
     }
+    note_batch("api", stored, duplicates, len(bad), started)
     if bad:
         payload["error"] = (f"{len(bad)} of {total} events were rejected (see 'rejected'); "
                             f"the other {len(good)} were kept")
         return jsonify(payload), 422
     return jsonify(payload), 200
+
+
+def client_report() -> tuple[str, str, int, int] | None:
+    """What a sending client reported in its headers (``X-Heron-Client``,
+    ``X-Heron-App``, ``X-Heron-Spool-Bytes``, ``X-Heron-Dead-Letters``), or None."""
+    headers = request.headers
+    client = headers.get("X-Heron-Client", "").strip()
+    if not client:
+        return None
+    try:
+        spool = int(headers.get("X-Heron-Spool-Bytes", "0"))
+        dead = int(headers.get("X-Heron-Dead-Letters", "0"))
+    except ValueError:
+        return None
+    app = headers.get("X-Heron-App", "").strip()[:200] or "default"
+    return client[:64], app, max(0, min(spool, 2**62)), max(0, min(dead, 2**62))
+
+
+def note_batch(source: str, stored: int, duplicates: int, refused: int,
+               started: float) -> None:
+    """Count a batch in heron's own health figures (:mod:`heron.store.health`). A failure
+    here never changes the batch's answer: its events are stored already."""
+    from heron.store.health import record_ingest
+
+    try:
+        record_ingest(state().store, source, stored=stored, duplicates=duplicates,
+                      refused=refused, seconds=time.perf_counter() - started,
+                      client=client_report())
+    except Exception as exc:  # noqa: BLE001 - said once a minute, the answer stands
+        _HEALTH_WARNING.warn("heron: could not count a batch in /metrics: %s",
+                             reason_of(exc))
 
 
 class StoreUnavailable(Exception):
@@ -163,3 +201,4 @@ def unavailable(exc: BaseException) -> tuple[Response, int]:
 
 
 _STORE_WARNING = RateLimitedWarning(60.0)
+_HEALTH_WARNING = RateLimitedWarning(60.0)

@@ -32,5 +32,6 @@ def get_metrics() -> Response | tuple[Response, int]:
                                  "address listed in METRICS_ALLOW, or an admin login"), 401
     from heron.prometheus import exposition
 
-    body, content_type = exposition(s.store, request.headers.get("Accept"))
+    body, content_type = exposition(s.store, request.headers.get("Accept"),
+                                    s.config.METRICS_EXPORTS)
     return Response(body, content_type=content_type)

@@ -17,6 +17,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -28,7 +29,13 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
 from heron.api_v1.bearer import bearer_token
-from heron.api_v1.ingest import StoreUnavailable, read_body, store_all, unavailable
+from heron.api_v1.ingest import (
+    StoreUnavailable,
+    note_batch,
+    read_body,
+    store_all,
+    unavailable,
+)
 from heron.auth.tokens import check_ingest_token
 from heron.dashboard.state import state
 from heron.events import parse_items
@@ -92,6 +99,7 @@ def _export(request_type: type[Any], convert: Callable[[Any], tuple[Pairs, list[
         kind = media_type(request.content_type)
     except UnsupportedType as exc:
         return jsonify(error=str(exc)), 415
+    started = time.perf_counter()
     body = read_body(s.config.MAX_BODY_BYTES)
     try:
         message = decode(body, kind, request_type)
@@ -121,6 +129,7 @@ def _export(request_type: type[Any], convert: Callable[[Any], tuple[Pairs, list[
             problems.append(f"item {index}: the store refused it: {reason}")
     refused.discard(-1)  # a service's own run start is not one of the request's items
     rejected += len(refused)
+    note_batch("otlp", kept.stored, kept.duplicates, rejected, started)
     response = response_type()
     if rejected:
         setattr(response.partial_success, rejected_field, rejected)

@@ -261,7 +261,8 @@ def start_in_worker(database: str, prefix: str, interval: float = 0.5, *,
     OpenTelemetry to it as well."""
     # /metrics of the bound recommender-api answers loopback callers without a token
     heron.init(app="recommender-api", database=database, table_prefix=prefix,
-               app_version="1.5.0", capture_logs=True, metrics_allow=["127.0.0.1"])
+               app_version="1.5.0", capture_logs=True, metrics_allow=["127.0.0.1"],
+               metrics_exports=["confidence", "latency_ms", "checkout.orders"])
     lab = DemoLab(heron.emit)
     lab.history()  # half an hour of it
     lab.start(interval)

@@ -100,6 +100,7 @@ class HttpSink:
         self.last_error: str | None = None
         self._head_failures = 0  # 5xx answers to the spool's oldest batch in a row
         self._next_look = 0.0  # when idle() next looks for folders left behind
+        self._client = new_id()  # this process's name in the server's client reports
         os.register_at_fork(after_in_child=self._after_fork)
 
     # -- set-up ------------------------------------------------------------------------
@@ -110,6 +111,7 @@ class HttpSink:
         self._dead = recorder.dead_letters
 
     def _after_fork(self) -> None:
+        self._client = new_id()
         # The parent keeps its spool folder and connection; the child opens its own.
         self._spool = None
         self._http = None
@@ -227,10 +229,19 @@ class HttpSink:
         if self._unreported_drops and time.monotonic() >= self._retry_at:
             self._report_drops()
 
+    def _report(self) -> dict[str, str]:
+        """The headers of a batch: the fixed ones, and what this client reports of itself
+        for the server's ``/metrics`` (its spool backlog and dead letters)."""
+        dead = self._dead.rejected if self._dead is not None else self.stats.rejected
+        return {**self.headers, "X-Heron-Client": self._client, "X-Heron-App": self.app,
+                "X-Heron-Spool-Bytes": str(self.pending_bytes()),
+                "X-Heron-Dead-Letters": str(dead)}
+
     def _deliver(self, payload: bytes, events: int) -> bool:
         """POST one batch. True when the server took it (or refused it for good)."""
         try:
-            response = self.http.request("POST", self.url, body=payload, headers=self.headers)
+            response = self.http.request("POST", self.url, body=payload,
+                                         headers=self._report())
         except urllib3.exceptions.HTTPError as exc:
             self._failed(f"cannot reach {self.url}: {exc}")
             return False

@@ -75,6 +75,9 @@ _MERGES = {
     "min": ("min({t}.{c}, excluded.{c})", "least({t}.{c}, excluded.{c})"),
     "max": ("max({t}.{c}, excluded.{c})", "greatest({t}.{c}, excluded.{c})"),
     "set": ("excluded.{c}", "excluded.{c}"),
+    # the new value if its row is at least as new (by ``ts``): a last-value column
+    "newer": ("CASE WHEN excluded.ts >= {t}.ts THEN excluded.{c} ELSE {t}.{c} END",
+              "CASE WHEN excluded.ts >= {t}.ts THEN excluded.{c} ELSE {t}.{c} END"),
 }
 
 
@@ -82,9 +85,12 @@ def merge_rows(conn: Connection, table: Any, keys: Sequence[str], others: Sequen
                rows: Sequence[tuple[Any, ...]], updates: dict[str, str]) -> None:
     """Insert ``rows`` (the ``keys`` columns, then ``others``); where a row with the same
     keys exists, update each column named in ``updates`` by its rule (``add``, ``min``,
-    ``max`` or ``set`` to the new value) and leave the rest. One multi-row ``INSERT … ON
-    CONFLICT DO UPDATE`` through the driver: ingest's per-batch upserts (rollups, counts,
-    endpoints) cost several times more as SQLAlchemy constructs, compiled per batch.
+    ``max``, ``set`` to the new value, or ``newer``: the new value when the new row's
+    ``ts`` is not older) and leave the rest. Every rule reads the row as it was.
+
+    One multi-row ``INSERT … ON CONFLICT DO UPDATE`` through the driver: ingest's per-batch
+    upserts (rollups, counts, endpoints) cost several times more as SQLAlchemy constructs,
+    compiled per batch.
     Keys must be unique within ``rows`` (PostgreSQL refuses to update a row twice in one
     statement)."""
     if not rows:

@@ -268,6 +268,36 @@ def build_metadata(prefix: str = "heron_") -> MetaData:
         Column("idx", Integer, primary_key=True),
         Column("count", BigInteger, nullable=False),
     )
+    # migration 0009: the newest value of each exported metric per app; the ingest APIs'
+    # own counts and batch times; what sending clients last reported (heron.prometheus)
+    Table(
+        f"{p}metric_last", md,
+        Column("app", String(200), primary_key=True),
+        Column("metric", String(NAME), primary_key=True),
+        Column("ts", Float, nullable=False),
+        Column("value", Float, nullable=False),
+    )
+    Table(
+        f"{p}ingest_total", md,
+        Column("source", String(16), primary_key=True),
+        Column("outcome", String(16), primary_key=True),
+        Column("count", BigInteger, nullable=False),
+    )
+    Table(
+        f"{p}ingest_latency", md,
+        Column("source", String(16), primary_key=True),
+        Column("bucket", Integer, primary_key=True),
+        Column("count", BigInteger, nullable=False),
+        Column("sum_s", Float, nullable=False),
+    )
+    Table(
+        f"{p}client_report", md,
+        Column("client", String(64), primary_key=True),
+        Column("app", String(200), nullable=False),
+        Column("ts", Float, nullable=False),
+        Column("spool_bytes", BigInteger, nullable=False),
+        Column("dead_letters", BigInteger, nullable=False),
+    )
 
     Table(
         f"{p}endpoint", md,

@@ -3,7 +3,8 @@
 
 * ``rollup_label_total``: log lines per app and level name, exceptions per app and type;
 * ``rollup_run_total``: runs ended per app, class and outcome, with their total duration;
-* ``rollup_run_latency``: the latency sketch of run durations per app and class.
+* ``rollup_run_latency``: the latency sketch of run durations per app and class;
+* ``metric_last`` (migration 0009): the newest value of each exported metric per app.
 
 Counters never go down: retention prunes raw rows, never these. A run's class and start
 come from its stored record; a run that ends before its start arrives is counted under the
@@ -21,6 +22,7 @@ from sqlalchemy.engine import Connection
 
 from heron import events as ev
 from heron.store import sketch
+from heron.store.bulk import merge_rows
 from heron.store.rollups import add_up
 
 if TYPE_CHECKING:
@@ -50,6 +52,25 @@ def apply(conn: Connection, store: Store, by_kind: dict[str, list[ev.Event]]) ->
     ends = by_kind.get("run_end", ())
     if ends:
         _runs(conn, store, ends)
+    exports = by_kind.get("export", ())
+    if exports:
+        _last_values(conn, store, exports)
+
+
+def _last_values(conn: Connection, store: Store, exports: Any) -> None:
+    """The newest value of each exported metric per app (``metric_last``): a value
+    arriving late, older than the one stored, leaves it."""
+    newest: dict[tuple[str, str], tuple[float, float]] = {}
+    for export in exports:
+        app, ts = export.app, export.ts
+        for metric, value in export.metrics.items():
+            key = (app, metric)
+            known = newest.get(key)
+            if known is None or ts >= known[0]:
+                newest[key] = (ts, value)
+    merge_rows(conn, store.table("metric_last"), ("app", "metric"), ("ts", "value"),
+               [(app, metric[:500], ts, value) for (app, metric), (ts, value)
+                in sorted(newest.items())], {"value": "newer", "ts": "max"})
 
 
 def _runs(conn: Connection, store: Store, ends: Any) -> None:

@@ -188,7 +188,8 @@ def ingest(store: Store, items: Sequence[ev.Event | RequestRow]) -> IngestResult
         tallies = apply_rollups(conn, store, by_kind.get("endpoint", []), new_rows)
         _count(conn, store, by_kind, {("request", app): t for app, t in tallies.items()},
                received)
-        if "log" in by_kind or "exception" in by_kind or "run_end" in by_kind:
+        if ("log" in by_kind or "exception" in by_kind or "run_end" in by_kind
+                or "export" in by_kind):
             apply_totals(conn, store, by_kind)
     stored = len(new_ids) + len(new_rows)
     return IngestResult(stored=stored, duplicates=received_count - stored)

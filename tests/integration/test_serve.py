@@ -173,6 +173,7 @@ def test_demo_serves_live_events_with_a_one_time_link(tmp_path: Path) -> None:
         with urllib.request.urlopen(metrics.group(1), timeout=10) as response:
             scraped = response.read().decode()
         assert 'heron_requests_total{app="recommender-api"' in scraped
+        assert 'heron_exported_metric{app="recommender-api",metric="confidence"}' in scraped
         # the printed ingest token takes OTLP; a wrong one is refused
         empty = urllib.request.Request(
             f"http://127.0.0.1:{port}/v1/traces", data=b"{}", method="POST",
