@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import sys
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from heron import config as _config
 from heron import emitting as _emitting
@@ -15,7 +15,9 @@ from heron.client.killswitch import KillSwitch
 from heron.errors import ConfigError
 from heron.recorder import Recorder
 from heron.sinks import Sink
-from heron.store import Store, open_store
+
+if TYPE_CHECKING:
+    from heron.store import Store
 
 _lock = threading.Lock()
 _settings: dict[str, Any] | None = None
@@ -175,6 +177,8 @@ def _local_store(cfg: _config.Config) -> Store:
     global _store, _store_key
     key = (cfg.DATABASE, cfg.TABLE_PREFIX)
     if _store is None or _store_key != key:
+        from heron.store import open_store  # here: a process that only sends never needs it
+
         _store, _store_key = open_store(*key), key
     return _store
 
