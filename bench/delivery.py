@@ -5,6 +5,11 @@ The rate is measured from the first export until the server has stored the last 
 (read from the store's counters), so it is what a client sustains, not a burst into a
 buffer. Goal (issue 3): at least 50,000 events/s.
 
+Beside PostgreSQL's rate: a bare ``COPY`` of the same rows, measured in the same run, as
+the engine's own floor. Each event is an ``export`` row and its ledger row, copied with
+psycopg into fresh tables shaped like heron's (``LIKE … INCLUDING ALL``: their indexes
+too). Issue 23's goal: heron's delivery at least 60% of it.
+
 PostgreSQL: ``HERON_BENCH_POSTGRES_URL`` or the local test server.
 """
 
@@ -72,6 +77,7 @@ def main() -> None:
     try:
         rate, stats = run_one("postgresql", POSTGRES, prefix, tmp)
         rows.append(("PostgreSQL", rate, stats))
+        baseline = copy_baseline(prefix)
     finally:
         engine = create_engine(POSTGRES)
         with engine.begin() as conn:
@@ -86,6 +92,37 @@ def main() -> None:
     for label, rate, stats in rows:
         print(f"{label:12} {rate:10,.0f} {stats['export_s']:14} {stats['spooled']:10,} "
               f"{stats['dropped']:8,}")
+    postgres = rows[-1][1]
+    print(f"bare COPY of the same rows into PostgreSQL (export and ledger tables with their "
+          f"indexes): {baseline:,.0f} events/s; heron's delivery is {postgres / baseline:.0%} "
+          "of it (issue 23's goal: 60%)")
+
+
+def copy_baseline(prefix: str) -> float:
+    """Events/s of a bare COPY of EVENTS export rows and their ledger rows into tables
+    shaped like heron's, with their indexes."""
+    import json
+    import uuid
+
+    import psycopg
+
+    url = POSTGRES.replace("postgresql+psycopg://", "postgresql://")
+    now = time.time()
+    exports = [(uuid.uuid4().hex, "bench-copy", now + i * 1e-6, "run-copy",
+                json.dumps({"i": i}), json.dumps({"source": "bench"})) for i in range(EVENTS)]
+    with psycopg.connect(url) as conn, conn.cursor() as cur:
+        for name in ("export", "event"):
+            cur.execute(f'CREATE TEMP TABLE copy_{name} (LIKE "{prefix}{name}" INCLUDING ALL)')
+        started = time.perf_counter()
+        with cur.copy("COPY copy_export (id, app, ts, run_id, metrics, dimensions) "
+                      "FROM STDIN") as copy:
+            for row in exports:
+                copy.write_row(row)
+        with cur.copy("COPY copy_event (id, kind, app, ts, received_at) FROM STDIN") as copy:
+            for row in exports:
+                copy.write_row((row[0], "export", row[1], row[2], now))
+        conn.commit()
+        return EVENTS / (time.perf_counter() - started)
 
 
 if __name__ == "__main__":
