@@ -96,10 +96,12 @@ def post_events() -> tuple[Response, int]:
         return jsonify(error=f"batch of {total} events is over the limit of "
                              f"{s.config.MAX_BATCH_EVENTS}; send smaller batches",
                        stored=0, duplicates=0, rejected=[]), 413
+    note = BatchNote("api", started, len(bad))
     try:
-        kept = store_all(s.store, good)
+        kept = store_all(s.store, good, note)
     except StoreUnavailable as exc:
         return unavailable(exc.__cause__ or exc)
+    note.finish(len(kept.set_aside))
     stored, duplicates = kept.stored, kept.duplicates
     repaired = parsed.repaired + kept.repaired
     if kept.set_aside:
@@ -112,7 +114,6 @@ def post_events() -> tuple[Response, int]:
         "repaired": repaired,
         "rejected": [{"index": b.index, "id": b.id, "error": b.error} for b in bad],
     }
-    note_batch("api", stored, duplicates, len(bad), started)
     if bad:
         payload["error"] = (f"{len(bad)} of {total} events were rejected (see 'rejected'); "
                             f"the other {len(good)} were kept")
@@ -136,19 +137,43 @@ def client_report() -> tuple[str, str, int, int] | None:
     return client[:64], app, max(0, min(spool, 2**62)), max(0, min(dead, 2**62))
 
 
-def note_batch(source: str, stored: int, duplicates: int, refused: int,
-               started: float) -> None:
-    """Count a batch in heron's own health figures (:mod:`heron.store.health`). A failure
-    here never changes the batch's answer: its events are stored already."""
-    from heron.store.health import record_ingest
+class BatchNote:
+    """Counts a batch in heron's own health figures (:mod:`heron.store.health`), inside
+    the batch's own transaction (``Store.ingest``'s ``note``): its events, refused
+    items, time and the client's report. A batch stored in parts (a refused event found
+    by halving) is counted part by part; one with nothing to store in a transaction of
+    its own. A failure to count never changes the batch's answer."""
 
-    try:
-        record_ingest(state().store, source, stored=stored, duplicates=duplicates,
-                      refused=refused, seconds=time.perf_counter() - started,
-                      client=client_report())
-    except Exception as exc:  # noqa: BLE001 - said once a minute, the answer stands
-        _HEALTH_WARNING.warn("heron: could not count a batch in /metrics: %s",
-                             reason_of(exc))
+    def __init__(self, source: str, started: float, refused: int):
+        self.source, self.started, self.refused = source, started, refused
+        self.client = client_report()
+        self.counted = False
+
+    def __call__(self, conn: Any, result: Any) -> None:
+        from heron.store.health import write_ingest
+
+        write_ingest(conn, state().store, self.source, stored=result.stored,
+                     duplicates=result.duplicates, refused=0 if self.counted else self.refused,
+                     seconds=time.perf_counter() - self.started,
+                     client=None if self.counted else self.client)
+        self.counted = True
+
+    def finish(self, refused_by_store: int) -> None:
+        """After the batch: what the store refused, or the whole batch when no part of it
+        reached a transaction."""
+        from heron.store.health import record_ingest
+
+        if self.counted and not refused_by_store:
+            return
+        try:
+            record_ingest(state().store, self.source, stored=0, duplicates=0,
+                          refused=refused_by_store + (0 if self.counted else self.refused),
+                          seconds=0.0 if self.counted
+                          else time.perf_counter() - self.started,
+                          client=None if self.counted else self.client)
+        except Exception as exc:  # noqa: BLE001 - said once a minute, the answer stands
+            _HEALTH_WARNING.warn("heron: could not count a batch in /metrics: %s",
+                                 reason_of(exc))
 
 
 class StoreUnavailable(Exception):
@@ -166,14 +191,15 @@ class Kept:
     repaired: int
 
 
-def store_all(store: Any, events: list[Event]) -> Kept:
+def store_all(store: Any, events: list[Event], note: BatchNote | None = None) -> Kept:
     """Store ``events`` exactly once. An event the store refuses for its values is found
     by halving the batch and set aside; the rest are kept. Raises StoreUnavailable when
-    the store itself fails (every ingest path answers that with a 503)."""
+    the store itself fails (every ingest path answers that with a 503). ``note`` counts
+    the batch in the same transactions."""
     kept = Kept(0, 0, [], 0)
 
     def ingest(batch: list[Event]) -> None:
-        result = store.ingest(batch)
+        result = store.ingest(batch, note)
         kept.stored += result.stored
         kept.duplicates += result.duplicates
 

@@ -30,8 +30,8 @@ from werkzeug.wrappers import Response
 
 from heron.api_v1.bearer import bearer_token
 from heron.api_v1.ingest import (
+    BatchNote,
     StoreUnavailable,
-    note_batch,
     read_body,
     store_all,
     unavailable,
@@ -118,8 +118,12 @@ def _export(request_type: type[Any], convert: Callable[[Any], tuple[Pairs, list[
     if len(events) > s.config.MAX_BATCH_EVENTS:
         return jsonify(error=f"the request makes {len(events)} events, over the limit of "
                              f"{s.config.MAX_BATCH_EVENTS}; export smaller batches"), 413
+    # items refused: those that made no event, and those with an event refused (a
+    # service's own run start, -1, is not one of the request's items)
+    before = rejected + len(refused - {-1})
+    note = BatchNote("otlp", started, before)
     try:
-        kept = store_all(s.store, events)
+        kept = store_all(s.store, events, note)
     except StoreUnavailable as exc:
         return unavailable(exc.__cause__ or exc)
     for position, reason in kept.set_aside:
@@ -127,9 +131,8 @@ def _export(request_type: type[Any], convert: Callable[[Any], tuple[Pairs, list[
         if index not in refused:
             refused.add(index)
             problems.append(f"item {index}: the store refused it: {reason}")
-    refused.discard(-1)  # a service's own run start is not one of the request's items
-    rejected += len(refused)
-    note_batch("otlp", kept.stored, kept.duplicates, rejected, started)
+    rejected += len(refused - {-1})
+    note.finish(rejected - before)
     response = response_type()
     if rejected:
         setattr(response.partial_success, rejected_field, rejected)

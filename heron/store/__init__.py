@@ -10,7 +10,7 @@ from __future__ import annotations
 import fcntl
 import threading
 import zlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -63,9 +63,12 @@ class Store:
             yield conn
 
     # -- ingest --------------------------------------------------------------------------
-    def ingest(self, events: Sequence[Event]) -> IngestResult:
-        """Store events exactly once (see :mod:`heron.store.writer`)."""
-        return ingest(self, events)
+    def ingest(self, events: Sequence[Event],
+               note: Callable[[Connection, IngestResult], None] | None = None
+               ) -> IngestResult:
+        """Store events exactly once (see :mod:`heron.store.writer`); ``note`` writes
+        more in the same transaction once the result is known."""
+        return ingest(self, events, note)
 
     # -- schema --------------------------------------------------------------------------
     def upgrade(self) -> str:

@@ -42,6 +42,8 @@ def test_ingest_counts_stored_duplicates_and_refused_per_source(client) -> None:
                        ).status_code == 422
     assert client.post("/api/v1/events", data=json.dumps(batch[:3]), headers=INGEST
                        ).status_code == 200
+    assert client.post("/api/v1/events", data=json.dumps(batch[3:4]), headers=INGEST
+                       ).status_code == 422  # nothing to store: counted on its own
     otlp = {"resourceSpans": [{"resource": {"attributes": [
         {"key": "service.name", "value": {"stringValue": "otel-svc"}}]},
         "scopeSpans": [{"spans": [
@@ -54,13 +56,13 @@ def test_ingest_counts_stored_duplicates_and_refused_per_source(client) -> None:
     total = "heron_ingested_events_total"
     assert value(samples, total, source="api", outcome="stored") == 3
     assert value(samples, total, source="api", outcome="duplicate") == 3
-    assert value(samples, total, source="api", outcome="refused") == 2
+    assert value(samples, total, source="api", outcome="refused") == 3
     assert value(samples, total, source="otlp", outcome="stored") == 2  # run start and end
     assert value(samples, total, source="otlp", outcome="refused") == 1
     batches = "heron_ingest_batch_duration_seconds"
-    assert value(samples, batches + "_count", source="api") == 2
+    assert value(samples, batches + "_count", source="api") == 3
     assert value(samples, batches + "_count", source="otlp") == 1
-    assert value(samples, batches + "_bucket", source="api", le="+Inf") == 2
+    assert value(samples, batches + "_bucket", source="api", le="+Inf") == 3
     assert 0 < value(samples, batches + "_sum", source="api") < 60  # type: ignore[operator]
 
 
