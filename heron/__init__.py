@@ -5,6 +5,7 @@ The public API is what this module exports; everything else is internal.
 
 import typing as _typing
 
+from heron._internal import lazy_names as _lazy_names
 from heron._version import __version__
 from heron.api import init, shutdown, stats
 from heron.client import ContextThread, current_run_id, export, run, sub_run
@@ -21,22 +22,9 @@ if _typing.TYPE_CHECKING:
 _LAZY = {"Experiment": "heron.experiment.hooks", "LogHandler": "heron.logs.handler",
          "session": "heron.sessions", "bind": "heron.web"}
 
-
-def __getattr__(name: str) -> _typing.Any:
-    if name in _LAZY:
-        import importlib
-
-        value = getattr(importlib.import_module(_LAZY[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'heron' has no attribute {name!r}")
-
+__getattr__, __dir__ = _lazy_names(globals(), _LAZY)
 
 __all__ = [
     "ContextThread", "Experiment", "LogHandler", "__version__", "bind", "current_run_id",
     "emit", "export", "flush", "init", "run", "session", "shutdown", "stats", "sub_run",
 ]
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))

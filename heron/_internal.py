@@ -15,6 +15,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 logger = logging.getLogger("heron")
 
@@ -75,3 +76,23 @@ class RateLimitedWarning:
         with inside_heron():
             suffix = f" ({held} similar warnings held back)" if held else ""
             logger.warning(message + suffix, *args)
+
+
+def lazy_names(namespace: dict[str, Any], names: dict[str, str]
+               ) -> tuple[Callable[[str], Any], Callable[[], list[str]]]:
+    """A package's ``__getattr__`` and ``__dir__`` for ``names`` (name -> the module that
+    defines it), imported when first used: a process that only sends never loads Flask,
+    SQLAlchemy or the dashboard (issue 23)."""
+    def __getattr__(name: str) -> Any:  # noqa: N807 - a module's own hook
+        if name in names:
+            import importlib
+
+            value = getattr(importlib.import_module(names[name]), name)
+            namespace[name] = value
+            return value
+        raise AttributeError(f"module {namespace['__name__']!r} has no attribute {name!r}")
+
+    def __dir__() -> list[str]:  # noqa: N807
+        return sorted(set(namespace) | set(names))
+
+    return __getattr__, __dir__

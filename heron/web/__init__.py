@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import typing as _typing
 
+from heron._internal import lazy_names as _lazy_names
+
 if _typing.TYPE_CHECKING:
     from heron.web.asgi import ASGIMiddleware
     from heron.web.flask import bind
@@ -15,18 +17,6 @@ if _typing.TYPE_CHECKING:
 _LAZY = {"ASGIMiddleware": "heron.web.asgi", "bind": "heron.web.flask",
          "WSGIMiddleware": "heron.web.wsgi"}
 
-
-def __getattr__(name: str) -> _typing.Any:
-    if name in _LAZY:
-        import importlib
-
-        value = getattr(importlib.import_module(_LAZY[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'heron.web' has no attribute {name!r}")
+__getattr__, __dir__ = _lazy_names(globals(), _LAZY)
 
 __all__ = ["ASGIMiddleware", "WSGIMiddleware", "bind"]
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
