@@ -607,14 +607,10 @@ def parse_body(body: bytes) -> Parsed:
         data = data["events"]
     if not isinstance(data, list):
         raise EventError('body must be a JSON list of events or {"events": [...]}')
-    good: list[Event] = []
-    indexes: list[int] = []
-    bad: list[BadItem] = []
-    for index, item in enumerate(data):
-        try:
-            good.append(parse_item(item))
-            indexes.append(index)
-        except EventError as exc:
-            item_id = item.get("id") if isinstance(item, dict) else None
-            bad.append(BadItem(index, item_id if isinstance(item_id, str) else None, str(exc)))
+    good, indexes, refused = parse_items(data)
+    bad = []
+    for index, reason in refused:
+        item = data[index]
+        item_id = item.get("id") if isinstance(item, dict) else None
+        bad.append(BadItem(index, item_id if isinstance(item_id, str) else None, reason))
     return Parsed(good, indexes, bad, repaired)

@@ -113,11 +113,8 @@ class StoreCollector(Collector):
             "Time the ingest APIs took per batch, from its body to its answer.",
             labels=["source"])
         for source, slots in sorted(by_source.items()):
-            running, cumulative = 0, []
-            for bound, n in zip((*map(repr, INGEST_BUCKETS_S), "+Inf"), slots, strict=True):
-                running += n
-                cumulative.append((bound, running))
-            batches.add_metric([source], cumulative, sum_value=sums[source])
+            batches.add_metric([source], _cumulative(INGEST_BUCKETS_S, slots),
+                               sum_value=sums[source])
         yield batches
         reports = self.store.table("client_report")
         spool = GaugeMetricFamily(
@@ -296,12 +293,17 @@ def _histogram(name: str, documentation: str, labels: list[str], bounds: tuple[f
         slots[bisect_left(bounds, seconds)] += int(count)
     family = HistogramMetricFamily(name, documentation, labels=labels)
     for key, slots in sorted(counts.items()):
-        cumulative, running = [], 0
-        for bound, n in zip((*map(repr, bounds), "+Inf"), slots, strict=True):
-            running += n
-            cumulative.append((bound, running))
-        family.add_metric(list(key), cumulative, sum_value=sums.get(key, 0.0))
+        family.add_metric(list(key), _cumulative(bounds, slots), sum_value=sums.get(key, 0.0))
     return family
+
+
+def _cumulative(bounds: tuple[float, ...], slots: list[int]) -> list[tuple[str, int]]:
+    """Counts per bucket (the last is +Inf) as Prometheus' cumulative ``le`` buckets."""
+    cumulative, running = [], 0
+    for bound, n in zip((*map(repr, bounds), "+Inf"), slots, strict=True):
+        running += n
+        cumulative.append((bound, running))
+    return cumulative
 
 
 def exposition(store: Store, accept: str | None, exported: Sequence[str] = ()

@@ -16,7 +16,7 @@ def create_blueprint() -> Blueprint:
     bp.add_url_rule("/apps", "apps", summary.get_apps, methods=["GET"])
     bp.add_url_rule("/logs", "logs", logs.get_logs, methods=["GET"])
     bp.add_url_rule("/endpoints", "endpoints", endpoints.get_endpoints, methods=["GET"])
-    bp.register_error_handler(HTTPException, _json_error)
+    bp.register_error_handler(HTTPException, json_error)
     return bp
 
 
@@ -30,9 +30,10 @@ def export_blueprint(prefix: str) -> Blueprint:
     bp = Blueprint("dashboard_export_api", __name__, url_prefix=prefix)
     bp.add_url_rule("/api/v1/export/<kind>", "export", export.get_export, methods=["GET"])
     bp.add_url_rule("/metrics", "metrics", metrics.get_metrics, methods=["GET"])
-    bp.register_error_handler(HTTPException, _json_error)
+    bp.register_error_handler(HTTPException, json_error)
     return bp
 
 
-def _json_error(error: HTTPException):  # type: ignore[no-untyped-def]
+def json_error(error: HTTPException):  # type: ignore[no-untyped-def]
+    """Every API answers its errors as JSON (``{"error": ...}``), OTLP's too."""
     return jsonify(error=error.description or error.name), error.code or 500

@@ -28,6 +28,7 @@ from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
+from heron.api_v1 import json_error
 from heron.api_v1.bearer import bearer_token
 from heron.api_v1.ingest import (
     BatchNote,
@@ -55,7 +56,7 @@ def create_blueprint() -> Blueprint:
     bp.add_url_rule("/traces", "traces", post_traces, methods=["POST"])
     bp.add_url_rule("/logs", "logs", post_logs, methods=["POST"])
     bp.add_url_rule("/metrics", "metrics", post_metrics, methods=["POST"])
-    bp.register_error_handler(HTTPException, _json_error)
+    bp.register_error_handler(HTTPException, json_error)
     return bp
 
 
@@ -140,6 +141,3 @@ def _export(request_type: type[Any], convert: Callable[[Any], tuple[Pairs, list[
     data, content_type = encode_response(response, kind)
     return Response(data, content_type=content_type), 200
 
-
-def _json_error(error: HTTPException):  # type: ignore[no-untyped-def]
-    return jsonify(error=error.description or error.name), error.code or 500
