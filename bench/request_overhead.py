@@ -223,6 +223,106 @@ def _schedstat_seconds(pid: int) -> float:
     return total / 1e9
 
 
+PAIRS = int(os.environ.get("HERON_BENCH_PAIRS", "40"))
+PAIR_BURST = 2_000
+
+
+def child_pairs(folder: str) -> None:
+    """Plain Flask and heron at level 1 in one process, burst against burst.
+
+    Separate processes differ by several µs per request on their own (where the
+    interpreter and the heap land in memory, the hash seed: plain Flask alone moves by
+    ±10% from one process to the next), which is as much as what is measured. Here two
+    copies of the same app share one interpreter, one bound (heron at level 1, its writer
+    process) and one not, and their bursts alternate (plain, heron, heron, plain, … so
+    drift falls on both alike). Each heron burst ends with ``flush()``: its CPU, the app's
+    and the writer process's, is counted until the burst is stored. Prints per-pair
+    figures as JSON."""
+    from werkzeug.test import EnvironBuilder
+
+    import heron
+    from heron.store import open_store
+
+    plain_app, bound_app = make_app(), make_app()
+    url = store_url("heron-1", folder)
+    heron.bind(bound_app, database=url, monitor_level=1, password="bench-password")
+    store = open_store(url)
+    environ = EnvironBuilder(path="/", method="GET",
+                             environ_base={"REMOTE_ADDR": "127.0.0.1"}).get_environ()
+
+    def start_response(status: str, headers: list, exc_info=None):  # type: ignore[no-untyped-def]
+        return lambda data: None
+
+    def burst(app: Any) -> None:
+        for _ in range(PAIR_BURST):
+            body = app(dict(environ), start_response)
+            for _ in body:
+                pass
+            body.close()
+
+    def writer_cpu() -> float:
+        import psutil
+
+        return sum(_schedstat_seconds(p.pid) for p in psutil.Process().children()
+                   if "heron.sinks.writer_process" in " ".join(p.cmdline()))
+
+    burst(plain_app)  # warm up both
+    burst(bound_app)
+    heron.flush(120)
+    gc.collect()
+    pairs: list[dict[str, float]] = []
+    for n in range(PAIRS):
+        pair: dict[str, float] = {}
+        for name in (("plain", "heron") if n % 2 == 0 else ("heron", "plain")):
+            writer_started = writer_cpu()
+            started, cpu_started = time.perf_counter(), time.process_time()
+            burst(plain_app if name == "plain" else bound_app)
+            wall = time.perf_counter() - started
+            if name == "heron":
+                heron.flush(120)
+            cpu = time.process_time() - cpu_started
+            pair[f"{name}_us"] = wall / PAIR_BURST * 1e6
+            pair[f"{name}_cpu_us"] = cpu / PAIR_BURST * 1e6
+            pair[f"{name}_writer_us"] = (writer_cpu() - writer_started) / PAIR_BURST * 1e6
+        pairs.append(pair)
+    with store.read() as conn:
+        stored = int(conn.exec_driver_sql("SELECT count(*) FROM heron_request").scalar() or 0)
+    print(json.dumps({"pairs": pairs, "stored": stored / ((PAIRS + 1) * PAIR_BURST)}))
+
+
+def main_pairs(folder: str) -> None:
+    """Run :func:`child_pairs` in its own process and print its figures."""
+    prepare("heron-1", folder)
+    done = subprocess.run([sys.executable, __file__, "pairs", folder], capture_output=True,
+                          text=True, timeout=VARIANT_S)
+    if done.returncode != 0:
+        print(f"pairs failed:\n{done.stderr[-2000:]}", file=sys.stderr)
+        return
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    pairs = result["pairs"]
+
+    def med(values: list[float]) -> float:
+        return statistics.median(values)
+
+    wall = [p["heron_us"] / p["plain_us"] - 1 for p in pairs]
+    cpu = [(p["heron_cpu_us"] + p["heron_writer_us"]) / p["plain_cpu_us"] - 1 for p in pairs]
+    print()
+    print(f"same process, plain Flask and heron-1 (writer process) burst against burst: "
+          f"{len(pairs)} pairs of {PAIR_BURST:,} requests, median over pairs (quartiles)")
+    print(f"  plain wall {med([p['plain_us'] for p in pairs]):.1f} µs, heron-1 wall "
+          f"{med([p['heron_us'] for p in pairs]):.1f} µs; heron-1 CPU until stored: app "
+          f"{med([p['heron_cpu_us'] for p in pairs]):.1f} µs + writer process "
+          f"{med([p['heron_writer_us'] for p in pairs]):.1f} µs; stored "
+          f"{min(result['stored'], 1.0):.1%}")
+
+    def quartiles(values: list[float]) -> str:
+        q = statistics.quantiles(values, n=4)
+        return f"{q[1]:+.1%} ({q[0]:+.1%}..{q[2]:+.1%})"
+
+    print(f"  heron-1 wall {quartiles(wall)}   CPU until stored, app + writer "
+          f"{quartiles(cpu)}   (issue 16's goal: wall ≤ +10%, CPU ≤ +20%)")
+
+
 INSTRUCTION_VARIANTS = [v for v in VARIANTS if not v.startswith("fmd")] \
     if os.environ.get("HERON_BENCH_VARIANTS") else \
     ["plain", "heron-1", "heron-2", "heron-3", "heronpath-1"]
@@ -277,6 +377,9 @@ def main_instructions() -> None:
 
 
 def main() -> None:
+    if len(sys.argv) == 3 and sys.argv[1] == "pairs":
+        child_pairs(sys.argv[2])
+        return
     if len(sys.argv) == 4:
         child(sys.argv[1], sys.argv[2], int(sys.argv[3]))
         return
@@ -369,6 +472,9 @@ def main() -> None:
         both = (median(variant, "cpu_all_us") + writer) / base["cpu_all_us"] - 1
         print(f"{variant:12} {ratios[0]:+8.1%} {ratios[1]:+8.1%} {ratios[2]:+10.1%} "
               f"{paired_ratio} {writer:12.1f} µs {both:+11.1%}")
+    if "heron-1" in VARIANTS and PAIRS:
+        with tempfile.TemporaryDirectory() as folder:
+            main_pairs(folder)
 
 if __name__ == "__main__":
     main()

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 _lock = threading.Lock()
 _settings: dict[str, Any] | None = None
 _store: Store | None = None
-_store_key: tuple[str, str] | None = None
+_store_key: tuple[str, str, str | None] | None = None
 
 
 def init(url: str | None = None, token: str | None = None, app: str | None = None, *,
@@ -175,11 +175,11 @@ def stats() -> dict[str, int]:
 def _local_store(cfg: _config.Config) -> Store:
     """The process's store on DATABASE, opened once and shared (recorder, dashboard)."""
     global _store, _store_key
-    key = (cfg.DATABASE, cfg.TABLE_PREFIX)
+    key = (cfg.DATABASE, cfg.TABLE_PREFIX, cfg.DATABASE_READ_URL)
     if _store is None or _store_key != key:
         from heron.store import open_store  # here: a process that only sends never needs it
 
-        _store, _store_key = open_store(*key), key
+        _store, _store_key = open_store(key[0], key[1], read_url=key[2]), key
     return _store
 
 

@@ -39,7 +39,7 @@ def open_for_cli(cfg: heron_config.Config, *, reading: bool = False):  # type: i
                 "(heron demo prints the line for its store)")
         click.echo(f"reading {absolute_sqlite(url.render_as_string(hide_password=True))}",
                    err=True)
-    return open_store(cfg.DATABASE, cfg.TABLE_PREFIX)
+    return open_store(cfg.DATABASE, cfg.TABLE_PREFIX, read_url=cfg.DATABASE_READ_URL)
 
 
 def absolute_sqlite(url: str) -> str:

@@ -158,6 +158,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("DATABASE", "url", "sqlite:///heron.db",
             "SQLAlchemy URL of the store: SQLite (default) or PostgreSQL "
             "(`postgresql+psycopg://user@host/db`).", section="database"),
+    Setting("DATABASE_READ_URL", "url", None,
+            "SQLAlchemy URL of a read replica of DATABASE (PostgreSQL streaming "
+            "replication): dashboard pages and exports read there; ingest, alerts, logins "
+            "and every write, and the page after a write, use DATABASE.",
+            section="database"),
     Setting("TABLE_PREFIX", "prefix", "heron_",
             "Prefix of every table heron creates.", section="database"),
     # -- visualization -----------------------------------------------------------------

@@ -32,7 +32,8 @@ def create_app(config: Config | None = None, *, store: Store | None = None,
     """The server app: dashboard at ``/<CUSTOM_LINK>``, APIs at ``/api/v1``, Prometheus'
     ``/metrics``, OTLP/HTTP at ``/v1/traces``, ``/v1/logs`` and ``/v1/metrics``."""
     cfg = config or heron_config.get()
-    store = store or open_store(cfg.DATABASE, cfg.TABLE_PREFIX)
+    store = store or open_store(cfg.DATABASE, cfg.TABLE_PREFIX,
+                                read_url=cfg.DATABASE_READ_URL)
     app = Flask("heron.server")
     init_dashboard(app, store, cfg, experiment)  # its config: cookie, request size
     app.register_blueprint(api_blueprint())

@@ -51,7 +51,7 @@ def check(store: Store, session_id: str, *, idle_s: float, max_s: float) -> str 
     table = store.table("login_session")
     digest = _digest(session_id)
     now = time.time()
-    with store.read() as conn:
+    with store.read(primary=True) as conn:
         row = conn.execute(select(table.c.username, table.c.created_ts, table.c.last_seen_ts)
                            .where(table.c.id_hash == digest)).first()
     if row is None or now - row.last_seen_ts > idle_s or now - row.created_ts > max_s:

@@ -22,7 +22,7 @@ def retry_after(store: Store, username: str, ip: str | None, limit: int) -> int:
     """Seconds to wait before the next attempt is allowed; 0 when allowed now."""
     table = store.table("login_failure")
     now = time.time()
-    with store.read() as conn:
+    with store.read(primary=True) as conn:
         count, oldest = conn.execute(
             select(func.count(), func.min(table.c.ts))
             .where(table.c.key == _key(username, ip), table.c.ts > now - WINDOW)).one()

@@ -58,7 +58,7 @@ def _check_password(password: str) -> None:
 
 def get_user(store: Store, username: str) -> User | None:
     table = store.table("user")
-    with store.read() as conn:
+    with store.read(primary=True) as conn:
         row = conn.execute(
             select(table.c.username, table.c.role, table.c.created_ts)
             .where(table.c.username == username)).first()
@@ -67,7 +67,7 @@ def get_user(store: Store, username: str) -> User | None:
 
 def list_users(store: Store) -> list[User]:
     table = store.table("user")
-    with store.read() as conn:
+    with store.read(primary=True) as conn:
         rows = conn.execute(select(table.c.username, table.c.role, table.c.created_ts)
                             .order_by(table.c.username)).all()
     return [User(*r) for r in rows]
@@ -123,7 +123,7 @@ def delete_user(store: Store, username: str) -> None:
 def authenticate(store: Store, username: str, password: str) -> User | None:
     """The user when ``password`` is theirs, else None."""
     table = store.table("user")
-    with store.read() as conn:
+    with store.read(primary=True) as conn:
         row = conn.execute(
             select(table.c.username, table.c.role, table.c.created_ts, table.c.password_hash)
             .where(table.c.username == username)).first()

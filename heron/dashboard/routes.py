@@ -16,6 +16,7 @@ from flask import Blueprint, Flask, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from heron.config import Config
+from heron.dashboard import reads
 from heron.dashboard.formatting import format_number
 from heron.dashboard.registry import registered_routes
 from heron.dashboard.security import check_csrf, csrf_token, current_user
@@ -34,7 +35,10 @@ def create_blueprint(config: Config) -> Blueprint:
     bp = Blueprint("dashboard", __name__, url_prefix="/" + config.CUSTOM_LINK,
                    template_folder=str(HERE / "templates"),
                    static_folder=str(HERE / "static"), static_url_path="/static")
+    bp.before_request(reads.choose)  # the replica, or the primary after a write
     bp.before_request(check_csrf)
+    bp.after_request(reads.note_write)
+    bp.teardown_request(reads.release)
     routes = registered_routes()
     for r in routes:
         for rule in r.rules:

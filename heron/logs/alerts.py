@@ -74,8 +74,12 @@ class AlertEngine:
 
     # ------------------------------------------------------------------ the schedule
     def tick(self, now: float | None = None) -> list[Outcome]:
-        """Check the rules that are due, if this server holds the lease."""
-        now = time.time() if now is None else now
+        """Check the rules that are due, if this server holds the lease. Alerts read the
+        primary: a replica's lag would fire on stale data, or miss lines."""
+        with self.store.primary():
+            return self._tick(time.time() if now is None else now)
+
+    def _tick(self, now: float) -> list[Outcome]:
         if not store_alerts.acquire_lease(self.store, LEASE, self.holder, LEASE_TTL_S, now):
             return []
         outcomes = []

@@ -3,15 +3,24 @@
 Sources never touch the store directly; they emit events and a sink calls
 :meth:`Store.ingest`. Pages and the CLI read through the query modules in
 ``heron.store.queries``, which take a :class:`Store`.
+
+With a read replica (DATABASE_READ_URL), :meth:`Store.read` connects to the replica and
+:meth:`Store.write` to the primary. What must see its own or other servers' latest writes
+(logins, users, tokens, alerts, a page right after a write) reads the primary, with
+``read(primary=True)`` or inside :meth:`Store.primary`. A replica that cannot be reached
+sends reads to the primary, with a warning, rather than failing a page.
 """
 
 from __future__ import annotations
 
 import fcntl
+import logging
 import threading
+import time
 import zlib
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 
 from sqlalchemy import Table, text
@@ -27,12 +36,25 @@ from heron.store.writer import IngestResult, ingest
 
 __all__ = ["Store", "IngestResult", "open_store"]
 
+logger = logging.getLogger("heron")
+
+#: Set inside :meth:`Store.primary`: reads of this thread or task go to the primary.
+_on_primary: ContextVar[bool] = ContextVar("heron_store_on_primary", default=False)
+
+#: After a replica connection fails, reads stay on the primary this long before trying it
+#: again (one warning per outage, not one per page).
+REPLICA_RETRY_S = 30.0
+
 
 class Store:
     """A migrated database with heron's tables under one prefix."""
 
-    def __init__(self, engine: Engine, prefix: str = "heron_"):
+    def __init__(self, engine: Engine, prefix: str = "heron_", *,
+                 read_engine: Engine | None = None):
         self.engine = engine
+        #: the read replica's engine (DATABASE_READ_URL), or None: reads on the primary
+        self.read_engine = read_engine
+        self._replica_down_until = 0.0
         self.prefix = prefix
         self.metadata = build_metadata(prefix)
         self.dialect = engine.dialect.name
@@ -57,10 +79,38 @@ class Store:
             yield conn
 
     @contextmanager
-    def read(self) -> Iterator[Connection]:
-        """A connection for queries."""
-        with self.engine.connect() as conn:
+    def read(self, *, primary: bool = False) -> Iterator[Connection]:
+        """A connection for queries: on the read replica if there is one, unless
+        ``primary`` or inside :meth:`primary` (what must see the latest writes)."""
+        replica = self.read_engine
+        if replica is None or primary or _on_primary.get() \
+                or time.monotonic() < self._replica_down_until:
+            with self.engine.connect() as conn:
+                yield conn
+            return
+        try:
+            conn = replica.connect()
+        except OperationalError as exc:
+            self._replica_down_until = time.monotonic() + REPLICA_RETRY_S
+            reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+            logger.warning("heron: the read replica %s cannot be reached (%s); reading "
+                           "from the primary for %.0f s",
+                           replica.url.render_as_string(hide_password=True), reason,
+                           REPLICA_RETRY_S)
+            with self.engine.connect() as conn:
+                yield conn
+            return
+        with conn:
             yield conn
+
+    @contextmanager
+    def primary(self) -> Iterator[None]:
+        """Within the block, this thread's (or task's) reads go to the primary."""
+        token = _on_primary.set(True)
+        try:
+            yield
+        finally:
+            _on_primary.reset(token)
 
     # -- ingest --------------------------------------------------------------------------
     def ingest(self, events: Sequence[Event],
@@ -83,6 +133,8 @@ class Store:
 
     def dispose(self) -> None:
         self.engine.dispose()
+        if self.read_engine is not None:
+            self.read_engine.dispose()
 
     def __repr__(self) -> str:
         return f"Store({self.engine.url.render_as_string(hide_password=True)!r}, " \
@@ -116,12 +168,21 @@ def _migration_lock(engine: Engine, prefix: str) -> Iterator[None]:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
-def open_store(url: str, prefix: str = "heron_", *, upgrade: bool = True) -> Store:
-    """Open the store at ``url``, applying migrations unless ``upgrade`` is false.
+def open_store(url: str, prefix: str = "heron_", *, upgrade: bool = True,
+               read_url: str | None = None) -> Store:
+    """Open the store at ``url``, applying migrations unless ``upgrade`` is false;
+    ``read_url`` is a read replica of it (DATABASE_READ_URL) for queries.
 
     Raises StoreError with the reason when the database cannot be reached.
     """
-    store = Store(make_engine(url), prefix)
+    read_engine = None
+    if read_url:
+        if make_url(read_url).get_backend_name() != make_url(url).get_backend_name():
+            raise StoreError("DATABASE_READ_URL must be a replica of DATABASE: the same kind "
+                             f"of database, not {make_url(read_url).get_backend_name()} "
+                             f"beside {make_url(url).get_backend_name()}")
+        read_engine = make_engine(read_url)
+    store = Store(make_engine(url), prefix, read_engine=read_engine)
     if upgrade:
         try:
             store.upgrade()
