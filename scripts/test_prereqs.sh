@@ -31,6 +31,20 @@ if ! command -v prometheus >/dev/null && [ ! -x /usr/bin/prometheus ]; then
   fi
 fi
 
+# Debian's HAProxy for the fleet test (two heron servers behind a real load balancer)
+if ! command -v haproxy >/dev/null && [ ! -x /usr/sbin/haproxy ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "make test: installing HAProxy for the fleet test (apt-get)"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends haproxy >/dev/null
+    # the package's own service is not wanted: the test starts its own on 127.0.0.1
+    pkill -x haproxy 2>/dev/null || true
+  else
+    echo "make test: the fleet test needs HAProxy; run: sudo apt-get install -y haproxy" >&2
+    exit 1
+  fi
+fi
+
 # The store tests run on PostgreSQL too: HERON_TEST_POSTGRES_URL, or the local cluster.
 if [ -z "${HERON_TEST_POSTGRES_URL:-}" ] && ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
   if command -v pg_ctlcluster >/dev/null && [ -d /etc/postgresql ] && [ "$(id -u)" = 0 ]; then
