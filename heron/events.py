@@ -453,6 +453,13 @@ _JSON_FIELDS_OF: dict[type, tuple[str, ...]] = {}  # per kind, its fields in JSO
 def too_deep(value: Any, limit: int = MAX_DEPTH) -> bool:
     """Whether ``value`` nests objects and lists deeper than ``limit`` levels (walked
     without recursion, so any depth is safe to ask about)."""
+    if value.__class__ is dict and limit >= 1:  # the usual case: a flat object of values
+        for child in value.values():
+            if child.__class__ is dict or child.__class__ is list \
+                    or isinstance(child, (dict, list)):
+                break
+        else:
+            return False
     stack = [(value, 1)]
     while stack:
         item, depth = stack.pop()

@@ -10,6 +10,10 @@ the server answered. So:
   process adopts the spool folders of dead ones);
 * a batch whose answer was lost is sent again, and the server's idempotent ingest stores
   it once: delivered exactly once;
+* two batches are in flight at a time (the spool's oldest on the recorder's thread, the
+  next on a sender thread), so the client's, the server's and the database's work
+  overlap. They are committed in order: when the oldest fails, the next is sent again
+  later, whatever it was answered, and stored once;
 * only a full spool drops events; drops are counted, logged and reported to the server as a
   ``log`` event as soon as it answers;
 * events the server refuses (422 names them, 400 refuses a whole batch) are set aside into
@@ -32,6 +36,7 @@ import random
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -100,6 +105,7 @@ class HttpSink:
         self.last_error: str | None = None
         self._head_failures = 0  # 5xx answers to the spool's oldest batch in a row
         self._next_look = 0.0  # when idle() next looks for folders left behind
+        self._sender: ThreadPoolExecutor | None = None  # sends the second batch in flight
         self._client = new_id()  # this process's name in the server's client reports
         os.register_at_fork(after_in_child=self._after_fork)
 
@@ -115,6 +121,7 @@ class HttpSink:
         # The parent keeps its spool folder and connection; the child opens its own.
         self._spool = None
         self._http = None
+        self._sender = None  # the parent's thread is not in the child
         self._lock = threading.Lock()
         self.stats = DeliveryStats()
 
@@ -128,7 +135,7 @@ class HttpSink:
     def http(self) -> urllib3.PoolManager:
         if self._http is None:
             self._http = urllib3.PoolManager(
-                num_pools=2, maxsize=1, retries=False,
+                num_pools=2, maxsize=2, retries=False,  # two batches in flight
                 timeout=urllib3.Timeout(connect=min(3.0, self.timeout), read=self.timeout))
         return self._http
 
@@ -205,6 +212,9 @@ class HttpSink:
                 self.stats.corrupt_records = self._spool.corrupt
                 self._spool.close()
                 self._spool = None
+            if self._sender is not None:
+                self._sender.shutdown(wait=True)
+                self._sender = None
             if self._http is not None:
                 self._http.clear()
                 self._http = None
@@ -220,11 +230,22 @@ class HttpSink:
             if item is None:
                 break
             folder, record = item
+            following = folder.peek_next(record) if self._failures == 0 else None
+            second: Future[Any] | None = None
+            if following is not None:
+                second = self._send_later(following.payload)
             if not self._deliver(record.payload, record.events):
+                if second is not None:
+                    second.result()  # its answer is not used: it is sent again after this
                 if self._head_failures < SPLIT_AFTER or not self._split(record.payload, True):
                     break
+                second = None
             self._head_failures = 0
             spool.commit(folder, record)
+            if second is not None and following is not None:
+                if not self._answered(second.result(), following.payload, following.events):
+                    break
+                spool.commit(folder, following)
         self.stats.corrupt_records = spool.corrupt
         if self._unreported_drops and time.monotonic() >= self._retry_at:
             self._report_drops()
@@ -237,13 +258,30 @@ class HttpSink:
                 "X-Heron-Spool-Bytes": str(self.pending_bytes()),
                 "X-Heron-Dead-Letters": str(dead)}
 
+    def _post(self, payload: bytes) -> Any:
+        """POST one batch: the response, or the error that stopped it (no state changes:
+        it also runs on the sender thread)."""
+        try:
+            return self.http.request("POST", self.url, body=payload, headers=self._report())
+        except urllib3.exceptions.HTTPError as exc:
+            return exc
+
+    def _send_later(self, payload: bytes) -> Future[Any]:
+        """POST ``payload`` on the sender thread while this thread sends the batch before
+        it."""
+        if self._sender is None:
+            self._sender = ThreadPoolExecutor(1, thread_name_prefix="heron-sender")
+        return self._sender.submit(self._post, payload)
+
     def _deliver(self, payload: bytes, events: int) -> bool:
         """POST one batch. True when the server took it (or refused it for good)."""
-        try:
-            response = self.http.request("POST", self.url, body=payload,
-                                         headers=self._report())
-        except urllib3.exceptions.HTTPError as exc:
-            self._failed(f"cannot reach {self.url}: {exc}")
+        return self._answered(self._post(payload), payload, events)
+
+    def _answered(self, response: Any, payload: bytes, events: int) -> bool:
+        """What the server's answer to a batch means: True when it took the batch (or
+        refused it for good), False when the batch must be sent again."""
+        if isinstance(response, urllib3.exceptions.HTTPError):
+            self._failed(f"cannot reach {self.url}: {response}")
             return False
         status = response.status
         if status == 200:

@@ -126,6 +126,27 @@ class SpoolFolder:
                 # damage (a crash mid-write, a full disk), not a write in progress.
                 self._resync(path, size)
 
+    def peek_next(self, record: Record) -> Record | None:
+        """The record right after ``record`` in its segment, when it is whole there; None
+        at the end of a segment or on anything odd (the next :meth:`peek` deals with it).
+        No side effects: what the sender sends while ``record`` is in flight."""
+        try:
+            with open(self._seg_path(record.segment), "rb") as fh:
+                fh.seek(record.end)
+                head = fh.read(HEADER.size)
+                if len(head) < HEADER.size:
+                    return None
+                magic, length, crc, events = HEADER.unpack(head)
+                if magic != MAGIC or length > MAX_RECORD:
+                    return None
+                payload = fh.read(length)
+        except OSError:
+            return None
+        if len(payload) != length or zlib.crc32(payload) != crc:
+            return None
+        return Record(record.segment, record.end, record.end + HEADER.size + length, events,
+                      payload)
+
     def commit(self, record: Record) -> None:
         """Mark ``record`` delivered."""
         self._segment, self._offset = record.segment, record.end

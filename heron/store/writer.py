@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import operator
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -218,13 +218,17 @@ def _append(conn: Connection, table: Table, batch: list[ev.Event]) -> None:
     if not json_columns:  # a request, a log line: the struct's own tuple, columns picked
         pick = operator.itemgetter(*(fields.index(n) for n in names))
         rows = [pick(astuple(event)) for event in batch]
-    else:
+    else:  # an export, a run: the struct's tuple, its JSON fields as JSON text
         encode = msgspec.json.encode
-        rows = [
-            tuple(encode(v).decode() if n in json_columns else v
-                  for n, v in zip(names, (getattr(event, n) for n in names), strict=True))
-            for event in batch
-        ]
+        places = [fields.index(n) for n in names]
+        json_at = [i for i, n in enumerate(names) if n in json_columns]
+        rows = []
+        for event in batch:
+            values = astuple(event)
+            row = [values[i] for i in places]
+            for i in json_at:
+                row[i] = encode(row[i]).decode()
+            rows.append(tuple(row))
     bulk_insert(conn, table, names, rows)
 
 
@@ -289,15 +293,24 @@ def _count(conn: Connection, store: Store, by_kind: dict[str, list[ev.Event]],
     minute (``event_minute``): the home page's numbers and chart. ``tallies`` holds what
     was counted already (requests, in their rollups' pass), by kind and app."""
     tallies = dict(tallies)
+    app_and_ts = operator.attrgetter("app", "ts")
     for kind, batch in by_kind.items():
-        for event in batch:
-            ts = event.ts
-            minute = int(ts // 60) * 60
-            tally = tallies.get((kind, event.app))
-            if tally is None:
-                tallies[(kind, event.app)] = Tally(1, ts, ts, {minute: 1})
+        stamps: dict[str, list[float]] = {}  # by app: a batch is mostly of one app
+        for app, ts in map(app_and_ts, batch):
+            found = stamps.get(app)
+            if found is None:
+                stamps[app] = [ts]
             else:
-                tally.add(1, ts, ts, minute)
+                found.append(ts)
+        for app, times in stamps.items():
+            per_minute = Counter([int(ts // 60) * 60 for ts in times])
+            tally = tallies.get((kind, app))
+            if tally is None:
+                tallies[(kind, app)] = Tally(len(times), min(times), max(times),
+                                             dict(per_minute))
+                continue
+            for minute, n in per_minute.items():
+                tally.add(n, min(times), max(times), minute)
     if not tallies:
         return
     totals = [(app, kind, t.count, t.first, t.last, received)

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import gzip
+import io
+import json
+import threading
 import time
 from pathlib import Path
 
@@ -173,3 +177,65 @@ def _all_exports(store: Store, app: str = "loss") -> list[dict]:  # type: ignore
         if page.next_cursor is None:
             return rows
         cursor = page.next_cursor
+
+
+class FailBatch:
+    """WSGI middleware: answer the first post of the batch holding event ``marker`` with
+    503, after holding it until the batch sent beside it was answered; record every
+    answer's ``stored`` and ``duplicates``."""
+
+    def __init__(self, app, marker: int):  # type: ignore[no-untyped-def]
+        self.app, self.marker, self.failed = app, marker, 0
+        self.answers: list[tuple[int, int, int]] = []  # (first i, stored, duplicates)
+        self.other_answered = threading.Event()
+
+    def __call__(self, environ, start_response):  # type: ignore[no-untyped-def]
+        if environ["PATH_INFO"] != "/api/v1/events":
+            return self.app(environ, start_response)
+        body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+        items = json.loads(gzip.decompress(body))
+        first = min(item["metrics"]["i"] for item in items)
+        if first == self.marker and not self.failed:
+            self.failed += 1
+            assert self.other_answered.wait(10), "the next batch was not sent beside it"
+            start_response("503 Service Unavailable", [("Content-Type", "application/json")])
+            return [b'{"error": "try later"}']
+        environ["wsgi.input"] = io.BytesIO(body)
+        answer = b"".join(self.app(environ, start_response))
+        data = json.loads(answer)
+        self.answers.append((first, data["stored"], data["duplicates"]))
+        if first != self.marker:
+            self.other_answered.set()
+        return [answer]
+
+
+def test_two_batches_in_flight_the_oldest_failing(app, store, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """The spool's oldest batch and the next go out together; the oldest is refused while
+    the next is stored: the next is committed only after the oldest, so it is sent again
+    (the server counts it as duplicates) and every event is stored once, in order."""
+    from heron import events as ev
+    from heron.sinks.http import HttpSink
+
+    failing = FailBatch(app.wsgi_app, marker=0)
+    app.wsgi_app = failing
+    server = LiveServer(app)
+    sink = HttpSink(server.url, TOKEN, app="pair", spool_dir=str(tmp_path / "sp"))
+    try:
+        batches = [[ev.Export(app="pair", metrics={"i": float(i)}) for i in range(n, n + 100)]
+                   for n in (0, 100)]
+        for batch in batches:
+            ev.ensure_ids(batch)
+            sink.spool.append(gzip.compress(ev.encode(batch)), len(batch))
+        sink._drain(time.monotonic() + 5)  # both in flight: the oldest fails
+        assert failing.failed == 1
+        assert failing.answers == [(100, 100, 0)]  # the next was stored meanwhile
+        assert sink.pending_bytes() > 0  # but neither is committed
+        sink._retry_at = 0.0
+        sink._drain(time.monotonic() + 5)
+        assert sink.pending_bytes() == 0
+        assert failing.answers[1:] == [(0, 100, 0), (100, 0, 100)]
+        assert count(store, "pair") == 200
+        assert sink.stats.sent == 200 and sink.stats.retried == 1
+    finally:
+        sink.close()
+        server.stop()
