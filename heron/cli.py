@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import secrets
 import shlex
 import socket
@@ -527,13 +528,50 @@ def upgrade(ctx: click.Context, database: str | None) -> None:
     store = Store(make_engine(cfg.DATABASE), cfg.TABLE_PREFIX)
     before = store.revision()
     try:
-        after = open_for_cli(cfg).revision()
+        upgraded = open_for_cli(cfg)
+        after = upgraded.revision()
+        upgraded.dispose()
     finally:
         store.dispose()
     if before == after:
         click.echo(f"Store is up to date (revision {after}).")
     else:
         click.echo(f"Store upgraded from {before or 'empty'} to revision {after}.")
+
+
+@db.command()
+@click.argument("revision")
+@click.option("--database", help="SQLAlchemy URL of the store (config DATABASE).")
+@click.pass_context
+def downgrade(ctx: click.Context, revision: str, database: str | None) -> None:
+    """Take the store's schema back to REVISION (e.g. 0009: PostgreSQL's raw tables
+    unpartitioned, rows kept). Stop every heron on the store first: one that starts
+    upgrades it again."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from heron.errors import HeronError
+    from heron.store import Store, migrate
+    from heron.store.engine import make_engine
+
+    cfg = cli_config(ctx, database=database)
+    if not re.fullmatch(r"\d{4}|base", revision):
+        raise HeronError(f"{revision!r} is not a revision: give one such as 0009 (heron's "
+                         f"newest is {migrate.head_revision()})")
+    store = Store(make_engine(cfg.DATABASE), cfg.TABLE_PREFIX)
+    try:
+        before = store.revision()
+        if before is None:
+            raise HeronError("the store has no heron schema to downgrade")
+        if revision != "base" and revision > before:
+            raise HeronError(f"the store is at {before}, before {revision}: use heron db "
+                             "upgrade")
+        try:
+            after = migrate.downgrade(store.engine, cfg.TABLE_PREFIX, revision)
+        except SQLAlchemyError as exc:
+            raise HeronError(f"cannot downgrade the store: {exc}") from None
+    finally:
+        store.dispose()
+    click.echo(f"Store downgraded from {before} to revision {after or 'empty'}.")
 
 
 # ---------------------------------------------------------------------------------- user

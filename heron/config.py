@@ -163,6 +163,10 @@ SETTINGS: tuple[Setting, ...] = (
             "replication): dashboard pages and exports read there; ingest, alerts, logins "
             "and every write, and the page after a write, use DATABASE.",
             section="database"),
+    Setting("PARTITION_DAYS", "int", 1,
+            "Days per time partition of the raw tables on PostgreSQL (requests, log lines, "
+            "exports, resource samples): retention drops whole partitions. "
+            "Applies to partitions made from now on.", minimum=1, section="database"),
     Setting("TABLE_PREFIX", "prefix", "heron_",
             "Prefix of every table heron creates.", section="database"),
     # -- visualization -----------------------------------------------------------------

@@ -70,6 +70,10 @@ def prepare(store: Store, config: Config) -> FirstStart:
     from heron.logs.alerts import sync_from_config
 
     sync_from_config(store, config)
+    if store.dialect == "postgresql":
+        from heron.store.partitions import ensure
+
+        ensure(store, days=config.PARTITION_DAYS)
     return FirstStart(ensure_default_users(store, config), ensure_ingest_token(store, config))
 
 
@@ -165,31 +169,46 @@ RETENTION_EVERY_S = 3600.0
 
 
 def _start_retention(worker: Any, config: Config) -> None:
-    """Prune raw web-monitoring rows older than RETENTION_DAYS and log lines older than
-    LOG_RETENTION_DAYS, now and every hour.
+    """Keep the store's upkeep, now and every hour: on PostgreSQL, the time partitions of
+    the next days, made by the server holding the ``partitions`` lease; then prune raw
+    web-monitoring rows older than RETENTION_DAYS and log lines older than
+    LOG_RETENTION_DAYS. On partitioned tables the cut-off moves back to a partition's
+    start, so retention drops whole partitions and deletes no rows one by one.
 
-    Every worker runs it; deleting what another worker deleted already is harmless."""
+    Every worker runs the pruning; deleting what another worker deleted already is
+    harmless."""
+    import os
+    import secrets
+    import socket
     import threading
     import time
 
     from heron._internal import capture_internal_exceptions
+    from heron.store import partitions
+    from heron.store.queries.alerts import acquire_lease
     from heron.store.retention import prune
 
-    if not config.RETENTION_DAYS and not config.LOG_RETENTION_DAYS:
-        return
     heron_state = getattr(worker.wsgi, "extensions", {}).get("heron")
     if heron_state is None:
         return
+    store = heron_state.store
+    holder = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+
+    def cut(kind: str, days: float) -> float:
+        return partitions.boundary(store, kind, time.time() - days * 86400)
 
     def loop() -> None:
         while True:
+            if store.dialect == "postgresql":
+                with capture_internal_exceptions("making time partitions"):
+                    if acquire_lease(store, "partitions", holder, RETENTION_EVERY_S * 1.5):
+                        partitions.ensure(store, days=config.PARTITION_DAYS)
             with capture_internal_exceptions("pruning old data"):
                 if config.RETENTION_DAYS:
-                    prune(heron_state.store,
-                          older_than=time.time() - config.RETENTION_DAYS * 86400)
+                    prune(store, older_than=cut("request", config.RETENTION_DAYS))
                 if config.LOG_RETENTION_DAYS:
-                    prune(heron_state.store, kinds=("log",),
-                          older_than=time.time() - config.LOG_RETENTION_DAYS * 86400)
+                    prune(store, kinds=("log",),
+                          older_than=cut("log", config.LOG_RETENTION_DAYS))
             if heron_state.closing.wait(RETENTION_EVERY_S):
                 return
 

@@ -33,7 +33,7 @@ from heron.api_v1.bearer import bearer_token
 from heron.auth.tokens import check_ingest_token
 from heron.dashboard.state import state
 from heron.errors import EventError
-from heron.events import BadItem, Event, parse_body
+from heron.events import BadItem, Event, Request, parse_body
 from heron.setaside import is_data_error, isolate, reason_of
 
 
@@ -86,6 +86,7 @@ def post_events() -> tuple[Response, int]:
                              "'Authorization: Bearer <INGEST_TOKEN>'"), 401
     started = time.perf_counter()
     body = read_body(s.config.MAX_BODY_BYTES)
+    decoding = time.time()
     try:
         parsed = parse_body(body)
     except EventError as exc:
@@ -98,7 +99,7 @@ def post_events() -> tuple[Response, int]:
                        stored=0, duplicates=0, rejected=[]), 413
     note = BatchNote("api", started, len(bad))
     try:
-        kept = store_all(s.store, good, note)
+        kept = store_all(s.store, good, note, made_up_times(s.store, good, decoding))
     except StoreUnavailable as exc:
         return unavailable(exc.__cause__ or exc)
     note.finish(len(kept.set_aside))
@@ -191,15 +192,28 @@ class Kept:
     repaired: int
 
 
-def store_all(store: Any, events: list[Event], note: BatchNote | None = None) -> Kept:
+def made_up_times(store: Any, events: list[Event], decoding: float) -> frozenset[str]:
+    """The ids of requests that came without ``ts`` (decoding gave them the time it ran):
+    on a time-partitioned store they are kept once by id alone
+    (:func:`heron.store.requests.claim`). A request sent with a time inside that instant
+    is taken for one too, which costs it a ledger row and nothing else."""
+    if not store.partitioned:
+        return frozenset()
+    decoded = time.time()
+    return frozenset(e.id for e in events if e.__class__ is Request
+                     and decoding <= e.ts <= decoded and e.id)
+
+
+def store_all(store: Any, events: list[Event], note: BatchNote | None = None,
+              by_id: frozenset[str] = frozenset()) -> Kept:
     """Store ``events`` exactly once. An event the store refuses for its values is found
     by halving the batch and set aside; the rest are kept. Raises StoreUnavailable when
     the store itself fails (every ingest path answers that with a 503). ``note`` counts
-    the batch in the same transactions."""
+    the batch in the same transactions; ``by_id``: requests sent without a time."""
     kept = Kept(0, 0, [], 0)
 
     def ingest(batch: list[Event]) -> None:
-        result = store.ingest(batch, note)
+        result = store.ingest(batch, note, by_id)
         kept.stored += result.stored
         kept.duplicates += result.duplicates
 

@@ -55,6 +55,7 @@ class Store:
         #: the read replica's engine (DATABASE_READ_URL), or None: reads on the primary
         self.read_engine = read_engine
         self._replica_down_until = 0.0
+        self._partitioned: bool | None = None  # read once, after migrations
         self.prefix = prefix
         self.metadata = build_metadata(prefix)
         self.dialect = engine.dialect.name
@@ -63,6 +64,18 @@ class Store:
         self._write_lock = threading.Lock() if self.dialect == "sqlite" else None
 
     # -- tables ------------------------------------------------------------------------
+    @property
+    def partitioned(self) -> bool:
+        """Whether the raw tables are partitioned by time (PostgreSQL, migration 0010):
+        then a request's unique key is ``(id, ts)`` (:mod:`heron.store.partitions`)."""
+        found = self._partitioned
+        if found is None:
+            from heron.store.partitions import partitioned
+
+            with self.engine.connect() as conn:
+                found = self._partitioned = partitioned(conn, self.table("request").name)
+        return found
+
     def table(self, name: str) -> Table:
         """The table called ``name`` without the prefix (``store.table("request")``)."""
         return self.metadata.tables[self.prefix + name]
@@ -114,15 +127,17 @@ class Store:
 
     # -- ingest --------------------------------------------------------------------------
     def ingest(self, events: Sequence[Event],
-               note: Callable[[Connection, IngestResult], None] | None = None
-               ) -> IngestResult:
+               note: Callable[[Connection, IngestResult], None] | None = None,
+               by_id: frozenset[str] = frozenset()) -> IngestResult:
         """Store events exactly once (see :mod:`heron.store.writer`); ``note`` writes
-        more in the same transaction once the result is known."""
-        return ingest(self, events, note)
+        more in the same transaction once the result is known; ``by_id`` names requests
+        sent without a time, kept once by their id alone."""
+        return ingest(self, events, note, by_id)
 
     # -- schema --------------------------------------------------------------------------
     def upgrade(self) -> str:
         """Apply pending migrations; return the revision reached."""
+        self._partitioned = None
         with _migration_lock(self.engine, self.prefix):
             if migrate.current_revision(self.engine, self.prefix) == migrate.head_revision():
                 return migrate.head_revision()
@@ -194,4 +209,14 @@ def open_store(url: str, prefix: str = "heron_", *, upgrade: bool = True,
         except SQLAlchemyError as exc:
             store.dispose()
             raise StoreError(f"cannot migrate the store: {exc}") from None
+        if store.dialect == "postgresql" and store.partitioned:
+            from heron.store.partitions import ensure
+
+            try:  # today's and the next days' partitions, if no server made them yet
+                ensure(store)
+            except SQLAlchemyError as exc:  # e.g. a user that may only read: rows wait
+                reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
+                logger.warning("heron: cannot make the store's time partitions (%s); new "
+                               "rows wait in the default partition until a server makes "
+                               "them", reason)
     return store

@@ -23,7 +23,7 @@ MIGRATIONS = Path(__file__).with_name("migrations")
 
 #: The newest revision under ``migrations/versions`` (a test checks it against Alembic's
 #: own reading of the scripts: a new migration must update it).
-HEAD = "0009"
+HEAD = "0010"
 
 
 def _alembic_config(connection, prefix: str) -> AlembicConfig:  # type: ignore[no-untyped-def]
@@ -71,6 +71,16 @@ def upgrade(engine: Engine, prefix: str, revision: str = "head") -> str:
 
     with engine.begin() as conn:
         command.upgrade(_alembic_config(conn, prefix), revision)
+    return current_revision(engine, prefix) or ""
+
+
+def downgrade(engine: Engine, prefix: str, revision: str) -> str:
+    """Take the database back to ``revision`` (``heron db downgrade``); return it. A
+    heron that starts on it again upgrades it back to the newest."""
+    from alembic import command
+
+    with engine.begin() as conn:
+        command.downgrade(_alembic_config(conn, prefix), revision)
     return current_revision(engine, prefix) or ""
 
 

@@ -12,6 +12,10 @@ cut-off (the setting ``requests_pruned_before``); a request older than that cut-
 claimed through the ledger as every other kind is. Live traffic is never that old, so it
 never pays for it.
 
+On PostgreSQL, retention drops whole time partitions (:mod:`heron.store.partitions`)
+without copying ids: a request older than the newest dropped partition is not stored
+again (it would be pruned at once) and counts as a duplicate.
+
 A request arrives either as an :class:`~heron.events.Request` event or as its row: the
 tuple of the event's fields in order (:data:`COLUMNS`), which the writer process makes
 straight from the monitor's ``put()`` tuples without building events.
@@ -19,7 +23,7 @@ straight from the monitor's ``put()`` tuples without building events.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import msgspec
@@ -28,6 +32,7 @@ from sqlalchemy.engine import Connection
 
 from heron import events as ev
 from heron.store.bulk import bulk_insert, insert_for
+from heron.store.partitions import dropped_before
 
 if TYPE_CHECKING:
     from heron.store import Store
@@ -47,34 +52,55 @@ def row_of(event: ev.Request) -> RequestRow:
     return msgspec.structs.astuple(event)
 
 
-def claim(conn: Connection, store: Store, rows: Sequence[RequestRow], received: float
-          ) -> list[RequestRow]:
-    """Insert ``rows`` (unique ids) into the request table; return those newly stored."""
+def claim(conn: Connection, store: Store, rows: Sequence[RequestRow], received: float,
+          by_id: frozenset[str] = frozenset()) -> list[RequestRow]:
+    """Insert ``rows`` (unique ids) into the request table; return those newly stored.
+
+    ``by_id`` names requests whose time the server made up (sent without ``ts``): on a
+    partitioned store, where the table's unique key is ``(id, ts)``, they are claimed by
+    their id alone through the ledger, so a client re-sending them stores them once."""
     if not rows:
         return []
+    if store.partitioned:  # older than a dropped partition: pruned already, not stored again
+        dropped = dropped_before(conn, store, "request")
+        if dropped is not None and any(row[TS] < dropped for row in rows):
+            rows = [row for row in rows if row[TS] >= dropped]
+            if not rows:
+                return []
     cut = pruned_before(conn, store)
-    if cut is not None and any(row[TS] < cut for row in rows):
-        rows = _claim_old(conn, store, rows, cut, received)
+    if (cut is not None and any(row[TS] < cut for row in rows)) \
+            or (by_id and store.partitioned):
+        low = cut if cut is not None else float("-inf")
+        rows = _claim_by_ledger(conn, store, rows, received,
+                                lambda row: row[TS] < low or row[ID] in by_id)
         if not rows:
             return []
     returned = bulk_insert(conn, store.table("request"), COLUMNS, rows,
-                           on_conflict_do_nothing=("id",), returning="id")
+                           on_conflict_do_nothing=request_key(store), returning="id")
     if len(returned) == len(rows):
         return list(rows)
     new = {r[0] for r in returned}
     return [row for row in rows if row[ID] in new]
 
 
-def _claim_old(conn: Connection, store: Store, rows: Sequence[RequestRow], cut: float,
-               received: float) -> list[RequestRow]:
-    """Rows older than the pruning cut-off go through the ledger first: a request pruned
-    since it was stored is found there."""
-    old = [(row[ID], "request", row[APP], row[TS], received) for row in rows if row[TS] < cut]
+def request_key(store: Store) -> tuple[str, ...]:
+    """The request table's unique key: ``(id, ts)`` once partitioned by time."""
+    return ("id", "ts") if store.partitioned else ("id",)
+
+
+def _claim_by_ledger(conn: Connection, store: Store, rows: Sequence[RequestRow],
+                     received: float, through: Callable[[RequestRow], bool]
+                     ) -> list[RequestRow]:
+    """Rows ``through`` picks are claimed by id in the ledger first: a request older than
+    the pruning cut-off (pruned since it was stored, its id kept there), or one whose time
+    the server made up. The rest go on as they are."""
+    picked = [row for row in rows if through(row)]
+    old = [(row[ID], "request", row[APP], row[TS], received) for row in picked]
     returned = bulk_insert(conn, store.table("event"), ("id", "kind", "app", "ts",
                                                         "received_at"), old,
                            on_conflict_do_nothing=("id",), returning="id")
     fresh = {r[0] for r in returned}
-    return [row for row in rows if row[TS] >= cut or row[ID] in fresh]
+    return [row for row in rows if not through(row) or row[ID] in fresh]
 
 
 def endpoints_of(conn: Connection, store: Store, app: str | None = None

@@ -7,6 +7,10 @@ rows for pruned events are kept: a client replaying an old batch must still find
 already stored, not store them again. Requests have no ledger rows while they are stored
 (their table's unique id keeps them once); pruning gives them theirs
 (:func:`heron.store.requests.note_pruned`).
+
+On PostgreSQL, requests and log lines are partitioned by time
+(:mod:`heron.store.partitions`): partitions wholly older than the cut-off are dropped,
+without a cost per row, and only the rows left before the cut-off are deleted one by one.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from typing import Any
 from sqlalchemy import delete
 
 from heron.store import Store
+from heron.store.partitions import TABLES, drop_before
 from heron.store.requests import endpoints_of, note_pruned
 
 PRUNED = ("request", "outlier", "profile", "exception")
@@ -31,12 +36,16 @@ def prune(store: Store, older_than: float, kinds: tuple[str, ...] = PRUNED
     removed: dict[str, int] = {}
     for kind in kinds:
         table = store.table(kind)
+        dropped = drop_before(store, kind, older_than) if kind in TABLES else None
+        if dropped is not None:  # whole partitions first; what is left, row by row
+            removed[kind] = dropped[0]
         if kind != "request":
-            removed[kind] = _prune(store, table, older_than, table.c.ts < older_than)
+            removed[kind] = removed.get(kind, 0) + _prune(store, table, older_than,
+                                                          table.c.ts < older_than)
             continue
         with store.read() as conn:  # requests: endpoint by endpoint, on their index
             pairs = endpoints_of(conn, store)
-        removed[kind] = sum(
+        removed[kind] = removed.get(kind, 0) + sum(
             _prune(store, table, older_than, (table.c.app == app) & (table.c.endpoint == e)
                    & (table.c.ts < older_than), requests=True)
             for app, e in pairs)

@@ -144,11 +144,13 @@ def _chunks(items: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
 
 
 def ingest(store: Store, items: Sequence[ev.Event | RequestRow],
-           note: Callable[[Connection, IngestResult], None] | None = None) -> IngestResult:
+           note: Callable[[Connection, IngestResult], None] | None = None,
+           by_id: frozenset[str] = frozenset()) -> IngestResult:
     """Store ``items`` (events, or requests as their rows); return how many were new and
     how many already stored. ``note`` writes more in the same transaction, once the
     result is known (the ingest APIs' own counts, :mod:`heron.store.health`): a second
-    transaction per batch cost SQLite ingest 15%."""
+    transaction per batch cost SQLite ingest 15%. ``by_id``: requests whose time the
+    server made up, kept once by id alone (:func:`heron.store.requests.claim`)."""
     if not items:
         return IngestResult(0, 0)
     received_count = len(items)
@@ -182,7 +184,7 @@ def ingest(store: Store, items: Sequence[ev.Event | RequestRow],
             by_kind = defaultdict(list, {
                 kind: fresh for kind, batch in by_kind.items()
                 if (fresh := [e for e in batch if e.id in new_ids])})
-        new_rows = claim_requests(conn, store, rows, received)
+        new_rows = claim_requests(conn, store, rows, received, by_id)
         for kind, batch in by_kind.items():
             if kind in UPSERTS or kind in SPECIAL:
                 continue
