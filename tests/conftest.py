@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import signal
 import socket
 import threading
 import time
@@ -22,6 +23,12 @@ from werkzeug.serving import WSGIRequestHandler, make_server
 from heron import _internal, api
 from heron import config as heron_config
 from heron.store import Store, open_store
+
+# Started in the background of a shell without job control (`./.ci/run &`), the suite
+# inherits SIGINT ignored, and so would every process it starts: the tests that stop a
+# server or a CLI with Ctrl+C would wait for it in vain. Ctrl+C means Ctrl+C here.
+if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 POSTGRES_URL = os.environ.get("HERON_TEST_POSTGRES_URL",
                               "postgresql+psycopg://postgres@127.0.0.1:5432/test")
