@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # What `make test` needs beyond its virtualenv, brought here so a fresh machine passes with
 # `make test` alone: Debian's Chromium for the browser tests (never a browser Playwright
-# downloads), Debian's Prometheus for the /metrics tests, and a running PostgreSQL for the
-# store tests. Where it cannot bring one, it
+# downloads), Debian's Prometheus for the /metrics tests, Debian's HAProxy for the fleet
+# test, and a running PostgreSQL for the store tests. Where it cannot bring one, it
 # stops at once with one line saying what to run.
 set -euo pipefail
 
@@ -17,33 +17,27 @@ if [ ! -x /usr/bin/chromium ]; then
   fi
 fi
 
-# Debian's Prometheus for the /metrics tests (a real server scraping heron)
-if ! command -v prometheus >/dev/null && [ ! -x /usr/bin/prometheus ]; then
+# A Debian service the tests start themselves on 127.0.0.1: PROGRAM (on PATH or at
+# /usr/sbin or /usr/bin), its PACKAGE, and WHAT needs it. The package's own service is
+# stopped after installing: the tests run their own.
+need_service() {
+  local program=$1 package=$2 what=$3
+  if command -v "$program" >/dev/null || [ -x "/usr/sbin/$program" ] || [ -x "/usr/bin/$program" ]; then
+    return
+  fi
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    echo "make test: installing Prometheus for the /metrics tests (apt-get)"
+    echo "make test: installing $package for $what (apt-get)"
     apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null
-    # the package's own service is not wanted: the tests start their own on 127.0.0.1
-    pkill -x prometheus 2>/dev/null || true
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$package" >/dev/null
+    pkill -x "$program" 2>/dev/null || true
   else
-    echo "make test: the /metrics tests need Prometheus; run: sudo apt-get install -y prometheus" >&2
+    echo "make test: $what needs $package; run: sudo apt-get install -y $package" >&2
     exit 1
   fi
-fi
+}
 
-# Debian's HAProxy for the fleet test (two heron servers behind a real load balancer)
-if ! command -v haproxy >/dev/null && [ ! -x /usr/sbin/haproxy ]; then
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    echo "make test: installing HAProxy for the fleet test (apt-get)"
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends haproxy >/dev/null
-    # the package's own service is not wanted: the test starts its own on 127.0.0.1
-    pkill -x haproxy 2>/dev/null || true
-  else
-    echo "make test: the fleet test needs HAProxy; run: sudo apt-get install -y haproxy" >&2
-    exit 1
-  fi
-fi
+need_service prometheus prometheus "the /metrics tests (a real server scraping heron)"
+need_service haproxy haproxy "the fleet test (two heron servers behind a real load balancer)"
 
 # The store tests run on PostgreSQL too: HERON_TEST_POSTGRES_URL, or the local cluster.
 if [ -z "${HERON_TEST_POSTGRES_URL:-}" ] && ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
