@@ -75,9 +75,30 @@ def prepare(variant: str, folder: str) -> None:
         open_store(store_url(variant, folder)).dispose()
 
 
+def caller(app: Any) -> Any:
+    """A function making one WSGI request of ``GET /`` to ``app`` (no network), its body
+    read and closed as a server would."""
+    from werkzeug.test import EnvironBuilder
+
+    environ = EnvironBuilder(path="/", method="GET",
+                             environ_base={"REMOTE_ADDR": "127.0.0.1"}).get_environ()
+
+    def start_response(status: str, headers: list, exc_info=None):  # type: ignore[no-untyped-def]
+        return lambda data: None
+
+    def call() -> None:
+        body = app(dict(environ), start_response)
+        for _ in body:
+            pass
+        close = getattr(body, "close", None)
+        if close:
+            close()
+
+    return call
+
+
 def child(variant: str, folder: str, counted: int | None = None) -> None:
     """Run one variant: time bursts, then count what was stored; print JSON."""
-    from werkzeug.test import EnvironBuilder
 
     app = make_app()
     count = None
@@ -134,20 +155,7 @@ def child(variant: str, folder: str, counted: int | None = None) -> None:
                 previous = n
             return int(previous)
 
-    environ = EnvironBuilder(path="/", method="GET",
-                             environ_base={"REMOTE_ADDR": "127.0.0.1"}).get_environ()
-
-    def start_response(status: str, headers: list, exc_info=None):  # type: ignore[no-untyped-def]
-        return lambda data: None
-
-    def call() -> None:
-        body = app(dict(environ), start_response)
-        for _ in body:
-            pass
-        close = getattr(body, "close", None)
-        if close:
-            close()
-
+    call = caller(app)
     for _ in range(300):  # warm up (and let levels/thresholds settle)
         call()
     if counted is not None:  # under callgrind: these requests, then every write they cause
@@ -238,7 +246,6 @@ def child_pairs(folder: str) -> None:
     drift falls on both alike). Each heron burst ends with ``flush()``: its CPU, the app's
     and the writer process's, is counted until the burst is stored. Prints per-pair
     figures as JSON."""
-    from werkzeug.test import EnvironBuilder
 
     import heron
     from heron.store import open_store
@@ -247,18 +254,12 @@ def child_pairs(folder: str) -> None:
     url = store_url("heron-1", folder)
     heron.bind(bound_app, database=url, monitor_level=1, password="bench-password")
     store = open_store(url)
-    environ = EnvironBuilder(path="/", method="GET",
-                             environ_base={"REMOTE_ADDR": "127.0.0.1"}).get_environ()
-
-    def start_response(status: str, headers: list, exc_info=None):  # type: ignore[no-untyped-def]
-        return lambda data: None
+    calls = {app: caller(app) for app in (plain_app, bound_app)}
 
     def burst(app: Any) -> None:
+        call = calls[app]
         for _ in range(PAIR_BURST):
-            body = app(dict(environ), start_response)
-            for _ in body:
-                pass
-            body.close()
+            call()
 
     def writer_cpu() -> float:
         import psutil

@@ -455,8 +455,7 @@ def too_deep(value: Any, limit: int = MAX_DEPTH) -> bool:
     without recursion, so any depth is safe to ask about)."""
     if value.__class__ is dict and limit >= 1:  # the usual case: a flat object of values
         for child in value.values():
-            if child.__class__ is dict or child.__class__ is list \
-                    or isinstance(child, (dict, list)):
+            if isinstance(child, (dict, list)):
                 break
         else:
             return False

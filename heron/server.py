@@ -177,22 +177,19 @@ def _start_retention(worker: Any, config: Config) -> None:
 
     Every worker runs the pruning; deleting what another worker deleted already is
     harmless."""
-    import os
-    import secrets
-    import socket
     import threading
     import time
 
     from heron._internal import capture_internal_exceptions
     from heron.store import partitions
-    from heron.store.queries.alerts import acquire_lease
+    from heron.store.queries.alerts import acquire_lease, lease_holder
     from heron.store.retention import prune
 
     heron_state = getattr(worker.wsgi, "extensions", {}).get("heron")
     if heron_state is None:
         return
     store = heron_state.store
-    holder = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+    holder = lease_holder()
 
     def cut(kind: str, days: float) -> float:
         return partitions.boundary(store, kind, time.time() - days * 86400)

@@ -13,9 +13,6 @@ window with a bound; crossing it sends an alert, coming back sends a recovery me
 from __future__ import annotations
 
 import json
-import os
-import secrets
-import socket
 import threading
 import time
 from dataclasses import dataclass, replace
@@ -69,7 +66,7 @@ class AlertEngine:
         self.store = store
         self.config = config
         self.deliverer = deliverer or Deliverer(store)
-        self.holder = holder or f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+        self.holder = holder or store_alerts.lease_holder()
         self.link = base_url(config)
 
     # ------------------------------------------------------------------ the schedule

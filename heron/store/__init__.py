@@ -105,7 +105,7 @@ class Store:
             conn = replica.connect()
         except OperationalError as exc:
             self._replica_down_until = time.monotonic() + REPLICA_RETRY_S
-            reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+            reason = _first_line(exc)
             logger.warning("heron: the read replica %s cannot be reached (%s); reading "
                            "from the primary for %.0f s",
                            replica.url.render_as_string(hide_password=True), reason,
@@ -183,6 +183,13 @@ def _migration_lock(engine: Engine, prefix: str) -> Iterator[None]:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
+def _first_line(exc: BaseException) -> str:
+    """The database's own words for a failure (the driver's error, not SQLAlchemy's
+    wrapper with its statement), first line."""
+    text = str(getattr(exc, "orig", None) or exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
 def open_store(url: str, prefix: str = "heron_", *, upgrade: bool = True,
                read_url: str | None = None) -> Store:
     """Open the store at ``url``, applying migrations unless ``upgrade`` is false;
@@ -203,7 +210,7 @@ def open_store(url: str, prefix: str = "heron_", *, upgrade: bool = True,
             store.upgrade()
         except OperationalError as exc:
             shown = make_url(url).render_as_string(hide_password=True)
-            reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+            reason = _first_line(exc)
             store.dispose()
             raise StoreError(f"cannot open the store at {shown}: {reason}") from None
         except SQLAlchemyError as exc:
@@ -215,7 +222,7 @@ def open_store(url: str, prefix: str = "heron_", *, upgrade: bool = True,
             try:  # today's and the next days' partitions, if no server made them yet
                 ensure(store)
             except SQLAlchemyError as exc:  # e.g. a user that may only read: rows wait
-                reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
+                reason = _first_line(exc)
                 logger.warning("heron: cannot make the store's time partitions (%s); new "
                                "rows wait in the default partition until a server makes "
                                "them", reason)

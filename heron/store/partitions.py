@@ -217,38 +217,60 @@ def convert(conn: Connection, prefix: str, now: float | None = None) -> None:
     included (PostgreSQL; one transaction)."""
     now = time.time() if now is None else now
     for kind in TABLES:
-        table = f"{prefix}{kind}"
-        if partitioned(conn, table):
-            continue
-        old = f"{table}_unpartitioned"
-        indexes = _rename_away(conn, table, old)
-        keys = ("seq", "ts")
-        conn.exec_driver_sql(f'CREATE TABLE "{table}" (LIKE "{old}" INCLUDING DEFAULTS '
-                             "INCLUDING GENERATED INCLUDING STORAGE) PARTITION BY RANGE (ts)")
-        conn.exec_driver_sql(f'ALTER TABLE "{table}" ADD CONSTRAINT "{table}_pkey" PRIMARY KEY '
-                             f"({', '.join(keys)})")
-        for name, definition in indexes:
-            if name == f"{prefix}{UNIQUE_WITH_TS.get(kind, '')}":
-                definition = definition.replace("(id)", "(id, ts)")
-            conn.exec_driver_sql(definition.replace(f"{old} USING", f"{table} USING")
-                                 .replace(f'"{old}" USING', f'"{table}" USING'))
-        _own_sequence(conn, old, table)
-        conn.exec_driver_sql(f'CREATE TABLE "{table}_pdefault" PARTITION OF "{table}" DEFAULT')
-        today = now // DAY * DAY
-        # the past in one partition per month that has rows (not a partition per day of
-        # a history that may span years); today and the next days, a partition each
-        months = conn.exec_driver_sql(
-            "SELECT DISTINCT extract(epoch FROM date_trunc('month', to_timestamp(ts) "
-            f"AT TIME ZONE 'UTC'))::float8 FROM \"{old}\" WHERE ts >= 0 AND ts < %s",
-            (today,)).scalars().all()
-        for month in sorted(months):
-            create(conn, table, month, min(_next_month(month), today))
-        for a, b in _span(today, today + (AHEAD_DAYS + 1) * DAY, 1,
-                          partitions(conn, table)):
-            create(conn, table, a, b)
-        columns = _stored_columns(conn, old)
-        conn.exec_driver_sql(f'INSERT INTO "{table}" ({columns}) SELECT {columns} FROM "{old}"')
-        conn.exec_driver_sql(f'DROP TABLE "{old}"')
+        if not partitioned(conn, f"{prefix}{kind}"):
+            _rebuild(conn, prefix, kind, partition_from=now)
+
+
+def unconvert(conn: Connection, prefix: str) -> None:
+    """Turn the partitioned raw tables back into plain ones, rows and indexes included."""
+    for kind in TABLES:
+        if partitioned(conn, f"{prefix}{kind}"):
+            _rebuild(conn, prefix, kind, partition_from=None)
+
+
+def _rebuild(conn: Connection, prefix: str, kind: str, partition_from: float | None) -> None:
+    """Make ``kind``'s table anew, partitioned (with partitions for its rows and from
+    ``partition_from`` on) or plain (``None``), with its columns, key, indexes, sequence
+    and rows; the old table is dropped."""
+    table = f"{prefix}{kind}"
+    partition = partition_from is not None
+    old = f"{table}_{'un' if partition else ''}partitioned"
+    indexes = _rename_away(conn, table, old)
+    conn.exec_driver_sql(f'CREATE TABLE "{table}" (LIKE "{old}" INCLUDING DEFAULTS '
+                         "INCLUDING GENERATED INCLUDING STORAGE)"
+                         + (" PARTITION BY RANGE (ts)" if partition else ""))
+    conn.exec_driver_sql(f'ALTER TABLE "{table}" ADD CONSTRAINT "{table}_pkey" PRIMARY KEY '
+                         f"({'seq, ts' if partition else 'seq'})")
+    unique = f"{prefix}{UNIQUE_WITH_TS.get(kind, '')}"
+    for name, definition in indexes:
+        if name == unique:  # a partitioned table's unique keys hold the partition key
+            definition = definition.replace("(id)", "(id, ts)") if partition \
+                else definition.replace("(id, ts)", "(id)")
+        conn.exec_driver_sql(definition.replace("ON ONLY ", "ON ")
+                             .replace(f"{old} USING", f"{table} USING")
+                             .replace(f'"{old}" USING', f'"{table}" USING'))
+    _own_sequence(conn, old, table)
+    if partition_from is not None:
+        _first_partitions(conn, table, old, partition_from)
+    columns = _stored_columns(conn, old)
+    conn.exec_driver_sql(f'INSERT INTO "{table}" ({columns}) SELECT {columns} FROM "{old}"')
+    conn.exec_driver_sql(f'DROP TABLE "{old}" CASCADE')
+
+
+def _first_partitions(conn: Connection, table: str, old: str, now: float) -> None:
+    """The default partition; the past in one partition per month that has rows in
+    ``old`` (not a partition per day of a history that may span years); today and the
+    next days, a partition each."""
+    conn.exec_driver_sql(f'CREATE TABLE "{table}_pdefault" PARTITION OF "{table}" DEFAULT')
+    today = now // DAY * DAY
+    months = conn.exec_driver_sql(
+        "SELECT DISTINCT extract(epoch FROM date_trunc('month', to_timestamp(ts) "
+        f"AT TIME ZONE 'UTC'))::float8 FROM \"{old}\" WHERE ts >= 0 AND ts < %s",
+        (today,)).scalars().all()
+    for month in sorted(months):
+        create(conn, table, month, min(_next_month(month), today))
+    for a, b in _span(today, today + (AHEAD_DAYS + 1) * DAY, 1, partitions(conn, table)):
+        create(conn, table, a, b)
 
 
 def _next_month(start: float) -> float:
@@ -256,30 +278,6 @@ def _next_month(start: float) -> float:
     following = day.replace(year=day.year + 1, month=1) if day.month == 12 \
         else day.replace(month=day.month + 1)
     return following.timestamp()
-
-
-def unconvert(conn: Connection, prefix: str) -> None:
-    """Turn the partitioned raw tables back into plain ones, rows and indexes included."""
-    for kind in TABLES:
-        table = f"{prefix}{kind}"
-        if not partitioned(conn, table):
-            continue
-        old = f"{table}_partitioned"
-        indexes = _rename_away(conn, table, old)
-        conn.exec_driver_sql(f'CREATE TABLE "{table}" (LIKE "{old}" INCLUDING DEFAULTS '
-                             "INCLUDING GENERATED INCLUDING STORAGE)")
-        conn.exec_driver_sql(f'ALTER TABLE "{table}" ADD CONSTRAINT "{table}_pkey" '
-                             "PRIMARY KEY (seq)")
-        for name, definition in indexes:
-            if name == f"{prefix}{UNIQUE_WITH_TS.get(kind, '')}":
-                definition = definition.replace("(id, ts)", "(id)")
-            definition = definition.replace("ON ONLY ", "ON ")
-            conn.exec_driver_sql(definition.replace(f"{old} USING", f"{table} USING")
-                                 .replace(f'"{old}" USING', f'"{table}" USING'))
-        _own_sequence(conn, old, table)
-        columns = _stored_columns(conn, old)
-        conn.exec_driver_sql(f'INSERT INTO "{table}" ({columns}) SELECT {columns} FROM "{old}"')
-        conn.exec_driver_sql(f'DROP TABLE "{old}" CASCADE')
 
 
 def _rename_away(conn: Connection, table: str, old: str) -> list[tuple[str, str]]:
@@ -302,11 +300,6 @@ def _rename_away(conn: Connection, table: str, old: str) -> list[tuple[str, str]
 def _own_sequence(conn: Connection, old: str, table: str) -> None:
     """The ``seq`` column's sequence belongs to the new table, so dropping the old one
     keeps it (and its position)."""
-    has_seq = conn.exec_driver_sql(
-        "SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass(%s) AND attname = 'seq' "
-        "AND NOT attisdropped", (old,)).scalar()
-    if not has_seq:
-        return
     sequence = conn.exec_driver_sql("SELECT pg_get_serial_sequence(%s, 'seq')",
                                     (old,)).scalar()
     if sequence:

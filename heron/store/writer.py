@@ -306,13 +306,13 @@ def _count(conn: Connection, store: Store, by_kind: dict[str, list[ev.Event]],
                 found.append(ts)
         for app, times in stamps.items():
             per_minute = Counter([int(ts // 60) * 60 for ts in times])
+            first, last = min(times), max(times)
             tally = tallies.get((kind, app))
             if tally is None:
-                tallies[(kind, app)] = Tally(len(times), min(times), max(times),
-                                             dict(per_minute))
+                tallies[(kind, app)] = Tally(len(times), first, last, dict(per_minute))
                 continue
             for minute, n in per_minute.items():
-                tally.add(n, min(times), max(times), minute)
+                tally.add(n, first, last, minute)
     if not tallies:
         return
     totals = [(app, kind, t.count, t.first, t.last, received)

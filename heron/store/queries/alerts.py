@@ -3,6 +3,9 @@ time run the alert engine."""
 
 from __future__ import annotations
 
+import os
+import secrets
+import socket
 import time
 from typing import Any
 
@@ -192,6 +195,12 @@ def delivery_counts(store: Store) -> dict[int, tuple[int, int]]:
 
 
 # --------------------------------------------------------------------------- lease
+def lease_holder() -> str:
+    """A name for this process in the lease table: host, pid and a random part (a pid
+    can come again after a restart)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+
+
 def acquire_lease(store: Store, name: str, holder: str, ttl_s: float,
                   now: float | None = None) -> bool:
     """Hold the lease ``name`` for ``ttl_s`` seconds: True when ``holder`` has it now
