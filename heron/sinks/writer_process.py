@@ -11,6 +11,7 @@ after its last flush. It runs at a lower priority (nice 10) than the app.
 
 from __future__ import annotations
 
+import gc
 import importlib
 import json
 import os
@@ -22,6 +23,9 @@ import msgspec
 
 from heron.events import Event, random_base
 from heron.setaside import reason_of
+
+#: Allocations between collections of the youngest generation (Python's default: 700).
+GC_THRESHOLD = 10_000
 
 
 def main(argv: list[str]) -> int:
@@ -41,6 +45,13 @@ def main(argv: list[str]) -> int:
     from heron.store import open_store
 
     store = open_store(url, prefix)
+    # A batch makes thousands of short-lived, acyclic objects (decoded items, rows), freed
+    # as soon as it is stored: the collector's passes over them, and over everything
+    # start-up made, were 4% of a request's cost here (instructions counted, issue 16).
+    # This process is heron's own, so its collector may be set as it suits.
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(GC_THRESHOLD)
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
     decode = msgspec.msgpack.decode
     try:
