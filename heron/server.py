@@ -25,6 +25,7 @@ from heron.auth.users import ensure_default_users
 from heron.config import Config
 from heron.dashboard import init_app as init_dashboard
 from heron.store import Store, open_store
+from heron.store.engine import bind_none_directly
 
 
 def create_app(config: Config | None = None, *, store: Store | None = None,
@@ -121,6 +122,7 @@ def serve(config: Config, *, host: str, port: int, workers: int | None = None,
           threads: int | None = None, experiment: str | None = None,
           post_worker_init: Callable[[Any], None] | None = None) -> None:
     """Run the server in the foreground until SIGTERM or SIGINT."""
+    bind_none_directly()  # a process of heron's own: ingest into SQLite binds fewer steps
     options: dict[str, Any] = {
         "bind": f"[{host}]:{port}" if ":" in host else f"{host}:{port}",
         "workers": workers or config.WORKERS,

@@ -43,7 +43,9 @@ def main(argv: list[str]) -> int:
     for module in modules:  # they register the makers of put() tuples
         importlib.import_module(module)
     from heron.store import open_store
+    from heron.store.engine import bind_none_directly
 
+    bind_none_directly()
     store = open_store(url, prefix)
     # A batch makes thousands of short-lived, acyclic objects (decoded items, rows), freed
     # as soon as it is stored: the collector's passes over them, and over everything

@@ -43,6 +43,8 @@ if TYPE_CHECKING:
 #: Rows per statement; keeps every dialect under its bound-parameter limits.
 CHUNK = 2_000
 
+_first = operator.itemgetter(0)
+
 
 @dataclass(frozen=True)
 class IngestResult:
@@ -154,10 +156,9 @@ def ingest(store: Store, items: Sequence[ev.Event | RequestRow],
     if not items:
         return IngestResult(0, 0)
     received_count = len(items)
-    events: list[ev.Event] = []
-    rows: list[RequestRow] = []
-    for item in items:
-        (rows if item.__class__ is tuple else events).append(item)  # type: ignore[arg-type]
+    rows: list[RequestRow] = [item for item in items if item.__class__ is tuple]  # type: ignore[misc]
+    events: list[ev.Event] = [] if len(rows) == len(items) else [
+        item for item in items if item.__class__ is not tuple]  # type: ignore[misc]
     ev.ensure_ids(events)
     by_kind: dict[str, list[ev.Event]] = defaultdict(list)
     for event in events:
@@ -172,7 +173,7 @@ def ingest(store: Store, items: Sequence[ev.Event | RequestRow],
         by_kind = defaultdict(list)
         for event in unique.values():
             by_kind[event.__struct_config__.tag].append(event)  # type: ignore[index]
-    if len({row[0] for row in rows}) < len(rows):
+    if len(set(map(_first, rows))) < len(rows):
         first: dict[str, RequestRow] = {}
         for row in rows:
             first.setdefault(row[0], row)
