@@ -55,6 +55,25 @@ def test_a_bound_app_writes_through_its_own_writer_process(db_url) -> None:  # t
     assert writers() == []
 
 
+def test_values_left_out_are_stored_as_null_and_the_app_keeps_its_driver_settings(
+        db_url) -> None:  # type: ignore[no-untyped-def]
+    import sqlite3
+
+    app = bound_app(db_url)  # no user: a None in every request's row
+    client = app.test_client()
+    for _ in range(50):
+        client.get("/")
+    client.get("/", environ_base={"REMOTE_ADDR": None})  # a server that gives no address
+    assert heron.flush(20)
+    rows = stored(*db_url)
+    assert len(rows) == 51
+    assert {r["group_by"] for r in rows} == {None}
+    assert sorted(r["ip"] is None for r in rows) == [False] * 50 + [True]
+    # the writer process binds None through an adapter of its own (a process-wide driver
+    # setting): the app's process never gets it
+    assert (type(None), sqlite3.PrepareProtocol) not in sqlite3.adapters
+
+
 def test_a_killed_writer_loses_nothing_and_doubles_nothing(db_url) -> None:  # type: ignore[no-untyped-def]
     app = bound_app(db_url)
     client = app.test_client()

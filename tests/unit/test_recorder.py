@@ -268,3 +268,63 @@ def test_a_sink_that_stays_down_is_warned_about_once_and_close_keeps_its_timeout
     assert "the database is down" in warnings[0].getMessage()
     assert recorder.stats.failed_writes >= 2
     assert recorder.stats.rejected == 0  # a sink that is down sets nothing aside
+
+
+def test_put_counts_what_it_queues_drops_when_full_and_starts_again_after_a_fork() -> None:
+    # put() is a closure over the buffer once the flusher runs (the request path's one
+    # call): it must still drop and count on a full buffer, count what it queued, and
+    # follow the new buffer after a fork.
+    release = threading.Event()
+
+    class BlockedSink(MemorySink):
+        def write(self, events):  # type: ignore[no-untyped-def]
+            release.wait(5)
+            super().write(events)
+
+    key = maker("test.put", lambda item: Log(message=item[1]))
+    sink = BlockedSink()
+    recorder = Recorder(sink, max_buffer=50, batch_size=10, interval=0.01)
+    for i in range(200):
+        recorder.put((key, str(i)))
+    assert recorder.stats.dropped > 0
+    release.set()
+    assert recorder.flush(5)
+    assert len(sink.events) + recorder.stats.dropped == 200
+    assert recorder.emitted == len(sink.events)  # dropped ones were never queued
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # child: its put() must fill its own buffer, written by its own flusher
+        try:
+            before = len(sink.events)
+            recorder.put((key, "child"))
+            recorder.flush(5)
+            os.write(write, f"{recorder.emitted},{[e.message for e in sink.events[before:]]}"
+                     .encode())
+        finally:
+            os._exit(0)
+    os.close(write)
+    os.waitpid(pid, 0)
+    seen = os.read(read, 1000).decode()
+    os.close(read)
+    assert seen == "1,['child']"
+    recorder.close()
+
+
+def test_a_sink_sets_its_own_batch_size_and_interval_unless_the_caller_does() -> None:
+    from heron.sinks.process import ProcessSink
+
+    class Paced(MemorySink):
+        batch_size = 7
+        interval = 3.0
+
+    recorder = Recorder(Paced())
+    assert (recorder.batch_size, recorder.interval) == (7, 3.0)
+    recorder.close()
+    recorder = Recorder(Paced(), batch_size=5, interval=0.5)
+    assert (recorder.batch_size, recorder.interval) == (5, 0.5)
+    recorder.close()
+    recorder = Recorder(MemorySink())
+    assert (recorder.batch_size, recorder.interval) == (2_000, 0.2)
+    recorder.close()
+    # heron's writer process: fewer, larger batches (each costs it the same fixed work)
+    assert (ProcessSink.batch_size, ProcessSink.interval) == (10_000, 1.0)
