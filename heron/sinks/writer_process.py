@@ -42,18 +42,7 @@ def main(argv: list[str]) -> int:
     url, prefix, modules = argv[1], argv[2], json.loads(argv[3])
     for module in modules:  # they register the makers of put() tuples
         importlib.import_module(module)
-    from heron.store import open_store
-    from heron.store.engine import bind_none_directly
-
-    bind_none_directly()
-    store = open_store(url, prefix)
-    # A batch makes thousands of short-lived, acyclic objects (decoded items, rows), freed
-    # as soon as it is stored: the collector's passes over them, and over everything
-    # start-up made, were 4% of a request's cost here (instructions counted, issue 16).
-    # This process is heron's own, so its collector may be set as it suits.
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(GC_THRESHOLD)
+    store = open_writer_store(url, prefix)
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
     decode = msgspec.msgpack.decode
     try:
@@ -71,6 +60,24 @@ def main(argv: list[str]) -> int:
             stdout.flush()
     finally:
         store.dispose()
+
+
+def open_writer_store(url: str, prefix: str) -> Any:
+    """The store, and this process set up for storing batches: settings that would be
+    app-wide in an app's process are heron's to choose here (``bench/writer_cost.py``
+    measures a writer set up the same way)."""
+    from heron.store import open_store
+    from heron.store.engine import bind_none_directly
+
+    bind_none_directly()
+    store = open_store(url, prefix)
+    # A batch makes thousands of short-lived, acyclic objects (decoded items, rows), freed
+    # as soon as it is stored: the collector's passes over them, and over everything
+    # start-up made, were 4% of a request's cost here (instructions counted, issue 16).
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(GC_THRESHOLD)
+    return store
 
 
 def store_batch(store: Any, items: list[Any], base: int | None) -> list[tuple[int, str]]:
