@@ -3,6 +3,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+from collections.abc import Callable
 
 import pytest
 
@@ -26,6 +27,22 @@ class FlakySink(MemorySink):
         if self.attempts <= self.failures:
             raise ConnectionError("store unavailable")
         super().write(events)
+
+
+def in_a_child(work: Callable[[], str]) -> str:
+    """What ``work`` returns when run in a forked child of this process."""
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.write(write, work().encode())
+        finally:
+            os._exit(0)
+    os.close(write)
+    os.waitpid(pid, 0)
+    seen = os.read(read, 1000).decode()
+    os.close(read)
+    return seen
 
 
 def test_flush_means_everything_emitted_before_is_written() -> None:
@@ -164,20 +181,12 @@ def test_child_after_fork_has_its_own_buffer_and_flusher() -> None:
     sink = MemorySink()
     recorder = Recorder(sink, interval=10)
     recorder.emit(Log(message="parent"))
-    read, write = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # child: write one event and report what the sink saw
-        try:
-            recorder.emit(Log(message="child"))
-            recorder.flush(5)
-            os.write(write, ",".join(e.message for e in sink.events).encode())
-        finally:
-            os._exit(0)
-    os.close(write)
-    os.waitpid(pid, 0)
-    seen = os.read(read, 1000).decode()
-    os.close(read)
-    assert seen == "child"  # the parent's buffered event is not written twice
+    def child() -> str:  # write one event and report what the sink saw
+        recorder.emit(Log(message="child"))
+        recorder.flush(5)
+        return ",".join(e.message for e in sink.events)
+
+    assert in_a_child(child) == "child"  # the parent's buffered event is not written twice
     recorder.flush(5)
     assert [e.message for e in sink.events] == ["parent"]
     recorder.close()
@@ -291,22 +300,13 @@ def test_put_counts_what_it_queues_drops_when_full_and_starts_again_after_a_fork
     assert recorder.flush(5)
     assert len(sink.events) + recorder.stats.dropped == 200
     assert recorder.emitted == len(sink.events)  # dropped ones were never queued
-    read, write = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # child: its put() must fill its own buffer, written by its own flusher
-        try:
-            before = len(sink.events)
-            recorder.put((key, "child"))
-            recorder.flush(5)
-            os.write(write, f"{recorder.emitted},{[e.message for e in sink.events[before:]]}"
-                     .encode())
-        finally:
-            os._exit(0)
-    os.close(write)
-    os.waitpid(pid, 0)
-    seen = os.read(read, 1000).decode()
-    os.close(read)
-    assert seen == "1,['child']"
+    def child() -> str:  # its put() must fill its own buffer, written by its own flusher
+        before = len(sink.events)
+        recorder.put((key, "child"))
+        recorder.flush(5)
+        return f"{recorder.emitted},{[e.message for e in sink.events[before:]]}"
+
+    assert in_a_child(child) == "1,['child']"
     recorder.close()
 
 
