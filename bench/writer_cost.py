@@ -109,19 +109,17 @@ def main() -> None:
     counting = bool(os.environ.get("HERON_BENCH_INSTRUCTIONS"))
     results: dict[tuple[str, int], float] = {}
     for size in SIZES:
-        for setup in SETUPS:
-            if counting:
+        if counting:
+            for setup in SETUPS:
                 few, many = (run_child(setup, size, n, callgrind=True) for n in (2, 12))
                 results[(setup, size)] = (many - few) / (10 * size)
-            else:
-                results[(setup, size)] = 0.0
-        if not counting:
-            samples: dict[str, list[float]] = {s: [] for s in SETUPS}
-            for _ in range(ROUNDS):
-                for setup in SETUPS:
-                    samples[setup].append(run_child(setup, size, MEASURED))
+            continue
+        samples: dict[str, list[float]] = {s: [] for s in SETUPS}
+        for _ in range(ROUNDS):  # interleaved, so machine noise hits both alike
             for setup in SETUPS:
-                results[(setup, size)] = statistics.median(samples[setup])
+                samples[setup].append(run_child(setup, size, MEASURED))
+        for setup in SETUPS:
+            results[(setup, size)] = statistics.median(samples[setup])
     unit = "instructions" if counting else "CPU µs"
     print(f"heron's writer, hello-world requests into SQLite: {unit} per request "
           f"({'callgrind' if counting else f'median of {ROUNDS} rounds'})")

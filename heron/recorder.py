@@ -88,7 +88,9 @@ def maker(key: str, make: Callable[[tuple[Any, ...]], Event],
 
 
 class Recorder:
-    """Buffer events for ``sink`` and write them from a background thread.
+    """Buffer events for ``sink`` and write them from a background thread: ``emit(event)``,
+    or ``put(item)`` for a tuple whose event (or stored row) is made later (see
+    :func:`maker`; the request path's call, an attribute kept lean by ``_arm``).
 
     :param sink: where batches go.
     :param max_buffer: events held in memory at most; past it new events are dropped and

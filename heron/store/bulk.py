@@ -127,17 +127,20 @@ def _merge_sql(dialect: Any, table_name: str, keys: tuple[str, ...], others: tup
             "(" + ", ".join([marker] * (len(keys) + len(others))) + ")", tail)
 
 
-def driver_scalar(conn: Connection, sql: str, params: tuple[Any, ...]) -> Any:
-    """The first column of the first row ``sql`` returns (``None`` if none), through the
-    driver's cursor: a value ingest reads in every batch, where SQLAlchemy's execution
-    context cost ten times the query (use the dialect's parameter marker)."""
+def float_setting(conn: Connection, store: Any, key: str) -> float | None:
+    """The number kept under ``key`` in the ``setting`` table, read in ``conn``'s
+    transaction through the driver's cursor: ingest reads its cut-offs there in every batch
+    (:mod:`heron.store.requests`, :mod:`heron.store.partitions`), where SQLAlchemy's
+    execution context cost ten times the query."""
+    marker = "%s" if conn.dialect.paramstyle in ("format", "pyformat") else "?"
+    table = conn.dialect.identifier_preparer.quote(store.table("setting").name)
     cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
     try:
-        cursor.execute(sql, params)
+        cursor.execute(f"SELECT value FROM {table} WHERE key = {marker}", (key,))
         row = cursor.fetchone()
     finally:
         cursor.close()
-    return None if row is None else row[0]
+    return None if row is None else float(row[0])
 
 
 def insert_for(conn: Connection, table: Table) -> Any:
@@ -225,9 +228,7 @@ def _pg_copy_all_new(conn: Connection, table: Table, columns: Sequence[str],
     with raw.cursor() as cur:
         cur.execute("SAVEPOINT heron_copy")
         try:
-            with cur.copy(f"COPY {quote(table.name)} ({names}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
+            _copy_in(cur, quote(table.name), names, rows)
         except UniqueViolation:
             cur.execute("ROLLBACK TO SAVEPOINT heron_copy")
             return None
@@ -246,9 +247,7 @@ def _pg_copy(conn: Connection, table: Table, columns: Sequence[str],
     assert raw is not None
     with raw.cursor() as cur:
         if not tail:
-            with cur.copy(f"COPY {quote(table.name)} ({names}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
+            _copy_in(cur, quote(table.name), names, rows)
             return []
         # the staged columns only, without their constraints (a table's seq is filled in
         # by its own default on the way out); one staging table per set of columns
@@ -257,9 +256,15 @@ def _pg_copy(conn: Connection, table: Table, columns: Sequence[str],
         cur.execute(f"CREATE TEMP TABLE IF NOT EXISTS {stage} ON COMMIT DELETE ROWS AS "
                     f"SELECT {names} FROM {quote(table.name)} WITH NO DATA")
         cur.execute(f"TRUNCATE {stage}")
-        with cur.copy(f"COPY {stage} ({names}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
+        _copy_in(cur, stage, names, rows)
         cur.execute(f"INSERT INTO {quote(table.name)} ({names}) SELECT {names} FROM {stage}"
                     f"{tail}")
         return [tuple(r) for r in cur.fetchall()] if returning else []
+
+
+def _copy_in(cur: Any, target: str, names: str, rows: Sequence[tuple[Any, ...]]) -> None:
+    """``COPY`` ``rows`` into ``target`` (quoted) as its columns ``names``, through
+    psycopg's C row writer."""
+    with cur.copy(f"COPY {target} ({names}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)

@@ -40,6 +40,8 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
+from heron.store.bulk import float_setting
+
 #: The partitioned tables, without the prefix (not the ledger: see above).
 TABLES = ("request", "log", "export", "resource")
 DAY = 86_400
@@ -186,10 +188,7 @@ def dropped_before(conn: Connection, store: Any, kind: str) -> float | None:
     """The end of the newest partition of ``kind`` dropped by retention, if any."""
     if conn.dialect.name != "postgresql":
         return None
-    value = conn.exec_driver_sql(
-        f'SELECT value FROM "{store.table("setting").name}" WHERE key = %s',
-        (DROPPED_BEFORE.format(kind=kind),)).scalar()
-    return None if value is None else float(value)
+    return float_setting(conn, store, DROPPED_BEFORE.format(kind=kind))
 
 
 def boundary(store: Any, kind: str, cutoff: float) -> float:

@@ -31,7 +31,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
 from heron import events as ev
-from heron.store.bulk import bulk_insert, driver_scalar, insert_for
+from heron.store.bulk import bulk_insert, float_setting, insert_for
 from heron.store.partitions import dropped_before
 
 if TYPE_CHECKING:
@@ -133,14 +133,8 @@ def newest(conn: Connection, store: Store, app: str | None, limit: int
 
 
 def pruned_before(conn: Connection, store: Store) -> float | None:
-    """The cut-off retention has pruned requests before, if any (read at every batch,
-    through the driver's cursor)."""
-    quote = conn.dialect.identifier_preparer.quote
-    marker = "%s" if conn.dialect.paramstyle in ("format", "pyformat") else "?"
-    value = driver_scalar(
-        conn, f"SELECT value FROM {quote(store.table('setting').name)} WHERE key = {marker}",
-        (PRUNED_BEFORE,))
-    return None if value is None else float(value)
+    """The cut-off retention has pruned requests before, if any (read at every batch)."""
+    return float_setting(conn, store, PRUNED_BEFORE)
 
 
 def note_pruned(conn: Connection, store: Store, seqs: Sequence[int], older_than: float
